@@ -1,0 +1,254 @@
+"""Read and validate the catalog YAML files.
+
+A column is written on one line, ``name: <type> <中文名> [flag ...]``, for example
+``uniscid: str(18) 统一社会信用代码 check=credit_code index``. Types: ``str(n)``, ``text``, ``int``,
+``bigint``, ``dec(p,s)``, ``date``, ``datetime``. Flags: ``req`` (not null), ``index``, ``code=CODESET``,
+``check=credit_code|id_number|phone``, ``gen=...`` (simulator hint, see ``GENERATORS``).
+Every error names the file, the table and the field, so a typo is found without reading a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .model import PLATFORM_COLUMNS, BureauTable, Catalog, CodeSet, Column, System, Table
+
+CHECKS = ("credit_code", "id_number", "phone")
+SIM_KINDS = ("generic", "core")
+# Simulator hints a generic table may use; ``simulate.generic`` implements each of them.
+GENERATORS = (
+    "uuid",  # 32-hex key
+    "seq",  # running number
+    "entity",  # entity.<attr>: a field of a random market entity (see ENTITY_ATTRS)
+    "enterprise",  # enterprise.<attr>: the same, enterprises and cooperatives only
+    "individual",  # individual.<attr>: the same, 个体工商户 only
+    "person_name",
+    "id_number",
+    "phone",
+    "address",
+    "ent_name",
+    "credit_code",
+    "date",  # a date within the last days before the change
+    "past_date",  # a date in the last years
+    "future_date",  # a date in the coming years (validity ends)
+    "datetime",
+    "amount",  # money, 万元 or 元
+    "count",
+    "text",  # text:<label> — a Chinese sentence about <label>
+    "doc_no",  # doc_no:<prefix> — 绍市监<prefix>〔2026〕123号
+    "org",  # an authority name
+    "officer",  # an enforcement officer's name
+    "enum",  # enum:a|b|c
+    "const",  # const:VALUE
+    "division",  # a Shaoxing division code
+    "localadm",  # an 8-digit supervising office code
+    "year",
+)
+
+# Fields of a market entity that generic tables can copy, so their rows point at real entities.
+ENTITY_ATTRS = (
+    "pripid",
+    "uniscid",
+    "entname",
+    "regno",
+    "regorg",
+    "dom",
+    "name",
+    "enttype",
+    "industryphy",
+    "localadm",
+    "estdate",
+    "district",
+)
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_TABLE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_TYPE = re.compile(r"^(str)\((\d+)\)$|^(dec)\((\d+),(\d+)\)$|^(text|int|bigint|date|datetime)$")
+
+PLATFORM_SPECS = {
+    "dsc_biz_record_id": "str(64) 交换记录标识 req",
+    "dsc_biz_operation": "str(1) 交换操作类型 req",
+    "dsc_biz_timestamp": "datetime 交换时间戳 req index",
+}
+
+
+class CatalogError(ValueError):
+    """The catalog files are inconsistent; the message names the file, table and field."""
+
+
+def _valid_gen(value: str) -> bool:
+    head, _, arg = value.partition(":")
+    kind, _, attr = head.partition(".")
+    if kind not in GENERATORS:
+        return False
+    if kind in ("entity", "enterprise", "individual"):
+        return attr in ENTITY_ATTRS
+    if kind in ("text", "doc_no", "enum", "const"):
+        return bool(arg)
+    return not attr
+
+
+def parse_column(where: str, name: str, spec: Any) -> Column:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise CatalogError(f"{where}: column name {name!r} must be lower-case letters, digits and _")
+    if not isinstance(spec, str) or len(spec.split()) < 2:
+        raise CatalogError(f"{where}.{name}: expected '<type> <中文名> [flags]', got {spec!r}")
+    type_text, title, *flags = spec.split()
+    m = _TYPE.match(type_text)
+    if not m:
+        raise CatalogError(f"{where}.{name}: unknown type {type_text!r}")
+    kw: dict[str, Any] = {"name": name, "title": title}
+    if m.group(1):
+        kw.update(kind="str", length=int(m.group(2)))
+    elif m.group(3):
+        kw.update(kind="dec", precision=int(m.group(4)), scale=int(m.group(5)))
+    else:
+        kw["kind"] = m.group(6)
+    for flag in flags:
+        key, _, value = flag.partition("=")
+        if key == "req" and not value:
+            kw["nullable"] = False
+        elif key == "index" and not value:
+            kw["index"] = True
+        elif key == "code" and value:
+            kw["codeset"] = value
+        elif key == "check" and value in CHECKS:
+            kw["check"] = value
+        elif key == "gen" and _valid_gen(value):
+            kw["gen"] = value
+        else:
+            raise CatalogError(f"{where}.{name}: unknown flag {flag!r}")
+    return Column(**kw)
+
+
+def _columns(where: str, raw: Any, key: tuple[str, ...], platform: bool) -> tuple[Column, ...]:
+    if not isinstance(raw, dict) or not raw:
+        raise CatalogError(f"{where}: 'columns' must be a non-empty mapping")
+    cols = []
+    for name, spec in raw.items():
+        if name in PLATFORM_COLUMNS:
+            raise CatalogError(
+                f"{where}.{name}: platform columns are added by the catalog, do not declare them"
+            )
+        col = parse_column(where, name, spec)
+        if name in key and col.nullable:
+            col = Column(**{**col.__dict__, "nullable": False})
+        cols.append(col)
+    names = [c.name for c in cols]
+    for k in key:
+        if k not in names:
+            raise CatalogError(f"{where}.key: key column {k!r} is not among the columns")
+    if platform:
+        cols += [parse_column(where, n, s) for n, s in PLATFORM_SPECS.items()]
+    return tuple(cols)
+
+
+def _key(where: str, raw: Any) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw or not all(isinstance(k, str) for k in raw):
+        raise CatalogError(f"{where}.key: expected a column name or a list of them, got {raw!r}")
+    return tuple(raw)
+
+
+def _table(path: str, system: str, name: str, raw: Any) -> Table:
+    where = f"{path}: {name}"
+    if not _TABLE.match(str(name)):
+        raise CatalogError(f"{where}: table name must be upper-case letters, digits and _")
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: expected a mapping with title, key, columns")
+    unknown = set(raw) - {"title", "key", "columns", "volume", "base", "sim", "description"}
+    if unknown:
+        raise CatalogError(f"{where}.{sorted(unknown)[0]}: unknown field")
+    if not isinstance(raw.get("title"), str) or not raw["title"]:
+        raise CatalogError(f"{where}.title: a Chinese title is required")
+    key = _key(where, raw.get("key"))
+    volume = raw.get("volume", 0)
+    if not isinstance(volume, int | float) or volume < 0:
+        raise CatalogError(f"{where}.volume: expected a number >= 0, got {volume!r}")
+    base = raw.get("base", round(volume * 365))
+    if not isinstance(base, int) or base < 0:
+        raise CatalogError(f"{where}.base: expected an integer >= 0, got {base!r}")
+    sim = raw.get("sim", "generic")
+    if sim not in SIM_KINDS:
+        raise CatalogError(f"{where}.sim: expected one of {SIM_KINDS}, got {sim!r}")
+    return Table(
+        system=system,
+        name=name,
+        title=raw["title"],
+        key=key,
+        columns=_columns(where, raw.get("columns"), key, platform=True),
+        volume=float(volume),
+        base=base,
+        sim=sim,
+        description=str(raw.get("description", "")),
+    )
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path.name}: not valid YAML: {exc}") from exc
+
+
+def load_catalog_from(folder: Path) -> Catalog:
+    codesets: dict[str, CodeSet] = {}
+    for path in sorted(folder.glob("codesets*.yaml")):
+        for name, raw in (_load_yaml(path) or {}).items():
+            if not isinstance(raw, dict) or not isinstance(raw.get("codes"), dict) or "title" not in raw:
+                raise CatalogError(f"{path.name}: {name}: expected title and codes")
+            if name in codesets:
+                raise CatalogError(f"{path.name}: {name}: code set declared twice")
+            codesets[name] = CodeSet(name, raw["title"], {str(k): str(v) for k, v in raw["codes"].items()})
+
+    # A system may be spread over several files (registration.yaml, registration_filings.yaml, ...).
+    systems: dict[str, tuple[str, list[Table]]] = {}
+    seen: dict[str, str] = {}
+    for path in sorted((folder / "province").glob("*.yaml")):
+        raw = _load_yaml(path)
+        if not isinstance(raw, dict) or not {"system", "title", "tables"} <= set(raw):
+            raise CatalogError(f"{path.name}: expected system, title and tables")
+        title, tables = systems.setdefault(raw["system"], (raw["title"], []))
+        if title != raw["title"]:
+            raise CatalogError(f"{path.name}: system {raw['system']!r} is titled {title!r} elsewhere")
+        for name, traw in (raw["tables"] or {}).items():
+            if name in seen:
+                raise CatalogError(f"{path.name}: {name}: already declared in {seen[name]}")
+            seen[name] = path.name
+            table = _table(path.name, raw["system"], name, traw)
+            for col in table.columns:
+                if col.codeset and col.codeset not in codesets:
+                    raise CatalogError(f"{path.name}: {name}.{col.name}: unknown code set {col.codeset!r}")
+            tables.append(table)
+
+    bureau = []
+    braw = _load_yaml(folder / "bureau.yaml") or {}
+    for name, raw in (braw.get("tables") or {}).items():
+        where = f"bureau.yaml: {name}"
+        if not isinstance(raw, dict) or not isinstance(raw.get("title"), str):
+            raise CatalogError(f"{where}: expected title, key, columns, sources")
+        key = _key(where, raw.get("key"))
+        sources = tuple(raw.get("sources") or ())
+        for src in sources:
+            if src not in seen:
+                raise CatalogError(f"{where}.sources: {src!r} is not a provincial table")
+        bureau.append(
+            BureauTable(
+                name, raw["title"], key, _columns(where, raw.get("columns"), key, platform=False), sources
+            )
+        )
+    ordered = tuple(System(name, title, tuple(tables)) for name, (title, tables) in systems.items())
+    return Catalog(ordered, codesets, tuple(bureau))
+
+
+@cache
+def load_catalog() -> Catalog:
+    """The packaged catalog, validated once per process."""
+    return load_catalog_from(Path(str(resources.files("shaoxing_ops.catalog"))))

@@ -1,0 +1,123 @@
+"""Typed view of the table catalog: what every layer above reads instead of hard-coding table facts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PLATFORM_COLUMNS = ("dsc_biz_record_id", "dsc_biz_operation", "dsc_biz_timestamp")
+OPERATIONS = ("I", "U", "D")
+COLUMN_KINDS = ("str", "text", "int", "bigint", "dec", "date", "datetime")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str  # one of COLUMN_KINDS
+    title: str
+    length: int | None = None  # str(n)
+    precision: int | None = None  # dec(p,s)
+    scale: int | None = None
+    nullable: bool = True
+    codeset: str | None = None  # values must belong to this code set
+    check: str | None = None  # credit_code | id_number | phone
+    gen: str | None = None  # simulator hint for generic tables
+    index: bool = False
+
+    @property
+    def type_text(self) -> str:
+        if self.kind == "str":
+            return f"str({self.length})"
+        if self.kind == "dec":
+            return f"dec({self.precision},{self.scale})"
+        return self.kind
+
+
+@dataclass(frozen=True)
+class Table:
+    system: str
+    name: str  # national-standard name as published, e.g. E_BASEINFO
+    title: str  # Chinese title
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    volume: float  # changed rows per day at scale 1.0
+    base: int  # rows before the first simulated day at scale 1.0
+    sim: str = "generic"  # generic | core (hand-written model in simulate/)
+    description: str = ""
+
+    @property
+    def db_name(self) -> str:
+        """Identifier in the databases: lower case, so hand-written SQL needs no quotes on PostgreSQL."""
+        return self.name.lower()
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def business_columns(self) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.name not in PLATFORM_COLUMNS)
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name}: no column {name!r}")
+
+
+@dataclass(frozen=True)
+class System:
+    name: str  # registration | enforcement | food_safety
+    title: str  # 全程电子化登记 …
+    tables: tuple[Table, ...]
+
+
+@dataclass(frozen=True)
+class CodeSet:
+    name: str
+    title: str
+    codes: dict[str, str]
+
+
+@dataclass(frozen=True)
+class BureauTable:
+    """A table reported to the city Data Bureau; its mapping from the front tables comes later (#4)."""
+
+    name: str
+    title: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    sources: tuple[str, ...]  # province table names it is built from
+
+    @property
+    def db_name(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True)
+class Catalog:
+    systems: tuple[System, ...]
+    codesets: dict[str, CodeSet]
+    bureau: tuple[BureauTable, ...]
+    _by_name: dict[str, Table] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for system in self.systems:
+            for table in system.tables:
+                self._by_name[table.name] = table
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        return tuple(t for s in self.systems for t in s.tables)
+
+    def table(self, name: str) -> Table:
+        """Look a provincial table up by its standard name, case-insensitively."""
+        try:
+            return self._by_name[name.upper()]
+        except KeyError:
+            raise KeyError(f"unknown table {name!r}: see `shaoxing-ops tables` for the catalog") from None
+
+    def system(self, name: str) -> System:
+        for s in self.systems:
+            if s.name == name:
+                return s
+        raise KeyError(f"unknown system {name!r}")

@@ -1,0 +1,333 @@
+"""Move one table's changes from a source database to a target database.
+
+A window load reads the rows whose ``dsc_biz_timestamp`` falls in ``[start, end)`` into a staging table,
+then merges them into the target in the same transaction: the latest version of each key wins, ``D`` rows
+delete, rows equal to what the target holds are left alone. A re-run therefore changes nothing, and a
+failure anywhere rolls the target back to where it was.
+
+PostgreSQL to PostgreSQL takes the fast path: the window leaves the source as one binary ``COPY … TO
+STDOUT`` and enters the staging table by ``COPY … FROM STDIN`` chunk by chunk, then one ``INSERT … ON
+CONFLICT DO UPDATE``. Every other pairing streams batches through SQLAlchemy. Memory stays bounded either way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from shaoxing_ops.catalog import Table
+
+from .dbs import is_postgres
+from .schema import column_type, count_rows, ensure_table, sa_table, table_exists
+from .windows import to_local_naive
+
+Progress = Callable[[int, str], None]  # (amount so far, "rows" | "bytes")
+DEFAULT_BATCH = 5_000
+OP = "dsc_biz_operation"
+TS = "dsc_biz_timestamp"
+RID = "dsc_biz_record_id"
+PG_BINARY_TYPES = {"str": "varchar", "text": "text", "int": "int4", "bigint": "int8", "dec": "numeric",
+                   "date": "date", "datetime": "timestamp"}  # fmt: skip
+
+
+class ExchangeError(RuntimeError):
+    """A load could not be done; the target is as it was before. The message says what to do next."""
+
+
+@dataclass
+class CopyResult:
+    table: str
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    seconds: float = 0.0
+    target_rows: int = 0
+    rows_before: int | None = None  # full reloads: target rows before the rebuild
+    method: str = ""
+
+    @property
+    def moved(self) -> int:
+        return self.inserted + self.updated + self.deleted
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _q(conn: Connection, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)
+
+
+def _cols(conn: Connection, names: tuple[str, ...] | list[str], prefix: str = "") -> str:
+    return ", ".join(prefix + _q(conn, n) for n in names)
+
+
+def _require_source(source: Engine, table: Table) -> None:
+    if not table_exists(source, table.db_name):
+        raise ExchangeError(
+            f"{table.name}: source table {table.db_name!r} does not exist in the source database; "
+            "check SXOPS_PROVINCE_URL, or generate the stand-in with `shaoxing-ops simulate`"
+        )
+
+
+def _window_filter(t: sa.Table, start: dt.datetime | None, end: dt.datetime | None) -> Any:
+    conds = []
+    if start is not None:
+        conds.append(t.c[TS] >= start)
+    if end is not None:
+        conds.append(t.c[TS] < end)
+    return sa.and_(*conds) if conds else None
+
+
+def stream_rows(
+    source: Engine, table: Table, where: Any = None, batch_size: int = DEFAULT_BATCH
+) -> Iterator[list[sa.Row]]:
+    """Yield the table's rows in batches, holding one batch in memory at a time."""
+    t = sa_table(table)
+    query = sa.select(*t.c)
+    if where is not None:
+        query = query.where(where(t) if callable(where) else where)
+    with source.connect() as conn:
+        result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
+        yield from result.partitions(batch_size)
+
+
+def _write_batches(
+    conn: Connection,
+    table: Table,
+    target: sa.Table,
+    batches: Iterator[list[sa.Row]],
+    progress: Progress | None,
+) -> int:
+    """Append batches of rows to ``target`` on ``conn``; COPY on PostgreSQL, executemany elsewhere."""
+    total = 0
+    names = table.column_names
+    if conn.dialect.name == "postgresql":
+        raw = conn.connection.driver_connection
+        types = [PG_BINARY_TYPES[c.kind] for c in table.columns]
+        stmt = f"COPY {_q(conn, target.name)} ({_cols(conn, names)}) FROM STDIN (FORMAT BINARY)"
+        with raw.cursor() as cur, cur.copy(stmt) as copy:
+            copy.set_types(types)
+            for batch in batches:
+                for row in batch:
+                    copy.write_row(row)
+                total += len(batch)
+                if progress:
+                    progress(total, "rows")
+        return total
+    insert = target.insert()
+    for batch in batches:
+        conn.execute(insert, [dict(zip(names, row, strict=True)) for row in batch])
+        total += len(batch)
+        if progress:
+            progress(total, "rows")
+    return total
+
+
+def _pg_select_sql(conn: Connection, table: Table, where_sql: str) -> str:
+    """A SELECT of the catalog's columns cast to the catalog's types: binary COPY needs exact types."""
+    exprs = []
+    for c in table.columns:
+        pg_type = column_type(c).compile(dialect=conn.dialect)
+        exprs.append(f"CAST({_q(conn, c.name)} AS {pg_type})")
+    return f"SELECT {', '.join(exprs)} FROM {_q(conn, table.db_name)}{where_sql}"
+
+
+def _pipe_pg(
+    source: Engine, conn: Connection, table: Table, target_name: str, where_sql: str, params: dict[str, Any],
+    progress: Progress | None,
+) -> None:  # fmt: skip
+    """Binary COPY out of the source straight into ``target_name`` on ``conn``, chunk by chunk."""
+    from psycopg import sql
+
+    with source.connect() as sconn:
+        sraw = sconn.connection.driver_connection
+        select = sql.SQL(_pg_select_sql(sconn, table, where_sql))
+        out_stmt = sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(select)
+        in_stmt = (
+            f"COPY {_q(conn, target_name)} ({_cols(conn, table.column_names)}) FROM STDIN (FORMAT BINARY)"
+        )
+        traw = conn.connection.driver_connection
+        with (
+            sraw.cursor() as scur,
+            traw.cursor() as tcur,
+            scur.copy(out_stmt, params) as cout,
+            tcur.copy(in_stmt) as cin,
+        ):
+            moved = 0
+            for chunk in cout:
+                cin.write(chunk)
+                moved += len(chunk)
+                if progress:
+                    progress(moved, "bytes")
+        sconn.rollback()
+
+
+@contextmanager
+def _staging(conn: Connection, table: Table) -> Iterator[sa.Table]:
+    """A temporary table shaped like the target, without keys: it may hold several versions of a key."""
+    name = f"stg_{table.db_name}"
+    cols = [sa.Column(c.name, c.type) for c in sa_table(table).columns]
+    stg = sa.Table(name, sa.MetaData(), *cols, prefixes=["TEMPORARY"])
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_q(conn, name)}")
+    stg.create(conn)
+    try:
+        yield stg
+    finally:
+        if not conn.invalidated and conn.in_transaction():
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_q(conn, name)}")
+
+
+def _merge(conn: Connection, table: Table, stg: str, tgt: str, result: CopyResult) -> None:
+    """Apply the staged rows to the target: latest version per key, deletes, identical rows left alone."""
+    q = lambda n: _q(conn, n)  # noqa: E731
+    pg = is_postgres(conn.engine)
+    key = _cols(conn, table.key)
+    cols = _cols(conn, table.column_names)
+    nonkey = [c for c in table.column_names if c not in table.key]
+    latest = (
+        f"(SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY {_cols(conn, table.key, 's.')} "
+        f"ORDER BY s.{q(TS)} DESC, s.{q(RID)} DESC) AS rn_ FROM {q(stg)} s) v WHERE rn_ = 1)"
+    )
+    upserts = f"(SELECT * FROM {latest} l WHERE l.{q(OP)} <> 'D')"
+    # PostgreSQL names the target by its alias, SQLite by the table name; both skip rows that are unchanged.
+    t_ref = "t" if pg else q(tgt)
+    distinct = "IS DISTINCT FROM" if pg else "IS NOT"
+    upsert = (
+        f"INSERT INTO {q(tgt)}{' AS t' if pg else ''} ({cols}) SELECT {cols} FROM {upserts} u WHERE true "
+        f"ON CONFLICT ({key}) DO UPDATE SET "
+        + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in nonkey)
+        + f" WHERE ({_cols(conn, nonkey, t_ref + '.')}) {distinct} ({_cols(conn, nonkey, 'EXCLUDED.')})"
+    )
+    live = int(conn.exec_driver_sql(f"SELECT count(*) FROM {upserts} x").scalar_one())
+    if pg:
+        row = conn.exec_driver_sql(
+            f"WITH up AS ({upsert} RETURNING (xmax = 0) AS ins) "
+            "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM up"
+        ).one()
+        result.inserted, result.updated = int(row[0]), int(row[1])
+    else:
+        match = " AND ".join(f"t.{q(k)} = x.{q(k)}" for k in table.key)
+        result.inserted = int(
+            conn.exec_driver_sql(
+                f"SELECT count(*) FROM {upserts} x WHERE NOT EXISTS (SELECT 1 FROM {q(tgt)} t WHERE {match})"
+            ).scalar_one()
+        )
+        result.updated = conn.exec_driver_sql(upsert).rowcount - result.inserted
+    result.unchanged = live - result.inserted - result.updated
+    deletes = f"SELECT {key} FROM {latest} d WHERE d.{q(OP)} = 'D'"
+    result.deleted = conn.exec_driver_sql(f"DELETE FROM {q(tgt)} WHERE ({key}) IN ({deletes})").rowcount
+
+
+def copy_window(
+    table: Table,
+    source: Engine,
+    target: Engine,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+) -> CopyResult:
+    """Load the changes of ``[start, end)`` (Asia/Shanghai) of one table into the target, atomically."""
+    started = time.perf_counter()
+    start, end = to_local_naive(start), to_local_naive(end)
+    _require_source(source, table)
+    result = CopyResult(table=table.name)
+    with target.begin() as conn:
+        tgt = ensure_table(conn, table)
+        with _staging(conn, table) as stg:
+            if is_postgres(source) and is_postgres(target):
+                result.method = "pg-binary-copy"
+                where_sql, params = _pg_where(conn, start, end)
+                _pipe_pg(source, conn, table, stg.name, where_sql, params, progress)
+            else:
+                result.method = "batched"
+                batches = stream_rows(source, table, lambda t: _window_filter(t, start, end), batch_size)
+                _write_batches(conn, table, stg, batches, progress)
+            result.read = count_rows(conn, stg)
+            _merge(conn, table, stg.name, tgt.name, result)
+        result.target_rows = count_rows(conn, tgt)
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _pg_where(conn: Connection, start: dt.datetime | None, end: dt.datetime | None) -> tuple[str, dict]:
+    conds, params = [], {}
+    if start is not None:
+        conds.append(f"{_q(conn, TS)} >= %(start)s")
+        params["start"] = start
+    if end is not None:
+        conds.append(f"{_q(conn, TS)} < %(end)s")
+        params["end"] = end
+    return (" WHERE " + " AND ".join(conds)) if conds else "", params
+
+
+def full_reload(
+    table: Table,
+    source: Engine,
+    target: Engine,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    progress: Progress | None = None,
+) -> CopyResult:
+    """Rebuild the target table from all live source rows: built aside, swapped in within one transaction.
+
+    Readers see the old table until the commit and the new one after it, never a half-filled one.
+    """
+    started = time.perf_counter()
+    _require_source(source, table)
+    result = CopyResult(table=table.name)
+    name, aside = table.db_name, f"{table.db_name}__rebuild"
+    indexed = [c.name for c in table.columns if c.index and c.name not in table.key]
+    live = lambda t: t.c[OP] != "D"  # noqa: E731
+    with target.begin() as conn:
+        q = lambda n: _q(conn, n)  # noqa: E731
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(aside)}")
+        result.rows_before = count_rows(conn, sa_table(table)) if table_exists(conn, name) else 0
+        if is_postgres(target):
+            # Load a bare table, then build the key and indexes once: cheaper than maintaining them per row.
+            bare = sa.Table(
+                aside, sa.MetaData(), *[sa.Column(c.name, c.type) for c in sa_table(table).columns]
+            )
+            bare.create(conn)
+            if is_postgres(source):
+                result.method = "pg-binary-copy"
+                _pipe_pg(source, conn, table, aside, f" WHERE {q(OP)} <> 'D'", {}, progress)
+            else:
+                result.method = "batched"
+                _write_batches(conn, table, bare, stream_rows(source, table, live, batch_size), progress)
+            pkey = _cols(conn, table.key)
+            conn.exec_driver_sql(
+                f"ALTER TABLE {q(aside)} ADD CONSTRAINT {q(aside + '_pkey')} PRIMARY KEY ({pkey})"
+            )
+            for col in indexed:
+                conn.exec_driver_sql(f"CREATE INDEX {q(f'ix_{aside}_{col}')} ON {q(aside)} ({q(col)})")
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
+            conn.exec_driver_sql(f"ALTER TABLE {q(aside)} RENAME TO {q(name)}")
+            conn.exec_driver_sql(f"ALTER INDEX {q(aside + '_pkey')} RENAME TO {q(name + '_pkey')}")
+            for col in indexed:
+                conn.exec_driver_sql(
+                    f"ALTER INDEX {q(f'ix_{aside}_{col}')} RENAME TO {q(f'ix_{name}_{col}')}"
+                )
+        else:
+            # SQLite: one writer and WAL readers, so building inside the transaction is already invisible.
+            result.method = "batched"
+            built = sa_table(table, name=aside, indexes=False)
+            built.create(conn)
+            _write_batches(conn, table, built, stream_rows(source, table, live, batch_size), progress)
+            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
+            conn.exec_driver_sql(f"ALTER TABLE {q(aside)} RENAME TO {q(name)}")
+            for idx in sa_table(table).indexes:
+                idx.create(conn)
+        result.target_rows = result.read = result.inserted = count_rows(conn, sa_table(table))
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result

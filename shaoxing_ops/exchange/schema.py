@@ -1,0 +1,89 @@
+"""Catalog tables as SQLAlchemy tables, the same on every dialect but for how decimals are kept."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from shaoxing_ops.catalog import Column, Table
+
+
+class SqliteDecimal(sa.types.TypeDecorator):
+    """Exact decimals on SQLite, kept as canonical text (SQLite's own NUMERIC would round through floats)."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, scale: int) -> None:
+        super().__init__()
+        self.scale = scale
+        self.quantum = Decimal(1).scaleb(-scale)
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return str(Decimal(value).quantize(self.quantum))
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+def column_type(col: Column) -> sa.types.TypeEngine:
+    match col.kind:
+        case "str":
+            return sa.String(col.length)
+        case "text":
+            return sa.Text()
+        case "int":
+            return sa.Integer()
+        case "bigint":
+            return sa.BigInteger()
+        case "dec":
+            assert col.precision is not None and col.scale is not None
+            return sa.Numeric(col.precision, col.scale, asdecimal=True).with_variant(
+                SqliteDecimal(col.scale), "sqlite"
+            )
+        case "date":
+            return sa.Date()
+        case "datetime":
+            return sa.DateTime()
+    raise ValueError(f"unknown column kind {col.kind!r}")
+
+
+def sa_table(
+    table: Table, metadata: sa.MetaData | None = None, name: str | None = None, *, indexes: bool = True
+) -> sa.Table:
+    """The SQLAlchemy table of a catalog table (under another ``name`` for staging and rebuilds)."""
+    name = name or table.db_name
+    metadata = metadata if metadata is not None else sa.MetaData()
+    cols = [
+        sa.Column(c.name, column_type(c), nullable=c.nullable, primary_key=c.name in table.key)
+        for c in table.columns
+    ]
+    t = sa.Table(name, metadata, *cols)
+    if indexes:
+        for c in table.columns:
+            if c.index and c.name not in table.key:
+                sa.Index(f"ix_{name}_{c.name}", t.c[c.name])
+    return t
+
+
+def ensure_table(bind: Engine | Connection, table: Table) -> sa.Table:
+    """Create the table (and its indexes) if it is missing; return its SQLAlchemy form."""
+    t = sa_table(table)
+    t.create(bind, checkfirst=True)
+    return t
+
+
+def count_rows(conn: Connection, t: sa.Table, where: Any = None) -> int:
+    q = sa.select(sa.func.count()).select_from(t)
+    if where is not None:
+        q = q.where(where)
+    return int(conn.execute(q).scalar_one())
+
+
+def table_exists(bind: Engine | Connection, name: str) -> bool:
+    return sa.inspect(bind).has_table(name)

@@ -1,0 +1,23 @@
+"""Time windows of the exchange: half-open ``[start, end)`` in Asia/Shanghai wall-clock time.
+
+The databases keep ``dsc_biz_timestamp`` as a naive local time, as the provincial feed does, so every
+datetime is turned into naive Shanghai time before it reaches SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def to_local_naive(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(SHANGHAI).replace(tzinfo=None)
+
+
+def day_window(day: dt.date, days: int = 1) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time())
+    return start, start + dt.timedelta(days=days)

@@ -1,0 +1,47 @@
+"""Where the platform's data lives, read from the environment with a zero-setup default.
+
+With nothing set, every database is a SQLite file under ``SXOPS_DATA_DIR`` (default ``./var/data``), so the
+whole platform runs on a bare machine; production points the URLs at PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+TIMEZONE = "Asia/Shanghai"
+TZ = ZoneInfo(TIMEZONE)
+ROLES = ("province", "front", "bureau")
+DEFAULT_START_DATE = "2026-01-01"
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("SXOPS_DATA_DIR", "var/data")).absolute()
+
+
+def sqlite_url(role: str) -> str:
+    return f"sqlite:///{data_dir() / f'{role}.db'}"
+
+
+def database_url(role: str) -> str:
+    """SQLAlchemy URL of a database role (province | front | bureau | ops) from ``SXOPS_<ROLE>_URL``."""
+    if role == "ops":
+        return os.environ.get("SXOPS_OPS_URL") or database_url("front")
+    if role not in ROLES:
+        raise ValueError(f"unknown database role {role!r}; expected one of {ROLES} or 'ops'")
+    return os.environ.get(f"SXOPS_{role.upper()}_URL") or sqlite_url(role)
+
+
+def start_date() -> dt.date:
+    """First day of the daily partitions (``SXOPS_START_DATE``)."""
+    text = os.environ.get("SXOPS_START_DATE", DEFAULT_START_DATE)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"SXOPS_START_DATE={text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def today() -> dt.date:
+    return dt.datetime.now(TZ).date()

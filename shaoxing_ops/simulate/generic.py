@@ -1,0 +1,230 @@
+"""Rows for the tables no hand-written model covers, made from their catalog columns and ``gen`` hints.
+
+Each row may point at a market entity (``gen=entity.pripid`` and friends), so enforcement cases, annual
+reports and food-safety records refer to entities that exist in the registration tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from shaoxing_ops.catalog import Catalog, Column, Table
+from shaoxing_ops.domain.geography import LEGACY_CODES, canonical_division
+from shaoxing_ops.domain.identifiers import make_credit_code, make_id_number
+
+from . import names
+from .population import DISTRICT, Population, authority, is_live
+from .randomness import make_key, poisson, record_id
+from .store import Row
+
+ENTITY_KINDS = {"entity": None, "enterprise": "E_BASEINFO", "individual": "E_PB_BASEINFO"}
+OPERATION_MIX = (0.70, 0.25, 0.05)  # inserts, updates, deletes among a generic table's daily changes
+
+
+def entity_attrs(row: Row) -> dict[str, Any]:
+    """The fields generic tables may copy from an entity, whichever table it lives in."""
+    district = canonical_division(row.get("domdistrict") or row.get("oplocdistrict") or row.get("regorg"))
+    return {
+        "pripid": row["pripid"], "uniscid": row["uniscid"], "entname": row.get("entname") or row.get("traname"),
+        "regno": row.get("regno"), "regorg": row.get("regorg"), "dom": row.get("dom") or row.get("oploc"),
+        "name": row.get("name"), "enttype": row.get("enttype"), "industryphy": row.get("industryphy"),
+        "localadm": row.get("localadm"), "estdate": row.get("estdate"), "district": district,
+    }  # fmt: skip
+
+
+def _fit(col: Column, value: Any) -> Any:
+    if value is None:
+        return None
+    if col.kind in ("str", "text"):
+        text = str(value)
+        return text[: col.length] if col.length else text
+    if col.kind in ("int", "bigint"):
+        return int(value)
+    if col.kind == "dec":
+        assert col.precision is not None and col.scale is not None
+        limit = Decimal(10) ** (col.precision - col.scale) - 1
+        return min(Decimal(value), limit).quantize(Decimal(1).scaleb(-col.scale))
+    if col.kind == "date":
+        return value.date() if isinstance(value, dt.datetime) else value
+    if col.kind == "datetime" and not isinstance(value, dt.datetime):
+        return dt.datetime.combine(value, dt.time(9, 30))
+    return value
+
+
+class GenericTables:
+    def __init__(self, catalog: Catalog, pop: Population) -> None:
+        self.catalog, self.pop = catalog, pop
+        self.codes = {name: list(cs.codes) for name, cs in catalog.codesets.items()}
+        self.pools: dict[str | None, list[dict[str, Any]]] = {}
+
+    # -- entities -------------------------------------------------------------------------------------
+    def refill_pools(self, rng: random.Random, size: int) -> None:
+        """Draw the entities today's generic rows will refer to (live ones, as most records concern them)."""
+        ent = [entity_attrs(r) for r in self.pop.sample(rng, "E_BASEINFO", size, is_live, exclusive=False)]
+        pb = [entity_attrs(r) for r in self.pop.sample(rng, "E_PB_BASEINFO", size, is_live, exclusive=False)]
+        self.pools = {"E_BASEINFO": ent, "E_PB_BASEINFO": pb, None: ent + pb}
+
+    def _entity(self, rng: random.Random, table: Table) -> dict[str, Any] | None:
+        kinds = {c.gen.split(".")[0].split(":")[0] for c in table.columns if c.gen}
+        kind = next((k for k in ("individual", "enterprise", "entity") if k in kinds), None)
+        if kind is None:
+            return None
+        pool = self.pools.get(ENTITY_KINDS[kind]) or self.pools.get(None)
+        return rng.choice(pool) if pool else None
+
+    # -- values ---------------------------------------------------------------------------------------
+    def value(
+        self, rng: random.Random, col: Column, moment: dt.datetime, entity: dict[str, Any] | None
+    ) -> Any:
+        gen = col.gen or ""
+        head, _, arg = gen.partition(":")
+        kind, _, attr = head.partition(".")
+        day = moment.date()
+        district = (entity or {}).get("district") or DISTRICT.pick(rng)
+        if kind in ENTITY_KINDS:
+            return entity.get(attr) if entity else None
+        if not kind:
+            if col.codeset:
+                return rng.choice(self.codes[col.codeset])
+            kind = {"credit_code": "credit_code", "id_number": "id_number", "phone": "phone"}.get(
+                col.check or "", ""
+            )
+        if not kind:
+            kind = {
+                "date": "date",
+                "datetime": "datetime",
+                "int": "count",
+                "bigint": "count",
+                "dec": "amount",
+            }.get(col.kind, "text")
+            arg = arg or col.title
+        match kind:
+            case "uuid":
+                return record_id(rng)
+            case "seq":
+                return rng.randrange(1, 10**6)
+            case "person_name" | "officer":
+                return names.person_name(rng)
+            case "id_number":
+                male = rng.random() < 0.5
+                return make_id_number(rng, rng.choice(names.ID_AREAS), names.birth_date(rng, day), male)
+            case "phone":
+                return names.phone(rng)
+            case "address":
+                return names.address(rng, district)
+            case "ent_name":
+                return names.enterprise_name(rng, district, "F", "1130")
+            case "credit_code":
+                return make_credit_code(rng, district)
+            case "date":
+                return day - dt.timedelta(days=rng.randint(0, 20))
+            case "past_date":
+                return day - dt.timedelta(days=rng.randint(30, 5 * 365))
+            case "future_date":
+                return day + dt.timedelta(days=rng.randint(180, 5 * 365))
+            case "datetime":
+                return moment - dt.timedelta(seconds=rng.randrange(3 * 86400))
+            case "amount":
+                return Decimal(round(rng.lognormvariate(8, 1.5), 2))
+            case "count":
+                return int(rng.expovariate(1 / 8))
+            case "text":
+                return names.sentence(rng, arg or col.title)
+            case "doc_no":
+                return f"绍市监{arg}〔{day.year}〕{rng.randint(1, 2999)}号"
+            case "org":
+                return authority(LEGACY_CODES.get(district, district), day)
+            case "enum":
+                return rng.choice(arg.split("|"))
+            case "const":
+                return arg
+            case "division":
+                return district
+            case "localadm":
+                return f"{district}{rng.randint(1, 12):02d}"
+            case "year":
+                return day.year - rng.randint(0, 3)
+        raise ValueError(f"{col.name}: no generator for {gen!r}")  # the catalog validates gens; guard anyway
+
+    def _key(self, table: Table, seq: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in table.key:
+            col = table.column(name)
+            out[name] = (
+                seq
+                if col.kind in ("int", "bigint")
+                else make_key(self.pop.seed, f"{table.name}.{name}", seq)[: col.length or 32]
+            )
+        return out
+
+    def new_row(self, rng: random.Random, table: Table, moment: dt.datetime, ts: dt.datetime) -> Row:
+        seq = self.pop.counters.next(table.name)
+        entity = self._entity(rng, table)
+        row = {
+            c.name: _fit(c, self.value(rng, c, moment, entity))
+            for c in table.business_columns
+            if c.name not in table.key
+        }
+        row.update(self._key(table, seq))
+        self.pop.ts = ts
+        return self.pop.emit(table, rng, row)
+
+    # -- days -----------------------------------------------------------------------------------------
+    def baseline(
+        self, rng: random.Random, table: Table, first_day: dt.date, flush: Callable[[], None]
+    ) -> None:
+        """The rows a table already holds before the first day, dated over its history."""
+        count = poisson(rng, table.base * self.pop.scale)
+        span_days = max(30, round(table.base / table.volume)) if table.volume else 365
+        start = dt.datetime.combine(first_day, dt.time())
+        for i in range(count):
+            moment = start - dt.timedelta(days=rng.randint(1, span_days), seconds=rng.randrange(86400))
+            self.new_row(rng, table, moment, start + dt.timedelta(seconds=rng.randrange(6 * 3600)))
+            if i % 5000 == 4999:
+                flush()
+
+    def day(
+        self, rng: random.Random, table: Table, day: dt.date, factor: float, office_time: Callable
+    ) -> None:
+        n = poisson(rng, table.volume * self.pop.scale * factor)
+        ops = [
+            "I" if (r := rng.random()) < OPERATION_MIX[0] else "U" if r < 1 - OPERATION_MIX[2] else "D"
+            for _ in range(n)
+        ]
+        for _ in range(ops.count("I")):
+            ts = office_time(rng, day)
+            self.new_row(rng, table, ts, ts)
+        top = self.pop.counters.get(table.name)
+        changes = [op for op in ops if op != "I"]
+        if not changes or not top:
+            return
+        keys = {}
+        for _ in changes:
+            k = self._key(table, rng.randint(1, top))
+            keys[tuple(k[c] for c in table.key)] = None
+        current = self.pop.buffer.fetch(table, list(keys))
+        editable = [
+            c
+            for c in table.business_columns
+            if c.name not in table.key and not (c.gen or "").startswith(tuple(ENTITY_KINDS))
+        ]
+        for op, key in zip(changes, keys, strict=False):
+            row = current.get(key)
+            if row is None or row["dsc_biz_operation"] == "D":
+                continue
+            self.pop.ts = office_time(rng, day)
+            if op == "D" or not editable:
+                self.pop.change(table, rng, row, op="D")
+                continue
+            values = {
+                c.name: _fit(c, self.value(rng, c, self.pop.ts, None))
+                for c in rng.sample(editable, min(2, len(editable)))
+            }
+            self.pop.change(table, rng, row, **values)
+
+    def all_tables(self) -> list[Table]:
+        return [t for t in self.catalog.tables if t.sim == "generic"]
