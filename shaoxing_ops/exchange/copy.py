@@ -179,11 +179,9 @@ def _staging(conn: Connection, table: Table) -> Iterator[sa.Table]:
     stg = sa.Table(name, sa.MetaData(), *cols, prefixes=["TEMPORARY"])
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_q(conn, name)}")
     stg.create(conn)
-    try:
-        yield stg
-    finally:
-        if not conn.invalidated and conn.in_transaction():
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_q(conn, name)}")
+    yield stg
+    # On failure the transaction's rollback removes the staging table along with everything else.
+    conn.exec_driver_sql(f"DROP TABLE {_q(conn, name)}")
 
 
 def _merge(conn: Connection, table: Table, stg: str, tgt: str, result: CopyResult) -> None:

@@ -84,7 +84,9 @@ class SqlProvinceStore:
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
-    def write_day(self, rows: dict[str, list[dict[str, Any]]], state: dict[str, Any] | None, *, fresh: bool = False) -> None:
+    def write_day(
+        self, rows: dict[str, list[dict[str, Any]]], state: dict[str, Any] | None, *, fresh: bool = False
+    ) -> None:
         with self.engine.begin() as conn:
             for name, batch in rows.items():
                 if batch:

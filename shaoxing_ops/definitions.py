@@ -1,0 +1,13 @@
+"""The one ``Definitions`` object of shaoxing-ops: what `dagster dev` and the daemon load."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from shaoxing_ops.defs.province.definitions import definitions as province_definitions
+from shaoxing_ops.defs.resources import databases_from_env
+
+defs = dg.Definitions.merge(
+    province_definitions(),
+    dg.Definitions(resources={"databases": databases_from_env()}, executor=dg.in_process_executor),
+)

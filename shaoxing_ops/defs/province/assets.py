@@ -1,0 +1,88 @@
+"""One daily-partitioned asset per provincial table, all made by one factory from the catalog."""
+
+import dagster as dg
+
+from shaoxing_ops.catalog import Catalog, System, Table
+from shaoxing_ops.exchange import copy_window
+
+from ..partitions import daily
+from ..resources import Databases, backend_kind
+
+OWNER = "team:exchange"
+
+
+def asset_key(table: Table) -> dg.AssetKey:
+    return dg.AssetKey(["province", table.system, table.db_name])
+
+
+def group_name(system: System) -> str:
+    return f"province_{system.name}"
+
+
+def column_schema(table: Table) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                c.name,
+                c.type_text,
+                description=c.title + (f"（代码集 {c.codeset}）" if c.codeset else ""),
+                constraints=dg.TableColumnConstraints(nullable=c.nullable, unique=table.key == (c.name,)),
+            )
+            for c in table.columns
+        ]
+    )
+
+
+def province_asset(table: Table, system: System) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=asset_key(table),
+        group_name=group_name(system),
+        partitions_def=daily,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=f"{table.title}（{table.name}，{system.title}）。{table.description}".rstrip(),
+        kinds={backend_kind("front")},
+        owners=[OWNER],
+        tags={"leg": "province", "system": system.name},
+        metadata={
+            "表名": table.name,
+            "中文名": table.title,
+            "来源系统": system.title,
+            "主键": ", ".join(table.key),
+            "dagster/table_name": f"front.{table.db_name}",
+            "dagster/column_schema": column_schema(table),
+        },
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+        pool="front_db",
+    )
+    def _load(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
+        window = context.partition_time_window
+        context.log.info(
+            f"{table.name}: loading [{window.start:%Y-%m-%d %H:%M}, {window.end:%Y-%m-%d %H:%M}) "
+            f"from {databases.describe('province')} into {databases.describe('front')}"
+        )
+        result = copy_window(
+            table, databases.engine("province"), databases.engine("front"), window.start, window.end
+        )
+        context.log.info(
+            f"{table.name}: read {result.read}, inserted {result.inserted}, updated {result.updated}, "
+            f"deleted {result.deleted}, unchanged {result.unchanged} in {result.seconds}s ({result.method})"
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "rows_read": dg.IntMetadataValue(result.read),
+                "rows_inserted": dg.IntMetadataValue(result.inserted),
+                "rows_updated": dg.IntMetadataValue(result.updated),
+                "rows_deleted": dg.IntMetadataValue(result.deleted),
+                "rows_unchanged": dg.IntMetadataValue(result.unchanged),
+                "seconds": dg.FloatMetadataValue(result.seconds),
+                "dagster/row_count": dg.IntMetadataValue(result.target_rows),
+                "method": result.method,
+                "window": f"[{window.start.isoformat()}, {window.end.isoformat()})",
+            }
+        )
+
+    return _load
+
+
+def province_assets(catalog: Catalog) -> list[dg.AssetsDefinition]:
+    return [province_asset(table, system) for system in catalog.systems for table in system.tables]

@@ -1,0 +1,63 @@
+"""The databases as a Dagster resource: URLs from the environment, engines shared within a run."""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+from pydantic import PrivateAttr
+from sqlalchemy.engine import Engine
+
+from shaoxing_ops import settings
+from shaoxing_ops.exchange import make_engine, safe_url
+
+
+class Databases(dg.ConfigurableResource):
+    """Province (read), front (前置库) and Data Bureau databases.
+
+    Unset URLs fall back to SQLite files under ``SXOPS_DATA_DIR``; passwords are never shown, only
+    ``describe()``'s redacted forms.
+    """
+
+    province_url: str | None = None
+    front_url: str | None = None
+    bureau_url: str | None = None
+    _engines: dict[str, Engine] = PrivateAttr(default_factory=dict)
+
+    def url(self, role: str) -> str:
+        return getattr(self, f"{role}_url", None) or settings.database_url(role)
+
+    def engine(self, role: str) -> Engine:
+        if role not in self._engines:
+            self._engines[role] = make_engine(self.url(role))
+        return self._engines[role]
+
+    def describe(self, role: str) -> str:
+        return safe_url(self.url(role))
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        for engine in self._engines.values():
+            engine.dispose()
+        self._engines.clear()
+
+
+def databases_from_env() -> Databases:
+    """Bind each URL to its environment variable when it is set, so the value stays out of the UI."""
+    fields = {}
+    for role in settings.ROLES:
+        var = f"SXOPS_{role.upper()}_URL"
+        if os.environ.get(var):
+            fields[f"{role}_url"] = dg.EnvVar(var)
+    return Databases(**fields)
+
+
+def backend_kind(role: str) -> str:
+    """``postgres`` or ``sqlite``: the kind tag the UI shows on assets stored in that database."""
+    url = settings.database_url(role)
+    return (
+        "postgres"
+        if url.startswith("postgresql")
+        else "sqlite"
+        if url.startswith("sqlite")
+        else url.split(":")[0]
+    )

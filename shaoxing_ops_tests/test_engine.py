@@ -1,0 +1,234 @@
+"""The exchange engine on SQLite and on PostgreSQL, and across the two."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tracemalloc
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import sqlalchemy as sa
+
+from shaoxing_ops.catalog import Catalog, Table
+from shaoxing_ops.exchange import copy_window, day_window, full_reload, make_engine, sa_table
+from shaoxing_ops.exchange.province_store import SqlProvinceStore
+
+from .conftest import Dbs
+
+DAY = dt.date(2026, 5, 10)
+T0 = dt.datetime(2026, 5, 10, 9, 0)
+
+
+def ent_row(pripid: str, ts: dt.datetime, op: str = "I", **over: Any) -> dict[str, Any]:
+    row = {
+        "pripid": pripid, "uniscid": "91330602MA2BX5XK3U", "entname": f"绍兴{pripid}纺织有限公司",
+        "regno": None, "enttype": "1130", "enttype_cn": "有限责任公司（自然人投资或控股）", "industryphy": "C",
+        "industryco": "1713", "estdate": dt.date(2020, 1, 2), "apprdate": dt.date(2020, 1, 2),
+        "regorg": "330602", "regorg_cn": "越城区市场监督管理局", "localadm": "33060201", "regstate": "1",
+        "regstate_cn": "存续", "domdistrict": "330602", "dom": "浙江省绍兴市越城区人民路1号",
+        "postalcode": "312000", "opscope": "纺织品制造；货物进出口" * 20, "opfrom": dt.date(2020, 1, 2),
+        "opto": None, "regcap": Decimal("123.456789"), "regcapcur": "156", "name": "王伟", "tel": "13900001111",
+        "empnum": 12, "dsc_biz_record_id": f"r-{pripid}-{ts:%H%M%S}", "dsc_biz_operation": op,
+        "dsc_biz_timestamp": ts,
+    }  # fmt: skip
+    row.update(over)
+    return row
+
+
+def write(store: SqlProvinceStore, table: Table, rows: list[dict[str, Any]]) -> None:
+    store.write_day({table.name: rows}, None)
+
+
+def snapshot(engine: sa.Engine, table: Table) -> list[tuple]:
+    t = sa_table(table)
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.select(t).order_by(*[t.c[k] for k in table.key]))]
+
+
+def province_live(engine: sa.Engine, table: Table) -> list[tuple]:
+    t = sa_table(table)
+    with engine.connect() as conn:
+        q = sa.select(t).where(t.c.dsc_biz_operation != "D").order_by(*[t.c[k] for k in table.key])
+        return [tuple(r) for r in conn.execute(q)]
+
+
+@pytest.fixture
+def setup(dbs: Dbs, catalog: Catalog):
+    table = catalog.table("E_BASEINFO")
+    source, target = dbs.engine("province"), dbs.engine("front")
+    store = SqlProvinceStore(source, catalog)
+    yield table, source, target, store
+    source.dispose()
+    target.dispose()
+
+
+def test_inserts_updates_deletes_and_idempotent_rerun(setup) -> None:
+    table, source, target, store = setup
+    write(store, table, [ent_row(f"p{i}", T0 + dt.timedelta(minutes=i)) for i in range(5)])
+    first = copy_window(table, source, target, *day_window(DAY))
+    assert (first.read, first.inserted, first.updated, first.deleted) == (5, 5, 0, 0)
+    assert first.target_rows == 5
+
+    next_day = T0 + dt.timedelta(days=1)
+    write(store, table, [
+        ent_row("p1", next_day, "U", entname="绍兴新名称有限公司", regcap=Decimal("500")),
+        ent_row("p2", next_day, "D"),
+        ent_row("p9", next_day, "I"),
+        ent_row("p3", next_day, "U"),  # same values as loaded: an update that changes nothing
+    ])  # fmt: skip
+    second = copy_window(table, source, target, *day_window(DAY + dt.timedelta(days=1)))
+    assert (second.read, second.inserted, second.deleted) == (4, 1, 1)
+    # p3's business columns are the same, but its record id and timestamp moved: still an update.
+    assert second.updated == 2 and second.target_rows == 5
+    assert snapshot(target, table) == province_live(source, table)
+    with target.connect() as conn:
+        name, cap = conn.execute(sa.text("SELECT entname, regcap FROM e_baseinfo WHERE pripid = 'p1'")).one()
+    assert name == "绍兴新名称有限公司" and Decimal(cap) == Decimal("500")
+
+    before = snapshot(target, table)
+    again = copy_window(table, source, target, *day_window(DAY + dt.timedelta(days=1)))
+    assert (again.inserted, again.updated, again.deleted, again.unchanged) == (0, 0, 0, 3)
+    assert snapshot(target, table) == before
+
+
+def test_window_edges_at_shanghai_midnight(setup) -> None:
+    table, source, target, store = setup
+    midnight = dt.datetime(2026, 5, 11)
+    write(store, table, [
+        ent_row("last", midnight - dt.timedelta(microseconds=1)),
+        ent_row("first", midnight),
+        ent_row("before", dt.datetime(2026, 5, 10)),
+    ])  # fmt: skip
+    r = copy_window(table, source, target, *day_window(DAY))
+    assert r.read == 2 and {k for (k, *_) in snapshot(target, table)} == {"last", "before"}
+    # The same day expressed in UTC (as Dagster's time windows may arrive) selects the same rows.
+    utc = ZoneInfo("UTC")
+    start = dt.datetime(2026, 5, 10, 16, tzinfo=utc)  # 2026-05-11 00:00 in Shanghai
+    r = copy_window(table, source, target, start, start + dt.timedelta(days=1))
+    assert r.read == 1 and r.inserted == 1
+    assert {k for (k, *_) in snapshot(target, table)} == {"last", "before", "first"}
+
+
+def test_late_row_is_picked_up_when_the_window_is_loaded_again(setup) -> None:
+    table, source, target, store = setup
+    write(store, table, [ent_row("early", T0)])
+    copy_window(table, source, target, *day_window(DAY))
+    write(store, table, [ent_row("late", T0 + dt.timedelta(hours=5))])  # arrives after the day was loaded
+    r = copy_window(table, source, target, *day_window(DAY))
+    assert (r.inserted, r.unchanged) == (1, 1)
+    assert snapshot(target, table) == province_live(source, table)
+
+
+def test_failure_midway_leaves_target_as_it_was(setup) -> None:
+    table, source, target, store = setup
+    write(store, table, [ent_row(f"a{i:03d}", T0) for i in range(30)])
+    copy_window(table, source, target, *day_window(DAY))
+    before = snapshot(target, table)
+    write(store, table, [ent_row(f"a{i:03d}", T0 + dt.timedelta(hours=1), "U", name="李强") for i in range(30)]
+          + [ent_row(f"b{i:03d}", T0 + dt.timedelta(hours=1)) for i in range(300)])  # fmt: skip
+    calls = []
+
+    def boom(done: int, unit: str) -> None:
+        calls.append(done)
+        raise ConnectionError("connection lost")
+
+    with pytest.raises(ConnectionError):
+        copy_window(table, source, target, *day_window(DAY), batch_size=50, progress=boom)
+    assert calls and snapshot(target, table) == before
+
+
+def test_failure_in_the_merge_rolls_back(setup, catalog: Catalog) -> None:
+    """A row the target refuses (NOT NULL) fails the whole load; nothing of it lands."""
+    table, source, target, store = setup
+    write(store, table, [ent_row("ok1", T0)])
+    copy_window(table, source, target, *day_window(DAY))
+    before = snapshot(target, table)
+    with source.begin() as conn:  # a province that lost its NOT NULL constraint on entname
+        if source.dialect.name == "postgresql":
+            conn.exec_driver_sql("ALTER TABLE e_baseinfo ALTER COLUMN entname DROP NOT NULL")
+        else:
+            conn.exec_driver_sql("DROP TABLE e_baseinfo")
+            t = sa_table(table)
+            t.c.entname.nullable = False
+            sa.Table("e_baseinfo", sa.MetaData(), *[sa.Column(c.name, c.type, primary_key=c.primary_key)
+                                                    for c in t.columns]).create(conn)  # fmt: skip
+    write(store, table, [ent_row("ok1", T0, "U", name="新人"), ent_row("bad", T0, entname=None)])
+    with pytest.raises(sa.exc.IntegrityError):
+        copy_window(table, source, target, *day_window(DAY))
+    assert snapshot(target, table) == before
+
+
+def test_full_reload_rebuilds_and_reports_before_after(setup) -> None:
+    table, source, target, store = setup
+    write(store, table, [ent_row(f"k{i}", T0) for i in range(10)] + [ent_row("gone", T0, "D")])
+    copy_window(table, source, target, *day_window(DAY))
+    with target.begin() as conn:  # the front drifted: a row lost, a row altered, a stranger added
+        conn.execute(sa.text("DELETE FROM e_baseinfo WHERE pripid = 'k1'"))
+        conn.execute(sa.text("UPDATE e_baseinfo SET name = '错' WHERE pripid = 'k2'"))
+    with target.begin() as conn:
+        conn.execute(sa_table(table).insert(), [ent_row("stranger", T0)])
+    r = full_reload(table, source, target)
+    assert (r.rows_before, r.target_rows, r.read) == (10, 10, 10)
+    assert snapshot(target, table) == province_live(source, table)
+    # indexes survive the swap, under their canonical names, and a second reload works the same
+    assert "ix_e_baseinfo_uniscid" in {i["name"] for i in sa.inspect(target).get_indexes("e_baseinfo")}
+    assert full_reload(table, source, target).target_rows == 10
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("direction", ["sqlite->postgres", "postgres->sqlite"])
+def test_across_dialects(direction: str, sqlite_dbs: Dbs, pg_dbs: Dbs, catalog: Catalog) -> None:
+    src_dbs, tgt_dbs = (sqlite_dbs, pg_dbs) if direction.startswith("sqlite") else (pg_dbs, sqlite_dbs)
+    table = catalog.table("E_BASEINFO")
+    source, target = src_dbs.engine("province"), tgt_dbs.engine("front")
+    store = SqlProvinceStore(source, catalog)
+    write(store, table, [ent_row(f"x{i}", T0, regcap=Decimal(i) / 7) for i in range(20)] + [ent_row("d", T0, "D")])
+    r = copy_window(table, source, target, *day_window(DAY))
+    assert (r.read, r.inserted, r.method) == (21, 20, "batched")
+    assert snapshot(target, table) == province_live(source, table)
+    assert copy_window(table, source, target, *day_window(DAY)).unchanged == 20
+
+
+def test_missing_source_table_says_what_to_do(dbs: Dbs, catalog: Catalog) -> None:
+    from shaoxing_ops.exchange import ExchangeError
+
+    with pytest.raises(ExchangeError, match=r"E_CANCEL: source table 'e_cancel' does not exist.*simulate"):
+        copy_window(catalog.table("E_CANCEL"), dbs.engine("province"), dbs.engine("front"), None, None)
+
+
+@pytest.mark.slow
+def test_large_table_moves_with_bounded_memory(dbs: Dbs, catalog: Catalog) -> None:
+    """120 k rows (~60 MB as Python objects) cross with a few MB of Python memory at the peak."""
+    table = catalog.table("E_ALTER_RECODER")
+    source, target = dbs.engine("province"), dbs.engine("front")
+    store = SqlProvinceStore(source, catalog)
+    n, chunk = 120_000, 20_000
+    for start in range(0, n, chunk):
+        rows = [
+            {"altid": f"alt{i:07d}", "pripid": f"p{i % 5000:05d}", "altitem": "02", "altitem_cn": "地址变更",
+             "altbe": "浙江省绍兴市越城区人民路1号" * 3, "altaf": "浙江省绍兴市柯桥区笛扬路8号" * 3,
+             "altdate": dt.date(2026, 5, 10), "regorg": "330602", "dsc_biz_record_id": f"r{i}",
+             "dsc_biz_operation": "I", "dsc_biz_timestamp": T0 + dt.timedelta(seconds=i % 50000)}
+            for i in range(start, start + chunk)
+        ]  # fmt: skip
+        store.write_day({table.name: rows}, None, fresh=True)
+        del rows
+    tracemalloc.start()
+    result = copy_window(table, source, target, *day_window(DAY), batch_size=2000)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert result.inserted == n and result.target_rows == n
+    assert peak < 40 * 2**20, f"peak Python memory {peak / 2**20:.1f} MB while moving {n} rows"
+    with source.connect() as sc, target.connect() as tc:
+        q = "SELECT count(*), count(DISTINCT pripid), max(altid) FROM e_alter_recoder"
+        assert sc.exec_driver_sql(q).one() == tc.exec_driver_sql(q).one()
+
+
+def test_engine_disposal_leaves_sqlite_files_readable(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'sub' / 'x.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (a INT)")
+    engine.dispose()
+    assert (tmp_path / "sub" / "x.db").exists()
