@@ -95,7 +95,11 @@ def test_legacy_division_counts_as_keqiao() -> None:
 
 
 def test_industry_sections() -> None:
-    assert section_of_class("1713") == "C" and section_of_class("0141") == "A" and section_of_class("7010") == "K"
+    assert (
+        section_of_class("1713") == "C"
+        and section_of_class("0141") == "A"
+        and section_of_class("7010") == "K"
+    )
     assert section_of_class("9999") is None and section_of_class("x1") is None
     assert [sector_of_section(s) for s in "ACF"] == ["primary", "secondary", "tertiary"]
     assert all(section_of_class(code) == s for s, codes in CLASS_CODES.items() for code in codes)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -30,6 +31,7 @@ from .windows import to_local_naive
 
 Progress = Callable[[int, str], None]  # (amount so far, "rows" | "bytes")
 DEFAULT_BATCH = 5_000
+PIPE_BUFFER = 1 << 20  # bytes handed to the target per write on the COPY pipe
 OP = "dsc_biz_operation"
 TS = "dsc_biz_timestamp"
 RID = "dsc_biz_record_id"
@@ -144,8 +146,8 @@ def _pg_select_sql(conn: Connection, table: Table, where_sql: str) -> str:
 def _pipe_pg(
     source: Engine, conn: Connection, table: Table, target_name: str, where_sql: str, params: dict[str, Any],
     progress: Progress | None,
-) -> None:  # fmt: skip
-    """Binary COPY out of the source straight into ``target_name`` on ``conn``, chunk by chunk."""
+) -> int:  # fmt: skip
+    """Binary COPY out of the source straight into ``target_name`` on ``conn``; returns the rows copied."""
     from psycopg import sql
 
     with source.connect() as sconn:
@@ -156,19 +158,25 @@ def _pipe_pg(
             f"COPY {_q(conn, target_name)} ({_cols(conn, table.column_names)}) FROM STDIN (FORMAT BINARY)"
         )
         traw = conn.connection.driver_connection
-        with (
-            sraw.cursor() as scur,
-            traw.cursor() as tcur,
-            scur.copy(out_stmt, params) as cout,
-            tcur.copy(in_stmt) as cin,
-        ):
-            moved = 0
-            for chunk in cout:
-                cin.write(chunk)
-                moved += len(chunk)
+        with sraw.cursor() as scur, traw.cursor() as tcur:
+            with scur.copy(out_stmt, params) as cout, tcur.copy(in_stmt) as cin:
+                moved, buffer = 0, bytearray()
+                for chunk in cout:  # one message per row: gather them into few, large writes
+                    buffer += chunk
+                    if len(buffer) >= PIPE_BUFFER:
+                        cin.write(bytes(buffer))
+                        moved += len(buffer)
+                        buffer.clear()
+                        if progress:
+                            progress(moved, "bytes")
+                if buffer:
+                    cin.write(bytes(buffer))
+                    moved += len(buffer)
                 if progress:
                     progress(moved, "bytes")
+            copied = int(tcur.rowcount)  # read before the cursor closes
         sconn.rollback()
+        return copied
 
 
 @contextmanager
@@ -176,12 +184,17 @@ def _staging(conn: Connection, table: Table) -> Iterator[sa.Table]:
     """A temporary table shaped like the target, without keys: it may hold several versions of a key."""
     name = f"stg_{table.db_name}"
     cols = [sa.Column(c.name, c.type) for c in sa_table(table).columns]
-    stg = sa.Table(name, sa.MetaData(), *cols, prefixes=["TEMPORARY"])
-    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_q(conn, name)}")
+    pg = is_postgres(conn.engine)
+    # PostgreSQL drops it at commit by itself; on failure the rollback removes it on both dialects.
+    stg = sa.Table(
+        name, sa.MetaData(), *cols, prefixes=["TEMPORARY"], **({"postgresql_on_commit": "DROP"} if pg else {})
+    )
+    if not pg:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{_q(conn, name)}")
     stg.create(conn)
     yield stg
-    # On failure the transaction's rollback removes the staging table along with everything else.
-    conn.exec_driver_sql(f"DROP TABLE {_q(conn, name)}")
+    if not pg:
+        conn.exec_driver_sql(f"DROP TABLE temp.{_q(conn, name)}")
 
 
 def _merge(conn: Connection, table: Table, stg: str, tgt: str, result: CopyResult) -> None:
@@ -240,22 +253,39 @@ def copy_window(
     start, end = to_local_naive(start), to_local_naive(end)
     _require_source(source, table)
     result = CopyResult(table=table.name)
+    if not _window_has_rows(source, table, start, end):
+        # Nothing changed in the window (a quiet day for a small table): no staging, no merge.
+        result.method = "empty-window"
+        with target.begin() as conn:
+            result.target_rows = count_rows(conn, ensure_table(conn, table))
+        result.seconds = round(time.perf_counter() - started, 3)
+        return result
     with target.begin() as conn:
         tgt = ensure_table(conn, table)
         with _staging(conn, table) as stg:
             if is_postgres(source) and is_postgres(target):
                 result.method = "pg-binary-copy"
                 where_sql, params = _pg_where(conn, start, end)
-                _pipe_pg(source, conn, table, stg.name, where_sql, params, progress)
+                result.read = _pipe_pg(source, conn, table, stg.name, where_sql, params, progress)
             else:
                 result.method = "batched"
                 batches = stream_rows(source, table, lambda t: _window_filter(t, start, end), batch_size)
-                _write_batches(conn, table, stg, batches, progress)
-            result.read = count_rows(conn, stg)
-            _merge(conn, table, stg.name, tgt.name, result)
+                result.read = _write_batches(conn, table, stg, batches, progress)
+            if result.read:
+                _merge(conn, table, stg.name, tgt.name, result)
         result.target_rows = count_rows(conn, tgt)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
+
+
+def _window_has_rows(source: Engine, table: Table, start: dt.datetime | None, end: dt.datetime | None) -> bool:
+    t = sa_table(table)
+    probe = sa.select(sa.literal(1)).select_from(t)
+    where = _window_filter(t, start, end)
+    if where is not None:
+        probe = probe.where(where)
+    with source.connect() as conn:
+        return conn.execute(probe.limit(1)).first() is not None
 
 
 def _pg_where(conn: Connection, start: dt.datetime | None, end: dt.datetime | None) -> tuple[str, dict]:
@@ -279,53 +309,90 @@ def full_reload(
 ) -> CopyResult:
     """Rebuild the target table from all live source rows: built aside, swapped in within one transaction.
 
-    Readers see the old table until the commit and the new one after it, never a half-filled one.
+    Readers see the old table until the swap commits and the new one after it, never a half-filled one.
     """
     started = time.perf_counter()
     _require_source(source, table)
     result = CopyResult(table=table.name)
+    if is_postgres(target):
+        _reload_postgres(table, source, target, result, batch_size, progress)
+    else:
+        _reload_sqlite(table, source, target, result, batch_size, progress)
+    result.seconds = round(time.perf_counter() - started, 3)
+    return result
+
+
+def _live(t: sa.Table) -> Any:
+    return t.c[OP] != "D"
+
+
+def _reload_sqlite(table: Table, source: Engine, target: Engine, result: CopyResult, batch_size: int,
+                   progress: Progress | None) -> None:  # fmt: skip
+    """SQLite has one writer and WAL readers: building inside the swapping transaction is already invisible."""
     name, aside = table.db_name, f"{table.db_name}__rebuild"
-    indexed = [c.name for c in table.columns if c.index and c.name not in table.key]
-    live = lambda t: t.c[OP] != "D"  # noqa: E731
+    result.method = "batched"
     with target.begin() as conn:
         q = lambda n: _q(conn, n)  # noqa: E731
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(aside)}")
         result.rows_before = count_rows(conn, sa_table(table)) if table_exists(conn, name) else 0
-        if is_postgres(target):
-            # Load a bare table, then build the key and indexes once: cheaper than maintaining them per row.
-            bare = sa.Table(
-                aside, sa.MetaData(), *[sa.Column(c.name, c.type) for c in sa_table(table).columns]
-            )
-            bare.create(conn)
-            if is_postgres(source):
-                result.method = "pg-binary-copy"
-                _pipe_pg(source, conn, table, aside, f" WHERE {q(OP)} <> 'D'", {}, progress)
-            else:
-                result.method = "batched"
-                _write_batches(conn, table, bare, stream_rows(source, table, live, batch_size), progress)
-            pkey = _cols(conn, table.key)
-            conn.exec_driver_sql(
-                f"ALTER TABLE {q(aside)} ADD CONSTRAINT {q(aside + '_pkey')} PRIMARY KEY ({pkey})"
-            )
-            for col in indexed:
-                conn.exec_driver_sql(f"CREATE INDEX {q(f'ix_{aside}_{col}')} ON {q(aside)} ({q(col)})")
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
-            conn.exec_driver_sql(f"ALTER TABLE {q(aside)} RENAME TO {q(name)}")
-            conn.exec_driver_sql(f"ALTER INDEX {q(aside + '_pkey')} RENAME TO {q(name + '_pkey')}")
-            for col in indexed:
-                conn.exec_driver_sql(
-                    f"ALTER INDEX {q(f'ix_{aside}_{col}')} RENAME TO {q(f'ix_{name}_{col}')}"
-                )
+        built = sa_table(table, name=aside, indexes=False)
+        built.create(conn)
+        rows = _write_batches(conn, table, built, stream_rows(source, table, _live, batch_size), progress)
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
+        conn.exec_driver_sql(f"ALTER TABLE {q(aside)} RENAME TO {q(name)}")
+        for idx in sa_table(table).indexes:
+            idx.create(conn)
+    result.target_rows = result.read = result.inserted = rows
+
+
+def _reload_postgres(table: Table, source: Engine, target: Engine, result: CopyResult, batch_size: int,
+                     progress: Progress | None) -> None:  # fmt: skip
+    """Load a bare table aside, build its key and indexes side by side, then swap in a short transaction.
+
+    Building indexes once after the load is far cheaper than maintaining them row by row, and building them
+    on separate connections uses every core. An interrupted rebuild leaves only the aside table, which the
+    next rebuild drops; the live table is untouched until the swap.
+    """
+    name, aside = table.db_name, f"{table.db_name}__rebuild"
+    indexed = [c.name for c in table.columns if c.index and c.name not in table.key]
+    with target.begin() as conn:
+        q = lambda n: _q(conn, n)  # noqa: E731
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(aside)}")
+        bare = sa.Table(aside, sa.MetaData(), *[sa.Column(c.name, c.type) for c in sa_table(table).columns])
+        bare.create(conn)
+        if is_postgres(source):
+            result.method = "pg-binary-copy"
+            rows = _pipe_pg(source, conn, table, aside, f" WHERE {q(OP)} <> 'D'", {}, progress)
         else:
-            # SQLite: one writer and WAL readers, so building inside the transaction is already invisible.
             result.method = "batched"
-            built = sa_table(table, name=aside, indexes=False)
-            built.create(conn)
-            _write_batches(conn, table, built, stream_rows(source, table, live, batch_size), progress)
-            conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
-            conn.exec_driver_sql(f"ALTER TABLE {q(aside)} RENAME TO {q(name)}")
-            for idx in sa_table(table).indexes:
-                idx.create(conn)
-        result.target_rows = result.read = result.inserted = count_rows(conn, sa_table(table))
-    result.seconds = round(time.perf_counter() - started, 3)
-    return result
+            rows = _write_batches(conn, table, bare, stream_rows(source, table, _live, batch_size), progress)
+        key = _cols(conn, table.key)
+        statements = [f"ALTER TABLE {q(aside)} ADD CONSTRAINT {q(aside + '_pkey')} PRIMARY KEY ({key})"]
+        statements += [f"CREATE INDEX {q(f'ix_{aside}_{c}')} ON {q(aside)} ({q(c)})" for c in indexed]
+        exists = table_exists(conn, name)
+
+    def run(sql: str) -> int | None:
+        with target.begin() as c:
+            c.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+            if sql.startswith("SELECT"):
+                return int(c.exec_driver_sql(sql).scalar_one())
+            c.exec_driver_sql(sql)
+            return None
+
+    count_before = f"SELECT count(*) FROM {_q_name(target, name)}" if exists else "SELECT 0"
+    with ThreadPoolExecutor(max_workers=len(statements) + 1) as pool:
+        futures = [pool.submit(run, sql) for sql in [count_before, *statements]]
+        outcomes = [f.result() for f in futures]  # re-raises the first failure
+    result.rows_before = outcomes[0]
+    with target.begin() as conn:
+        q = lambda n: _q(conn, n)  # noqa: E731
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
+        conn.exec_driver_sql(f"ALTER TABLE {q(aside)} RENAME TO {q(name)}")
+        conn.exec_driver_sql(f"ALTER INDEX {q(aside + '_pkey')} RENAME TO {q(name + '_pkey')}")
+        for col in indexed:
+            conn.exec_driver_sql(f"ALTER INDEX {q(f'ix_{aside}_{col}')} RENAME TO {q(f'ix_{name}_{col}')}")
+    result.target_rows = result.read = result.inserted = rows
+
+
+def _q_name(engine: Engine, name: str) -> str:
+    return engine.dialect.identifier_preparer.quote(name)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -56,9 +58,22 @@ def column_type(col: Column) -> sa.types.TypeEngine:
 def sa_table(
     table: Table, metadata: sa.MetaData | None = None, name: str | None = None, *, indexes: bool = True
 ) -> sa.Table:
-    """The SQLAlchemy table of a catalog table (under another ``name`` for staging and rebuilds)."""
+    """The SQLAlchemy table of a catalog table (under another ``name`` for staging and rebuilds).
+
+    Without a ``metadata`` the result is shared and cached: treat it as read-only.
+    """
+    if metadata is None:
+        return _cached_table(table, name, indexes)
+    return _build_table(table, metadata, name, indexes)
+
+
+@cache
+def _cached_table(table: Table, name: str | None, indexes: bool) -> sa.Table:
+    return _build_table(table, sa.MetaData(), name, indexes)
+
+
+def _build_table(table: Table, metadata: sa.MetaData, name: str | None, indexes: bool) -> sa.Table:
     name = name or table.db_name
-    metadata = metadata if metadata is not None else sa.MetaData()
     cols = [
         sa.Column(c.name, column_type(c), nullable=c.nullable, primary_key=c.name in table.key)
         for c in table.columns
@@ -71,10 +86,19 @@ def sa_table(
     return t
 
 
+# Tables known to exist, per engine: asking the catalog of the database on every load costs a round trip.
+# Only this package drops tables (a full reload swaps one for another of the same name), so it stays true.
+_known: WeakKeyDictionary[Engine, set[str]] = WeakKeyDictionary()
+
+
 def ensure_table(bind: Engine | Connection, table: Table) -> sa.Table:
     """Create the table (and its indexes) if it is missing; return its SQLAlchemy form."""
     t = sa_table(table)
-    t.create(bind, checkfirst=True)
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    known = _known.setdefault(engine, set())
+    if t.name not in known:
+        t.create(bind, checkfirst=True)
+        known.add(t.name)
     return t
 
 
@@ -86,4 +110,16 @@ def count_rows(conn: Connection, t: sa.Table, where: Any = None) -> int:
 
 
 def table_exists(bind: Engine | Connection, name: str) -> bool:
-    return sa.inspect(bind).has_table(name)
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    if name in _known.get(engine, ()):
+        return True
+    exists = sa.inspect(bind).has_table(name)
+    if exists:
+        _known.setdefault(engine, set()).add(name)
+    return exists
+
+
+def forget_table(bind: Engine | Connection, name: str) -> None:
+    """Drop the cached knowledge that ``name`` exists (after dropping it)."""
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    _known.get(engine, set()).discard(name)

@@ -9,6 +9,8 @@ from ..partitions import daily
 from ..resources import Databases, backend_kind
 
 OWNER = "team:exchange"
+# Passing faults (a dropped connection) are retried in the step before any sensor has to step in.
+RETRY_DELAY_SECONDS = 5.0
 
 
 def asset_key(table: Table) -> dg.AssetKey:
@@ -51,21 +53,19 @@ def province_asset(table: Table, system: System) -> dg.AssetsDefinition:
             "dagster/table_name": f"front.{table.db_name}",
             "dagster/column_schema": column_schema(table),
         },
-        retry_policy=dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL),
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=RETRY_DELAY_SECONDS, backoff=dg.Backoff.EXPONENTIAL),
         pool="front_db",
     )
     def _load(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
         window = context.partition_time_window
-        context.log.info(
-            f"{table.name}: loading [{window.start:%Y-%m-%d %H:%M}, {window.end:%Y-%m-%d %H:%M}) "
-            f"from {databases.describe('province')} into {databases.describe('front')}"
-        )
         result = copy_window(
             table, databases.engine("province"), databases.engine("front"), window.start, window.end
         )
         context.log.info(
-            f"{table.name}: read {result.read}, inserted {result.inserted}, updated {result.updated}, "
-            f"deleted {result.deleted}, unchanged {result.unchanged} in {result.seconds}s ({result.method})"
+            f"{table.name} [{window.start:%Y-%m-%d %H:%M}, {window.end:%Y-%m-%d %H:%M}) "
+            f"{databases.describe('province')} -> {databases.describe('front')}: read {result.read}, "
+            f"inserted {result.inserted}, updated {result.updated}, deleted {result.deleted}, "
+            f"unchanged {result.unchanged} in {result.seconds}s ({result.method})"
         )
         return dg.MaterializeResult(
             metadata={

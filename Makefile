@@ -1,0 +1,36 @@
+# The two commands of README: `make demo` and `make test`. Everything installs into ./.venv.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint ui bench clean
+
+$(BIN)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit("shaoxing-ops needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/.installed
+
+## demo: simulate ~60 days of the province and load every table through Dagster (embedded SQLite default)
+demo: install
+	$(BIN)/shaoxing-ops demo
+
+## test: the whole test suite (PostgreSQL tests skip, and say so, where no server answers)
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check shaoxing_ops shaoxing_ops_tests bench
+	$(BIN)/ruff format --check shaoxing_ops shaoxing_ops_tests bench
+
+## ui: the Dagster UI and daemon on the demo's data, http://127.0.0.1:3000
+ui: install
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/var/dagster} $(BIN)/dagster dev -w workspace.yaml
+
+bench: install
+	$(BIN)/python bench/exchange.py
+
+clean:
+	rm -rf var
