@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from shaoxing_ops import settings
+from shaoxing_ops.exchange import faults
 
 LOCAL_INSTANCE_YAML = """\
 # The embedded default instance of shaoxing-ops: SQLite storage in this folder.
@@ -202,6 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=0.02, help="1.0 = Shaoxing's real size (~0.8 M entities)")
     p.add_argument("--seed", type=int, default=20250101)
     p.add_argument("--reset", action="store_true", help="drop what was simulated before")
+    p.add_argument("--fault", action="append", metavar="NAME[:TABLE]",
+                   help="switch a fault on after simulating: " + ", ".join(faults_names()))  # fmt: skip
+    p.add_argument("--fault-day", type=_date, help="day a data fault applies to (default: --end)")
+    p.add_argument("--fault-rows", type=int, default=5, help="rows a data fault touches (default 5)")
+    p.add_argument("--fault-times", type=int, default=1, help="loads a connection fault hits (default 1)")
+    p.add_argument(
+        "--fault-seconds", type=float, default=5.0, help="delay of slow-source per read (default 5)"
+    )
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("demo", help="simulate ~60 days and load every table through Dagster")
@@ -213,7 +222,90 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tables", help="list the catalog")
     p.set_defaults(func=cmd_tables)
+
+    p = sub.add_parser(
+        "reconcile", help="checksum-compare tables, province vs. front; --repair re-copies what differs"
+    )
+    p.add_argument("tables", nargs="*", metavar="TABLE", help="e.g. E_BASEINFO; none means every table")
+    p.add_argument("--repair", action="store_true")
+    p.set_defaults(func=cmd_reconcile)
+
+    p = sub.add_parser("reinit", help="full re-initialisation (数据初始化) of tables, audited")
+    p.add_argument("tables", nargs="+", metavar="TABLE")
+    p.add_argument("--reason", default="", help="why (required)")
+    p.add_argument("--approved-by", default="", help="who approved it (required)")
+    p.set_defaults(func=cmd_reinit)
     return parser
+
+
+def faults_names() -> list[str]:
+    return list(faults.FAULTS)
+
+
+def _engines_and_ops():  # type: ignore[no-untyped-def]
+    from shaoxing_ops.exchange import make_engine
+    from shaoxing_ops.exchange.opsdb import OpsStore
+
+    province = make_engine(settings.database_url("province"))
+    front = make_engine(settings.database_url("front"))
+    return province, front, OpsStore(make_engine(settings.database_url("ops"))).ensure()
+
+
+def _pick(names: list[str]):  # type: ignore[no-untyped-def]
+    from shaoxing_ops.catalog import load_catalog
+
+    catalog = load_catalog()
+    try:
+        return [catalog.table(n) for n in names] if names else list(catalog.tables)
+    except KeyError as exc:
+        raise faults.FaultError(str(exc.args[0])) from None
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from shaoxing_ops.exchange.maintenance import reconcile_table
+    from shaoxing_ops.exchange.reconcile import diff_report
+
+    province, front, ops = _engines_and_ops()
+    tables = _pick(args.tables)
+    unequal = 0
+    for i, table in enumerate(tables, 1):
+        say(f"[{i}/{len(tables)}] {table.name} {table.title}")
+        outcome = reconcile_table(table, province, front, ops, fix=args.repair)
+        say(diff_report(outcome.diff, outcome.repaired))
+        unequal += not (outcome.after.equal if outcome.after else outcome.diff.equal)
+    if unequal:
+        say(
+            f"\n{unequal} table(s) differ"
+            + ("" if args.repair else "; run again with --repair to re-copy the rows")
+        )
+    return 1 if unequal else 0
+
+
+def cmd_reinit(args: argparse.Namespace) -> int:
+    from shaoxing_ops.exchange.maintenance import reinitialise
+    from shaoxing_ops.exchange.reconcile import diff_report
+
+    if not args.reason.strip() or not args.approved_by.strip():
+        print(
+            'error: 数据初始化须注明原因和审批人: --reason "…" --approved-by "…" (refused)', file=sys.stderr
+        )
+        return 2
+    province, front, ops = _engines_and_ops()
+    tables = _pick(args.tables)
+    for i, table in enumerate(tables, 1):
+        say(
+            f"[{i}/{len(tables)}] re-initialising {table.name} {table.title} (approved by {args.approved_by})"
+        )
+
+        def progress(done: int, unit: str) -> None:
+            print(f"\r    {done:,} {unit}", end="", flush=True)
+
+        loaded, check = reinitialise(table, province, front, ops, reason=args.reason, approved_by=args.approved_by,
+                                     progress=progress)  # fmt: skip
+        print()
+        say(f"    rows before {loaded.rows_before:,}, after {loaded.target_rows:,}, {loaded.seconds:.1f}s")
+        say(diff_report(check.diff))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -224,7 +316,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (CatalogError, ExchangeError, SimulationError) as exc:  # these say what to do next: no traceback
+    except (
+        CatalogError,
+        ExchangeError,
+        SimulationError,
+        faults.FaultError,
+    ) as exc:  # these say what to do next: no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

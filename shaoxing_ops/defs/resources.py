@@ -10,6 +10,8 @@ from sqlalchemy.engine import Engine
 
 from shaoxing_ops import settings
 from shaoxing_ops.exchange import make_engine, safe_url
+from shaoxing_ops.exchange.faults import install_standin_hooks
+from shaoxing_ops.exchange.opsdb import OpsStore
 
 
 class Databases(dg.ConfigurableResource):
@@ -22,14 +24,27 @@ class Databases(dg.ConfigurableResource):
     province_url: str | None = None
     front_url: str | None = None
     bureau_url: str | None = None
+    ops_url: str | None = None
     _engines: dict[str, Engine] = PrivateAttr(default_factory=dict)
+    _ops: OpsStore | None = PrivateAttr(default=None)
 
     def url(self, role: str) -> str:
+        if role == "ops":
+            return self.ops_url or self.front_url or settings.database_url("ops")
         return getattr(self, f"{role}_url", None) or settings.database_url(role)
+
+    def ops(self) -> OpsStore:
+        """The ops store (quarantine, audit, escalations), created on first use."""
+        if self._ops is None:
+            self._ops = OpsStore(self.engine("ops")).ensure()
+        return self._ops
 
     def engine(self, role: str) -> Engine:
         if role not in self._engines:
-            self._engines[role] = make_engine(self.url(role))
+            engine = make_engine(self.url(role))
+            if role == "province":
+                install_standin_hooks(engine)  # a no-op against a real province
+            self._engines[role] = engine
         return self._engines[role]
 
     def describe(self, role: str) -> str:
@@ -39,12 +54,13 @@ class Databases(dg.ConfigurableResource):
         for engine in self._engines.values():
             engine.dispose()
         self._engines.clear()
+        self._ops = None
 
 
 def databases_from_env() -> Databases:
     """Bind each URL to its environment variable when it is set, so the value stays out of the UI."""
     fields = {}
-    for role in settings.ROLES:
+    for role in (*settings.ROLES, "ops"):
         var = f"SXOPS_{role.upper()}_URL"
         if os.environ.get(var):
             fields[f"{role}_url"] = dg.EnvVar(var)

@@ -31,6 +31,7 @@ from .windows import to_local_naive
 
 Progress = Callable[[int, str], None]  # (amount so far, "rows" | "bytes")
 DEFAULT_BATCH = 5_000
+LOAD_LABEL = "shaoxing-ops load"
 PIPE_BUFFER = 1 << 20  # bytes handed to the target per write on the COPY pipe
 OP = "dsc_biz_operation"
 TS = "dsc_biz_timestamp"
@@ -151,6 +152,8 @@ def _pipe_pg(
     from psycopg import sql
 
     with source.connect() as sconn:
+        # Name the session after the load, for whoever watches pg_stat_activity on the province side.
+        sconn.exec_driver_sql(f"SET LOCAL application_name = '{LOAD_LABEL} {table.db_name}'")
         sraw = sconn.connection.driver_connection
         select = sql.SQL(_pg_select_sql(sconn, table, where_sql))
         out_stmt = sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(select)
@@ -278,7 +281,9 @@ def copy_window(
     return result
 
 
-def _window_has_rows(source: Engine, table: Table, start: dt.datetime | None, end: dt.datetime | None) -> bool:
+def _window_has_rows(
+    source: Engine, table: Table, start: dt.datetime | None, end: dt.datetime | None
+) -> bool:
     t = sa_table(table)
     probe = sa.select(sa.literal(1)).select_from(t)
     where = _window_filter(t, start, end)

@@ -6,6 +6,7 @@ from shaoxing_ops.catalog import Catalog, System, Table
 from shaoxing_ops.exchange import copy_window
 
 from ..partitions import daily
+from ..repush import repair_if_repush
 from ..resources import Databases, backend_kind
 
 OWNER = "team:exchange"
@@ -67,15 +68,21 @@ def province_asset(table: Table, system: System) -> dg.AssetsDefinition:
             f"inserted {result.inserted}, updated {result.updated}, deleted {result.deleted}, "
             f"unchanged {result.unchanged} in {result.seconds}s ({result.method})"
         )
+        repaired = repair_if_repush(
+            context, table, databases.engine("province"), databases.engine("front"), databases
+        )
         return dg.MaterializeResult(
             metadata={
+                **repaired,
                 "rows_read": dg.IntMetadataValue(result.read),
                 "rows_inserted": dg.IntMetadataValue(result.inserted),
                 "rows_updated": dg.IntMetadataValue(result.updated),
                 "rows_deleted": dg.IntMetadataValue(result.deleted),
                 "rows_unchanged": dg.IntMetadataValue(result.unchanged),
                 "seconds": dg.FloatMetadataValue(result.seconds),
-                "dagster/row_count": dg.IntMetadataValue(result.target_rows),
+                "dagster/row_count": dg.IntMetadataValue(
+                    repaired.get("rows_after_repair", result.target_rows)
+                ),
                 "method": result.method,
                 "window": f"[{window.start.isoformat()}, {window.end.isoformat()})",
             }

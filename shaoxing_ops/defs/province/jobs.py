@@ -1,6 +1,7 @@
 """The nightly load of yesterday's partition of every provincial table."""
 
-from __future__ import annotations
+import datetime as dt
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -22,3 +23,38 @@ province_nightly_schedule = dg.build_schedule_from_partitioned_job(
     description="每天 01:30 装载前一日分区。",
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
+
+
+province_inspection = dg.define_asset_job(
+    "province_inspection",
+    # the checks of the provincial tables, without the tables themselves
+    selection=dg.AssetSelection.key_prefixes(["province"])
+    - dg.AssetSelection.key_prefixes(["province"]).without_checks(),
+    executor_def=dg.in_process_executor,
+    description="巡查：只运行检查（行数、时效、结构、合规、全表核对），不重新装载。",
+    tags={"leg": "province", "shaoxing-ops/kind": "inspection"},
+)
+
+province_repush = dg.define_asset_job(
+    "province_repush",
+    selection=dg.AssetSelection.key_prefixes(["province"]),
+    executor_def=dg.in_process_executor,
+    description="重新推送：由 province_repush_sensor 按失败的表和分区发起。",
+    tags={"leg": "province", "shaoxing-ops/kind": "repush"},
+)
+
+INSPECTION_DAYS = 3
+
+
+@dg.schedule(
+    job=province_inspection,
+    cron_schedule="5 9 * * *",
+    execution_timezone="Asia/Shanghai",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="每天 09:05 巡查最近三天的分区：装载截止时间已过，迟到的补发数据也在此被发现。",
+)
+def province_inspection_schedule(context: dg.ScheduleEvaluationContext):  # type: ignore[no-untyped-def]
+    today = context.scheduled_execution_time.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    for back in range(1, INSPECTION_DAYS + 1):
+        day = (today - dt.timedelta(days=back)).isoformat()
+        yield dg.RunRequest(run_key=f"inspection|{day}|{today}", partition_key=day)

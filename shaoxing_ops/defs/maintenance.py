@@ -1,0 +1,93 @@
+"""Jobs an operations engineer launches from the launchpad: reconciliation (交换表数量比对) with optional
+repair, and audited full re-initialisation (数据初始化) of named tables."""
+
+import dagster as dg
+from pydantic import Field
+
+from shaoxing_ops.catalog import Table, load_catalog
+from shaoxing_ops.exchange.maintenance import ApprovalMissing, reconcile_table, reinitialise
+from shaoxing_ops.exchange.reconcile import diff_report
+
+from .province.assets import asset_key
+from .resources import Databases
+
+
+def _tables(names: list[str]) -> list[Table]:
+    catalog = load_catalog()
+    if not names:
+        return list(catalog.tables)
+    try:
+        return [catalog.table(n) for n in names]
+    except KeyError as exc:
+        raise dg.Failure(description=f"未知的表：{exc.args[0]}；表名见 `shaoxing-ops tables`") from None
+
+
+class ReconcileConfig(dg.Config):
+    tables: list[str] = Field(default_factory=list, description="省局下发表名，如 E_BASEINFO；留空表示全部表")
+    repair: bool = Field(default=False, description="发现差异时只重新复制有差异的记录")
+
+
+@dg.op(description="逐表按主键分段比对校验和，列出缺失、多出、不一致的记录；repair 为真时定向修复。")
+def reconcile_tables(context: dg.OpExecutionContext, config: ReconcileConfig, databases: Databases) -> dict:
+    source, target, ops = databases.engine("province"), databases.engine("front"), databases.ops()
+    unequal = []
+    for table in _tables(config.tables):
+        outcome = reconcile_table(table, source, target, ops, fix=config.repair)
+        context.log.info(diff_report(outcome.diff, outcome.repaired))
+        still = outcome.after.equal if outcome.after else outcome.diff.equal
+        if not still:
+            unequal.append(table.name)
+        context.log_event(dg.AssetObservation(asset_key=asset_key(table), metadata={
+            "reconciled": True, "missing": len(outcome.diff.missing), "extra": len(outcome.diff.extra),
+            "changed": len(outcome.diff.changed), "repaired": outcome.repaired is not None, "equal_now": still,
+        }))  # fmt: skip
+    if unequal and config.repair:
+        raise dg.Failure(description=f"修复后仍不一致：{', '.join(unequal)}")
+    return {"unequal": unequal}
+
+
+@dg.job(
+    name="reconcile", description="交换表数量比对：校验和核对源端与前置库，可选定向修复（repair: true）。"
+)
+def reconcile_job() -> None:
+    reconcile_tables()
+
+
+class ReinitConfig(dg.Config):
+    tables: list[str] = Field(description="要全量初始化的表名，如 [E_BASEINFO]")
+    reason: str = Field(default="", description="初始化原因（必填），如：代码集变更导致差异较大")
+    approved_by: str = Field(default="", description="报备并批准的市局管理员（必填）")
+
+
+@dg.op(
+    description="全量初始化：另建新表装载全部有效记录，一个事务内替换；记录审批人、原因、前后行数，并随后核对。"
+)
+def reinitialise_tables(context: dg.OpExecutionContext, config: ReinitConfig, databases: Databases) -> dict:
+    if not config.tables:
+        raise dg.Failure(description="请在 tables 中列出要初始化的表")
+    tables = _tables(config.tables)
+    source, target, ops = databases.engine("province"), databases.engine("front"), databases.ops()
+    done = {}
+    for table in tables:
+        try:
+            loaded, check = reinitialise(table, source, target, ops, reason=config.reason,
+                                         approved_by=config.approved_by, run_id=context.run_id)  # fmt: skip
+        except ApprovalMissing as exc:
+            raise dg.Failure(description=str(exc)) from None
+        context.log.info(
+            f"{table.name}: {loaded.rows_before} -> {loaded.target_rows} rows; " + diff_report(check.diff)
+        )
+        context.log_event(dg.AssetObservation(asset_key=asset_key(table), metadata={
+            "reinitialised": True, "reason": config.reason, "approved_by": config.approved_by,
+            "rows_before": loaded.rows_before or 0, "rows_after": loaded.target_rows, "equal": check.diff.equal,
+        }))  # fmt: skip
+        done[table.name] = loaded.target_rows
+    return done
+
+
+@dg.job(
+    name="reinitialise",
+    description="数据初始化：按市数据局或市场监管局要求对指定表全量初始化（须填写原因与审批人）。",
+)
+def reinitialise_job() -> None:
+    reinitialise_tables()

@@ -1,0 +1,251 @@
+"""Automatic re-push (重新推送): a sensor that re-runs exactly the table and partition that failed.
+
+It reads from the Dagster instance the failed `row_count` and `freshness` evaluations and the failed
+materialisations of the assets it watches, and requests a run of that asset and partition (with its checks).
+A re-push run also reconciles the whole table and repairs the rows that differ. Attempts are bounded
+(``SXOPS_REPUSH_MAX_ATTEMPTS``, default 3) and spaced by a growing delay (``SXOPS_REPUSH_DELAY_SECONDS``,
+default 300 s, doubled each time); after the last one the sensor stops and escalates: an observation on the
+asset partition in the UI and a row in the ops store's escalations, which the inspection sheet lists.
+Passing faults never reach it: the assets' RetryPolicy absorbs them inside the step.
+"""
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import dagster as dg
+from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
+from sqlalchemy.engine import Engine
+
+from shaoxing_ops.catalog import Table
+from shaoxing_ops.exchange.maintenance import reconcile_table
+
+from .resources import Databases
+
+TARGET_TAG = "shaoxing-ops/repush-target"
+ATTEMPT_TAG = "shaoxing-ops/repush-attempt"
+REASON_TAG = "shaoxing-ops/repush-reason"
+REPUSHED_CHECKS = ("row_count", "freshness", "reconcile")
+CHECKS_AFTER_REPUSH = ("row_count", "freshness", "schema", "validity", "reconcile")
+
+
+def max_attempts() -> int:
+    return int(os.environ.get("SXOPS_REPUSH_MAX_ATTEMPTS", "3"))
+
+
+def base_delay() -> float:
+    return float(os.environ.get("SXOPS_REPUSH_DELAY_SECONDS", "300"))
+
+
+def target_id(key: dg.AssetKey, partition: str) -> str:
+    return f"{key.to_user_string()}|{partition}"
+
+
+def parse_target(target: str) -> tuple[dg.AssetKey, str]:
+    key, _, partition = target.rpartition("|")
+    return dg.AssetKey.from_user_string(key), partition
+
+
+@dataclass
+class Attempts:
+    count: int
+    in_progress: bool
+    last_end: float | None  # epoch seconds
+
+
+def attempts_for(instance: dg.DagsterInstance, target: str, since: float) -> Attempts:
+    """Re-push runs of this target made for the current incident (created after it was first seen)."""
+    records = [
+        r for r in instance.get_run_records(dg.RunsFilter(tags={TARGET_TAG: target}))
+        if r.create_timestamp.timestamp() >= since
+    ]  # fmt: skip
+    in_progress = any(r.dagster_run.status in IN_PROGRESS_RUN_STATUSES for r in records)
+    ends = [r.end_time for r in records if r.end_time]
+    return Attempts(len(records), in_progress, max(ends) if ends else None)
+
+
+def overlapping_run(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str) -> str | None:
+    """A run in progress that loads this asset partition, if any: two loads of one partition never overlap."""
+    for record in instance.get_run_records(dg.RunsFilter(statuses=list(IN_PROGRESS_RUN_STATUSES))):
+        run = record.dagster_run
+        if run.asset_selection is not None and key not in run.asset_selection:
+            continue
+        tags = run.tags
+        if tags.get(PARTITION_NAME_TAG) == partition:
+            return run.run_id
+        lo, hi = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
+        if lo and hi and lo <= partition <= hi:
+            return run.run_id
+    return None
+
+
+Failure = tuple[str, str, int]  # (reason, kind: check | run, storage id of the failing event)
+
+
+def _check_events(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey], after: int | None
+                  ) -> tuple[dict[str, Failure], set[str], int | None]:  # fmt: skip
+    """Targets whose re-pushable checks failed or passed since ``after`` (a storage id)."""
+    check_keys = [dg.AssetCheckKey(k, name) for k in keys for name in REPUSHED_CHECKS]
+    failing: dict[str, Failure] = {}
+    passing: set[str] = set()
+    newest = after
+    for info in instance.event_log_storage.get_asset_check_partition_info(check_keys, after_storage_id=after):
+        newest = max(newest or 0, info.latest_check_event_storage_id)
+        status = info.latest_execution_status.value
+        partitions = (
+            [info.partition_key] if info.partition_key else _range_partitions(instance, info.check_key)
+        )
+        for p in partitions:
+            target = target_id(info.check_key.asset_key, p)
+            if status == "FAILED":
+                failing[target] = (
+                    f"检查 {info.check_key.name} 未通过",
+                    "check",
+                    info.latest_check_event_storage_id,
+                )
+            elif status == "SUCCEEDED":
+                passing.add(target)
+    return failing, passing - set(failing), newest
+
+
+def _range_partitions(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey) -> list[str]:
+    """A check evaluated over a backfilled range names its failing days in its metadata."""
+    record = instance.event_log_storage.get_latest_asset_check_execution_by_key([check_key]).get(check_key)
+    evaluation = record.event.dagster_event.event_specific_data if record and record.event else None
+    value = (getattr(evaluation, "metadata", None) or {}).get("failed_partitions")
+    return [p.strip() for p in str(value.value if value else "").split(",") if p.strip()]
+
+
+def _materialization_failures(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey], after: int | None
+                              ) -> tuple[dict[str, Failure], int | None]:  # fmt: skip
+    failing: dict[str, Failure] = {}
+    newest = after
+    for key in keys:
+        result = instance.fetch_failed_materializations(
+            dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=500, ascending=True
+        )
+        for record in result.records:
+            newest = max(newest or 0, record.storage_id)
+            if record.partition_key:
+                reason = f"装载运行失败（run {record.run_id[:8]}）"
+                failing[target_id(key, record.partition_key)] = (reason, "run", record.storage_id)
+    return failing, newest
+
+
+def _materialized_after(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str, storage_id: int
+) -> bool:
+    result = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition], after_storage_id=storage_id),
+        limit=1,
+    )
+    return bool(result.records)
+
+
+def build_repush_sensor(
+    name: str, keys: list[dg.AssetKey], job_name: str, description: str
+) -> dg.SensorDefinition:
+    watched = list(keys)
+
+    @dg.sensor(
+        name=name,
+        job_name=job_name,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description=description,
+    )
+    def _sensor(context: dg.SensorEvaluationContext, databases: Databases) -> dg.SensorResult:
+        state: dict[str, Any] = json.loads(context.cursor) if context.cursor else {}
+        failing: dict[str, dict[str, Any]] = state.get("failing", {})
+        instance, ops = context.instance, databases.ops()
+        now = dt.datetime.now().timestamp()
+
+        check_fail, check_pass, state["checks"] = _check_events(instance, watched, state.get("checks"))
+        run_fail, state["runs"] = _materialization_failures(instance, watched, state.get("runs"))
+        for target, (reason, kind, since) in {**check_fail, **run_fail}.items():
+            known = failing.get(target)
+            failing[target] = {"reason": reason, "kind": kind, "since": since,
+                               "first_seen": known["first_seen"] if known else now,
+                               "escalated": bool(known and known.get("escalated"))}  # fmt: skip
+
+        def resolve(target: str) -> None:
+            failing.pop(target, None)
+            ops.resolve_escalation(*_split(target))
+
+        for target in check_pass:
+            if failing.get(target, {}).get("kind") == "check":
+                resolve(target)
+        requests, events = [], []
+        for target, info in sorted(failing.items()):
+            key, partition = parse_target(target)
+            if info["kind"] == "run" and _materialized_after(instance, key, partition, info["since"]):
+                resolve(target)
+                continue
+            tries = attempts_for(instance, target, info["first_seen"])
+            if tries.in_progress or overlapping_run(instance, key, partition):
+                continue
+            if tries.count >= max_attempts():
+                if not info["escalated"]:
+                    info["escalated"] = True
+                    reason = f"{info['reason']}；已自动重推 {tries.count} 次仍未恢复，需人工处理"
+                    ops.escalate(key.to_user_string(), partition, reason, tries.count)
+                    events.append(dg.AssetObservation(
+                        asset_key=key, partition=partition,
+                        metadata={"escalated": True, "repush_attempts": tries.count, "reason": reason},
+                    ))  # fmt: skip
+                    context.log.warning(f"escalated {target} after {tries.count} re-pushes: {info['reason']}")
+                continue
+            delay = base_delay() * 2 ** (tries.count - 1) if tries.count else 0.0
+            if tries.last_end and now - tries.last_end < delay:
+                continue
+            attempt = tries.count + 1
+            requests.append(dg.RunRequest(
+                run_key=f"repush|{target}|{info['first_seen']:.0f}|{attempt}",
+                partition_key=partition,
+                asset_selection=[key],
+                asset_check_keys=[dg.AssetCheckKey(key, n) for n in CHECKS_AFTER_REPUSH],
+                tags={TARGET_TAG: target, ATTEMPT_TAG: str(attempt), REASON_TAG: info["reason"][:200]},
+            ))  # fmt: skip
+            context.log.info(f"re-push {target}, attempt {attempt}/{max_attempts()}: {info['reason']}")
+        state["failing"] = failing
+        return dg.SensorResult(run_requests=requests, asset_events=events, cursor=json.dumps(state))
+
+    return _sensor
+
+
+def _split(target: str) -> tuple[str, str]:
+    key, partition = parse_target(target)
+    return key.to_user_string(), partition
+
+
+def repair_if_repush(
+    context: dg.AssetExecutionContext, table: Table, source: Engine, target: Engine, databases: Databases
+) -> dict[str, Any]:
+    """In a re-push run, after the window is loaded, reconcile the whole table and re-copy what differs.
+
+    A check may fail for rows outside the window (deleted or altered by hand in the front database); the
+    re-push is the moment to put the whole table right, and it costs one checksum scan when nothing differs.
+    """
+    if TARGET_TAG not in context.run.tags:
+        return {}
+    outcome = reconcile_table(table, source, target, databases.ops(), fix=True)
+    diff = outcome.diff
+    context.log.info(
+        f"{table.name}: reconciled after re-push: missing {len(diff.missing)}, extra {len(diff.extra)}, "
+        f"changed {len(diff.changed)}; equal now: {outcome.after.equal if outcome.after else diff.equal}"
+    )
+    return {
+        "repush_attempt": int(context.run.tags.get(ATTEMPT_TAG, "1")),
+        "repaired_missing": len(diff.missing),
+        "repaired_extra": len(diff.extra),
+        "repaired_changed": len(diff.changed),
+        "rows_after_repair": outcome.after.target_rows if outcome.after else diff.target_rows,
+    }

@@ -1,0 +1,131 @@
+"""The Dagster layer on a real instance: definitions, partitions, ranged backfills, the nightly schedule."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+from shaoxing_ops.catalog import Catalog
+from shaoxing_ops.cli import nightly_job
+from shaoxing_ops.defs.province.assets import province_assets
+from shaoxing_ops.defs.resources import Databases
+from shaoxing_ops.exchange import copy_window, day_window
+
+from .conftest import SIM_END, SIM_START, Dbs, simulate_into
+from .test_engine import province_live, snapshot
+
+
+def test_definitions_load_with_one_asset_per_provincial_table(catalog: Catalog) -> None:
+    from shaoxing_ops.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
+    expected = {f"province/{t.system}/{t.db_name}" for t in catalog.tables}
+    assert expected <= keys
+    assert len(expected) == len(catalog.tables) >= 130
+    node = graph.get(dg.AssetKey(["province", "registration", "e_baseinfo"]))
+    assert node.group_name == "province_registration"
+    assert "企业基本信息" in (node.description or "")
+    assert node.partitions_def.timezone == "Asia/Shanghai"
+    assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    assert node.owners == ["team:exchange"] and node.kinds
+    groups = {graph.get(dg.AssetKey.from_user_string(k)).group_name for k in expected}
+    assert groups == {"province_registration", "province_enforcement", "province_food_safety"}
+    job = defs.resolve_job_def("province_nightly")
+    assert job.executor_def.name == "in_process"
+    schedule = defs.resolve_schedule_def("province_nightly_schedule")
+    assert schedule.cron_schedule == "30 1 * * *" and schedule.execution_timezone == "Asia/Shanghai"
+
+
+def test_schedule_loads_yesterday_in_shanghai() -> None:
+    from shaoxing_ops.definitions import defs
+
+    schedule = defs.resolve_schedule_def("province_nightly_schedule")
+    # 01:30 on 3 March in Shanghai is still 2 March in UTC: the partition must be 2 March all the same.
+    moment = dt.datetime(2026, 3, 3, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    with dg.instance_for_test() as instance:
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=moment)
+        data = schedule.evaluate_tick(context)
+    assert [r.partition_key for r in data.run_requests] == ["2026-03-02"]
+
+
+def test_materialised_partition_equals_engine_load(dbs: Dbs, catalog: Catalog) -> None:
+    simulate_into(dbs.province, catalog)
+    day = SIM_START + dt.timedelta(days=1)
+    names = ["E_BASEINFO", "E_PRI_PERSON", "CASE_PUB_BASEINFO", "FS_STAFF"]
+    assets = [a for a in province_assets(catalog) if a.key.path[-1].upper() in names]
+    resources = {
+        "databases": Databases(province_url=dbs.province, front_url=dbs.front, bureau_url=dbs.bureau)
+    }
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(assets, instance=instance, resources=resources, partition_key=day.isoformat())
+        assert result.success
+        events = result.get_asset_materialization_events()
+        assert len(events) == len(names)
+        meta = {e.asset_key.path[-1]: e.materialization.metadata for e in events}
+        # an independent load of the same window into another database by the engine alone
+        for name in names:
+            table = catalog.table(name)
+            reference = copy_window(table, dbs.engine("province"), dbs.engine("bureau"), *day_window(day))
+            assert snapshot(dbs.engine("front"), table) == snapshot(dbs.engine("bureau"), table)
+            m = meta[table.db_name]
+            assert m["rows_read"].value == reference.read and m["rows_inserted"].value == reference.inserted
+            assert m["dagster/row_count"].value == reference.target_rows
+            assert {"rows_updated", "rows_deleted", "seconds"} <= set(m)
+        recorded = instance.get_latest_materialization_event(
+            dg.AssetKey(["province", "registration", "e_baseinfo"])
+        )
+        assert recorded.asset_materialization.partition == day.isoformat()
+
+
+def test_ranged_backfill_of_every_table_makes_front_equal_province(env_dbs: Dbs, catalog: Catalog) -> None:
+    """One run, one step per table, all days at once: afterwards every front table equals the province."""
+    simulate_into(env_dbs.province, catalog)
+    tags = {
+        ASSET_PARTITION_RANGE_START_TAG: SIM_START.isoformat(),
+        ASSET_PARTITION_RANGE_END_TAG: SIM_END.isoformat(),
+    }
+    with dg.instance_for_test() as instance:
+        with dg.execute_job(dg.reconstructable(nightly_job), instance, tags=tags) as result:
+            assert result.success
+            steps = {e.step_key for e in result.all_events if e.is_step_success}
+            evaluations = [e.event_specific_data for e in result.all_events
+                           if e.event_type_value == "ASSET_CHECK_EVALUATION"]  # fmt: skip
+        assert len(steps) == 2 * len(catalog.tables)  # each table's load, then its checks
+        failed = [
+            (e.asset_key.to_user_string(), e.check_name, e.description) for e in evaluations if not e.passed
+        ]
+        assert len(evaluations) == 5 * len(catalog.tables) and failed == []
+        days = (SIM_END - SIM_START).days + 1
+        key = dg.AssetKey(["province", "registration", "e_cancel"])
+        assert len(instance.get_materialized_partitions(key)) == days
+    province, front = env_dbs.engine("province"), env_dbs.engine("front")
+    differing = [t.name for t in catalog.tables if snapshot(front, t) != province_live(province, t)]
+    assert differing == []
+    assert sum(len(snapshot(front, t)) for t in catalog.tables) > 10_000
+
+
+def test_failed_load_fails_the_step_and_keeps_the_front(env_dbs: Dbs, catalog: Catalog) -> None:
+    """No province database: the step fails with the engine's explanation, retried by the RetryPolicy."""
+    assets = [a for a in province_assets(catalog) if a.key.path[-1] == "e_revoke"]
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            assets, instance=instance, partition_key=SIM_START.isoformat(), raise_on_error=False,
+            resources={"databases": Databases()},
+        )  # fmt: skip
+        assert not result.success
+        failure = next(e for e in result.all_events if e.is_step_failure)
+        assert "does not exist" in failure.step_failure_data.error.cause.message
+        retries = [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
+        assert len(retries) == 2
+
+
+@pytest.fixture(autouse=True)
+def _quiet_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retry delays are real seconds; keep them short in tests without changing the policy's count."""
+    import shaoxing_ops.defs.province.assets as module
+
+    monkeypatch.setattr(module, "RETRY_DELAY_SECONDS", 0.01)

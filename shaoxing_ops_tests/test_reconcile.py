@@ -1,0 +1,155 @@
+"""Checksum reconciliation finds exactly the planted differences, on each dialect and across them; repair fixes
+only those; re-initialisation is audited, refused without approval, and never shows readers a half table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from shaoxing_ops.catalog import Catalog
+from shaoxing_ops.exchange import full_reload, sa_table
+from shaoxing_ops.exchange.maintenance import ApprovalMissing, reconcile_table, reinitialise
+from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.exchange.reconcile import diff_report, reconcile, repair
+
+from .conftest import Dbs, simulate_into
+from .test_engine import province_live, snapshot
+
+
+@pytest.fixture
+def loaded(dbs: Dbs, catalog: Catalog):
+    """A simulated province with E_PRI_PERSON (about 2,000 live rows) fully loaded into the front."""
+    simulate_into(dbs.province, catalog, end=dt.date(2026, 3, 2))
+    table = catalog.table("E_PRI_PERSON")
+    source, target = dbs.engine("province"), dbs.engine("front")
+    full_reload(table, source, target)
+    return table, source, target
+
+
+def keys(engine: sa.Engine, sql: str) -> list[tuple]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.exec_driver_sql(sql)]
+
+
+def test_equal_tables_are_equal_in_one_comparison(loaded) -> None:
+    table, source, target = loaded
+    diff = reconcile(table, source, target)
+    assert diff.equal and diff.groups_compared == 1
+    assert diff.source_rows == diff.target_rows == len(province_live(source, table)) > 1000
+
+
+def test_finds_exactly_the_planted_differences_and_repairs_only_them(loaded) -> None:
+    table, source, target = loaded
+    all_keys = [k for (k,) in keys(target, "SELECT personid FROM e_pri_person ORDER BY personid")]
+    gone = all_keys[10:13] + all_keys[-1:]
+    altered = all_keys[500:502]
+    with target.begin() as conn:
+        conn.execute(sa.text("DELETE FROM e_pri_person WHERE personid IN :k").bindparams(sa.bindparam("k", expanding=True)),
+                     {"k": gone})  # fmt: skip
+        conn.execute(sa.text("UPDATE e_pri_person SET mobtel = '13000000000' WHERE personid IN :k")
+                     .bindparams(sa.bindparam("k", expanding=True)), {"k": altered})  # fmt: skip
+        conn.execute(
+            sa.text("UPDATE e_pri_person SET natdate = NULL WHERE personid = :k"), {"k": all_keys[900]}
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO e_pri_person SELECT 'zz' || personid, pripid, name, sex, natdate, certype, cerno, position, "
+            "position_cn, lerepsign, appounit, country, mobtel, dsc_biz_record_id, dsc_biz_operation, "
+            "dsc_biz_timestamp FROM e_pri_person WHERE personid = '" + all_keys[20] + "'"
+        )
+    diff = reconcile(table, source, target)
+    assert sorted(diff.missing) == sorted((k,) for k in gone)
+    assert sorted(diff.changed) == sorted((k,) for k in [*altered, all_keys[900]])
+    assert diff.extra == [("zz" + all_keys[20],)]
+    assert diff.groups_compared > 1
+    report = diff_report(diff)
+    assert "目标端缺失 4 条" in report and "目标端多出 1 条" in report and "内容不一致 3 条" in report
+
+    untouched = [k for k in snapshot(target, table) if k[0] == all_keys[100]]
+    fixed = repair(table, source, target, diff)
+    assert (fixed.copied, fixed.deleted) == (7, 1)
+    assert snapshot(target, table) == province_live(source, table)
+    assert [k for k in snapshot(target, table) if k[0] == all_keys[100]] == untouched
+    assert reconcile(table, source, target).equal
+
+
+@pytest.mark.postgres
+def test_sqlite_and_postgres_holding_the_same_data_compare_equal(
+    sqlite_dbs: Dbs, pg_dbs: Dbs, catalog: Catalog
+) -> None:
+    """Values normalised to one text form: dates, timestamps, decimals and NULLs hash the same on both."""
+    simulate_into(pg_dbs.province, catalog, end=dt.date(2026, 3, 2))
+    for name in ("E_BASEINFO", "E_INV_INVESTMENT"):  # decimals, dates, timestamps, NULLs
+        table = catalog.table(name)
+        full_reload(table, pg_dbs.engine("province"), sqlite_dbs.engine("front"))
+        diff = reconcile(table, pg_dbs.engine("province"), sqlite_dbs.engine("front"))
+        assert diff.equal and diff.mode == "md5-normalised", diff.summary()
+        with sqlite_dbs.engine("front").begin() as conn:
+            conn.exec_driver_sql(f"UPDATE {table.db_name} SET dsc_biz_timestamp = '2026-03-01 09:00:00.000001' "
+                                 f"WHERE rowid = 7")  # fmt: skip
+        assert len(reconcile(table, pg_dbs.engine("province"), sqlite_dbs.engine("front")).changed) == 1
+
+
+def test_reconcile_table_records_its_result(loaded, dbs: Dbs) -> None:
+    table, source, target = loaded
+    ops = OpsStore(dbs.engine("front")).ensure()
+    with target.begin() as conn:
+        conn.exec_driver_sql(
+            "DELETE FROM e_pri_person WHERE personid IN (SELECT personid FROM e_pri_person LIMIT 5)"
+        )
+    outcome = reconcile_table(table, source, target, ops, fix=True)
+    assert len(outcome.diff.missing) == 5 and outcome.after is not None and outcome.after.equal
+    with target.connect() as conn:
+        row = conn.execute(sa.select(ops.reconciliations)).mappings().one()
+    assert (row["table_name"], row["missing"], row["repaired"]) == ("E_PRI_PERSON", 5, True)
+
+
+def test_reinitialisation_is_refused_without_reason_or_approver(loaded, dbs: Dbs) -> None:
+    table, source, target = loaded
+    ops = OpsStore(dbs.engine("front")).ensure()
+    for reason, approver in (("", "王科长"), ("代码集变更", ""), ("  ", "  ")):
+        with pytest.raises(ApprovalMissing, match=r"原因.*审批人"):
+            reinitialise(table, source, target, ops, reason=reason, approved_by=approver)
+    assert ops.reinits() == []
+
+
+def test_reinitialisation_audits_and_readers_never_see_a_half_table(loaded, dbs: Dbs) -> None:
+    table, source, target = loaded
+    ops = OpsStore(dbs.engine("front")).ensure()
+    with target.begin() as conn:  # the front has drifted: rows lost and rows that should not be there
+        conn.exec_driver_sql(
+            "DELETE FROM e_pri_person WHERE personid IN (SELECT personid FROM e_pri_person LIMIT 40)"
+        )
+    before = len(snapshot(target, table))
+    expected = len(province_live(source, table))
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        while not stop.is_set():
+            with target.connect() as conn:
+                seen.append(
+                    conn.execute(sa.select(sa.func.count()).select_from(sa_table(table))).scalar_one()
+                )
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        _, check = reinitialise(table, source, target, ops, reason="代码集调整导致差异较大",
+                                            approved_by="市局管理员 王某", run_id="test-run")  # fmt: skip
+    finally:
+        stop.set()
+        thread.join()
+    assert check.diff.equal and snapshot(target, table) == province_live(source, table)
+    assert seen and set(seen) <= {before, expected}, sorted(set(seen))
+    (audit,) = ops.reinits()
+    assert (audit["table_name"], audit["approved_by"], audit["status"]) == (
+        "E_PRI_PERSON",
+        "市局管理员 王某",
+        "succeeded",
+    )
+    assert (audit["rows_before"], audit["rows_after"]) == (before, expected)
+    assert audit["reason"] == "代码集调整导致差异较大" and audit["finished_at"] >= audit["requested_at"]
+    assert '"missing": 0' in audit["reconciliation"]
