@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from shaoxing_ops.catalog import Table
 
-from .dbs import is_postgres
+from .dbs import is_postgres, reading
 from .schema import column_type, count_rows, ensure_table, sa_table, table_exists
 from .windows import to_local_naive
 
@@ -99,7 +99,7 @@ def stream_rows(
     if where is not None:
         query = query.where(where(t) if callable(where) else where)
     with source.connect() as conn:
-        result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
+        result = reading(conn).execution_options(stream_results=True, yield_per=batch_size).execute(query)
         yield from result.partitions(batch_size)
 
 
@@ -290,7 +290,7 @@ def _window_has_rows(
     if where is not None:
         probe = probe.where(where)
     with source.connect() as conn:
-        return conn.execute(probe.limit(1)).first() is not None
+        return reading(conn).execute(probe.limit(1)).first() is not None
 
 
 def _pg_where(conn: Connection, start: dt.datetime | None, end: dt.datetime | None) -> tuple[str, dict]:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+READ_ONLY = "shaoxing_ops_read_only"  # execution option: this connection only reads
+
+
+def reading(conn: Connection) -> Connection:
+    """Mark a connection as read-only before its first statement (SQLite then begins a deferred transaction)."""
+    return conn.execution_options(**{READ_ONLY: True})
 
 
 def normalise_url(url: str | URL) -> URL:
@@ -46,7 +53,11 @@ def make_engine(url: str | URL) -> Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _begin(conn) -> None:  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN")
+            # A deferred transaction that reads and then writes fails at once with "database is locked" when
+            # another process wrote meanwhile; taking the write lock up front makes it wait its turn instead.
+            # Long reads say so (READ_ONLY) and stay deferred, leaving writers free.
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     if u.get_backend_name() == "postgresql":

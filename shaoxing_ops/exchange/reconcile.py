@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from shaoxing_ops.catalog import Table
 
 from .copy import OP, CopyResult, _merge, _staging, _write_batches, stream_rows
-from .dbs import is_postgres
+from .dbs import is_postgres, reading
 from .schema import count_rows, ensure_table, sa_table
 
 SEP = "\x1f"
@@ -139,7 +139,7 @@ class _Session:
 
     def __init__(self, a: _Side, b: _Side) -> None:
         self.a, self.b = a, b
-        self.conns = [a.engine.connect(), b.engine.connect()]
+        self.conns = [reading(a.engine.connect()), reading(b.engine.connect())]
         for side, conn in zip((a, b), self.conns, strict=True):
             if not side.pg:
                 _sqlite_hashes(conn.connection.driver_connection)
