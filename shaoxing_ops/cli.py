@@ -73,6 +73,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             say(f"  {note:<40} {rows:>9,} rows  ({time.perf_counter() - started:,.1f}s)")
         last_note[0] = head
 
+    state = store.load_state()
+    if state and args.end > dt.date.fromisoformat(state["last_day"]):
+        for r in faults.deliver_late(catalog, store.engine):  # what was withheld arrives with the next day
+            say(f"  late delivery: {r.table} {r.detail}")
     report = simulate(
         catalog, store, args.start, args.end, scale=args.scale, seed=args.seed, progress=progress
     )
@@ -82,7 +86,47 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     say(
         f"done: {len(report.days_simulated)} days, {total:,} rows written in {time.perf_counter() - started:,.1f}s"
     )
+    for spec in getattr(args, "fault", None) or []:
+        for r in apply_fault(catalog, spec, day=args.fault_day or args.end, rows=args.fault_rows,
+                             times=args.fault_times, seconds=args.fault_seconds):  # fmt: skip
+            say(f"fault {r.fault} on {r.table}: {r.detail}")
     return 0
+
+
+DEFAULT_FAULT_TABLE = {
+    "late-day": "E_ALTER_RECODER", "connection-drop": "E_BASEINFO", "slow-source": "E_BASEINFO",
+    "target-missing": "E_PRI_PERSON", "target-duplicated": "E_PRI_PERSON", "target-altered": "E_PRI_PERSON",
+    "column-added": "E_BASEINFO", "column-retyped": "E_BASEINFO", "bad-code": "E_BASEINFO",
+}  # fmt: skip
+
+
+def apply_fault(catalog, spec: str, *, day: dt.date, rows: int, times: int, seconds: float):  # type: ignore[no-untyped-def]
+    """``NAME[:TABLE]``: faults of the province act on SXOPS_PROVINCE_URL, those of the target on the front."""
+    from shaoxing_ops.exchange import make_engine
+
+    name, _, table_name = spec.partition(":")
+    if name not in faults.FAULTS:
+        raise faults.FaultError(f"unknown fault {name!r}; choose one of: {', '.join(faults.FAULTS)}")
+    province = make_engine(settings.database_url("province"))
+    front = make_engine(settings.database_url("front"))
+    if name == "deliver-late":
+        return faults.deliver_late(catalog, province)
+    try:
+        table = catalog.table(table_name or DEFAULT_FAULT_TABLE[name])
+    except KeyError as exc:
+        raise faults.FaultError(str(exc.args[0])) from None
+    actions = {
+        "late-day": lambda: faults.late_day(table, province, day),
+        "connection-drop": lambda: faults.arm(province, name, table, times=times),
+        "slow-source": lambda: faults.arm(province, name, table, times=times, seconds=seconds),
+        "target-missing": lambda: faults.target_missing(table, front, rows),
+        "target-duplicated": lambda: faults.target_duplicated(table, front, rows),
+        "target-altered": lambda: faults.target_altered(table, front, rows),
+        "column-added": lambda: faults.column_added(table, province),
+        "column-retyped": lambda: faults.column_retyped(table, province),
+        "bad-code": lambda: faults.bad_code(table, province, day, rows),
+    }
+    return [actions[name]()]
 
 
 # -- demo -------------------------------------------------------------------------------------------

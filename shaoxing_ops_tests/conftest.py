@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,8 +28,8 @@ from shaoxing_ops.simulate.run import simulate
 PG_URL = os.environ.get("SXOPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("SXOPS_REQUIRE_PG") == "1"
 
-# A small province shared by read-only tests: two days after the baseline.
-SIM_START, SIM_END, SIM_SCALE, SIM_SEED = dt.date(2026, 3, 1), dt.date(2026, 3, 3), 0.004, 11
+# The small province most tests start from: the baseline and two days.
+SIM_START, SIM_END, SIM_SCALE, SIM_SEED = dt.date(2026, 3, 1), dt.date(2026, 3, 2), 0.004, 11
 
 
 @pytest.fixture(scope="session")
@@ -111,11 +113,56 @@ def dbs(request: pytest.FixtureRequest) -> Dbs:
     return request.getfixturevalue("sqlite_dbs" if request.param == "sqlite" else "pg_dbs")
 
 
+_templates: dict[str, str] = {}  # backend -> a database holding the default simulation, cloned for each test
+
+
 def simulate_into(url: str, catalog: Catalog, start: dt.date = SIM_START, end: dt.date = SIM_END,
                   scale: float = SIM_SCALE, seed: int = SIM_SEED) -> None:  # fmt: skip
+    """Write the stand-in into ``url``; the default simulation is made once per backend and copied."""
+    if (start, end, scale, seed) != (SIM_START, SIM_END, SIM_SCALE, SIM_SEED):
+        _simulate(url, catalog, start, end, scale, seed)
+        return
+    postgres = url.startswith("postgresql")
+    backend = "postgres" if postgres else "sqlite"
+    if backend not in _templates:
+        if postgres:
+            template = create_pg_database("template")
+        else:
+            template = f"sqlite:///{Path(tempfile.mkdtemp(prefix='sxops_tmpl_')) / 'province.db'}"
+        _simulate(template, catalog, start, end, scale, seed)
+        _templates[backend] = template
+    template = _templates[backend]
+    if (
+        postgres
+    ):  # a database is cloned whole by the server: drop the empty one and recreate it from the template
+        name = sa.engine.make_url(url).database
+        admin = _admin()
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(
+                f'CREATE DATABASE "{name}" TEMPLATE "{sa.engine.make_url(template).database}"'
+            )
+        admin.dispose()
+    else:
+        with (
+            sqlite3.connect(sa.engine.make_url(template).database) as src,
+            sqlite3.connect(sa.engine.make_url(url).database) as dst,
+        ):
+            src.backup(dst)
+
+
+def _simulate(url: str, catalog: Catalog, start: dt.date, end: dt.date, scale: float, seed: int) -> None:
     engine = make_engine(url)
     simulate(catalog, SqlProvinceStore(engine, catalog), start, end, scale=scale, seed=seed)
     engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_templates() -> Iterator[None]:
+    yield
+    for url in _templates.values():
+        if url.startswith("postgresql"):
+            drop_pg_database(url)
 
 
 @pytest.fixture

@@ -129,3 +129,41 @@ def _quiet_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     import shaoxing_ops.defs.province.assets as module
 
     monkeypatch.setattr(module, "RETRY_DELAY_SECONDS", 0.01)
+
+
+def test_reconcile_and_reinitialise_jobs_from_the_launchpad(env_dbs: Dbs, catalog: Catalog) -> None:
+    """The two maintenance jobs as an operator launches them with run config; approval is enforced."""
+    from shaoxing_ops.definitions import defs
+    from shaoxing_ops.exchange import faults, full_reload
+    from shaoxing_ops.exchange.opsdb import OpsStore
+
+    simulate_into(env_dbs.province, catalog)
+    table = catalog.table("E_INV_INVESTMENT")
+    province, front = env_dbs.engine("province"), env_dbs.engine("front")
+    full_reload(table, province, front)
+    faults.target_altered(table, front, 2)
+    with dg.instance_for_test() as instance:
+        reconcile = defs.resolve_job_def("reconcile")
+        config = {"ops": {"reconcile_tables": {"config": {"tables": ["E_INV_INVESTMENT"], "repair": True}}}}
+        result = reconcile.execute_in_process(run_config=config, instance=instance)
+        assert result.success
+        (observation,) = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
+        meta = observation.event_specific_data.asset_observation.metadata
+        assert meta["changed"].value == 2 and meta["equal_now"].value is True
+
+        reinit = defs.resolve_job_def("reinitialise")
+        refused = {
+            "ops": {"reinitialise_tables": {"config": {"tables": ["E_INV_INVESTMENT"], "reason": "结构调整"}}}
+        }
+        result = reinit.execute_in_process(run_config=refused, instance=instance, raise_on_error=False)
+        assert not result.success
+        failure = next(e for e in result.all_events if e.is_step_failure)
+        assert "审批人" in failure.step_failure_data.user_failure_data.description
+        approved = {"ops": {"reinitialise_tables": {"config": {
+            "tables": ["E_INV_INVESTMENT"], "reason": "结构调整", "approved_by": "市局管理员"}}}}  # fmt: skip
+        assert reinit.execute_in_process(run_config=approved, instance=instance).success
+    audits = OpsStore(front).reinits()
+    assert [(a["table_name"], a["approved_by"], a["status"]) for a in audits] == [
+        ("E_INV_INVESTMENT", "市局管理员", "succeeded")
+    ]
+    assert snapshot(front, table) == province_live(province, table)

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from shaoxing_ops.catalog import Catalog, Table
-from shaoxing_ops.exchange import copy_window, day_window, full_reload, make_engine, sa_table
+from shaoxing_ops.exchange import copy_window, day_window, full_reload, make_engine, sa_table, stream_rows
 from shaoxing_ops.exchange.province_store import SqlProvinceStore
 
 from .conftest import Dbs
@@ -41,17 +41,24 @@ def write(store: SqlProvinceStore, table: Table, rows: list[dict[str, Any]]) -> 
     store.write_day({table.name: rows}, None)
 
 
+def _by_key(table: Table, rows: list[tuple]) -> list[tuple]:
+    """Rows in key order as Python sorts them: database collations may not agree with each other."""
+    return sorted(rows, key=lambda r: tuple(r[table.column_names.index(k)] for k in table.key))
+
+
 def snapshot(engine: sa.Engine, table: Table) -> list[tuple]:
-    t = sa_table(table)
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.execute(sa.select(t).order_by(*[t.c[k] for k in table.key]))]
+        return _by_key(table, [tuple(r) for r in conn.execute(sa.select(sa_table(table)))])
 
 
 def province_live(engine: sa.Engine, table: Table) -> list[tuple]:
-    t = sa_table(table)
-    with engine.connect() as conn:
-        q = sa.select(t).where(t.c.dsc_biz_operation != "D").order_by(*[t.c[k] for k in table.key])
-        return [tuple(r) for r in conn.execute(q)]
+    """The source's live rows in key order, read as the catalog types them (as a load reads them)."""
+    rows = [
+        tuple(r)
+        for batch in stream_rows(engine, table, lambda t: t.c.dsc_biz_operation != "D")
+        for r in batch
+    ]
+    return sorted(rows, key=lambda r: tuple(r[table.column_names.index(k)] for k in table.key))
 
 
 @pytest.fixture

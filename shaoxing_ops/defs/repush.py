@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
+from dagster._core.events import DagsterEventType
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
@@ -87,7 +88,7 @@ def overlapping_run(instance: dg.DagsterInstance, key: dg.AssetKey, partition: s
     return None
 
 
-Failure = tuple[str, str, int]  # (reason, kind: check | run, storage id of the failing event)
+Failure = tuple[str, str, float]  # (reason, kind: check | run, storage id of the check event | run end time)
 
 
 def _check_events(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey], after: int | None
@@ -124,28 +125,35 @@ def _range_partitions(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey)
     return [p.strip() for p in str(value.value if value else "").split(",") if p.strip()]
 
 
-def _materialization_failures(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey], after: int | None
-                              ) -> tuple[dict[str, Failure], int | None]:  # fmt: skip
+def _run_failures(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey], after: float | None
+                  ) -> tuple[dict[str, Failure], float | None]:  # fmt: skip
+    """Asset partitions that failed runs planned and did not materialise, from runs failed since ``after``."""
+    watched = set(keys)
     failing: dict[str, Failure] = {}
     newest = after
-    for key in keys:
-        result = instance.fetch_failed_materializations(
-            dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=500, ascending=True
+    since = dt.datetime.fromtimestamp(after, dt.UTC) if after else None
+    records = instance.get_run_records(
+        dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE], updated_after=since), limit=500, ascending=True
+    )
+    for record in records:
+        stamp = record.update_timestamp.timestamp()
+        newest = max(newest or 0.0, stamp)
+        run_id = record.dagster_run.run_id
+        planned = instance.get_asset_partitions_for_run(
+            run_id, DagsterEventType.ASSET_MATERIALIZATION_PLANNED
         )
-        for record in result.records:
-            newest = max(newest or 0, record.storage_id)
-            if record.partition_key:
-                reason = f"装载运行失败（run {record.run_id[:8]}）"
-                failing[target_id(key, record.partition_key)] = (reason, "run", record.storage_id)
+        done = instance.get_asset_partitions_for_run(run_id, DagsterEventType.ASSET_MATERIALIZATION)
+        for key, partitions in planned.items():
+            if key not in watched:
+                continue
+            for p in sorted(p for p in partitions - done.get(key, set()) if p):
+                failing[target_id(key, p)] = (f"装载运行失败（run {run_id[:8]}）", "run", stamp)
     return failing, newest
 
 
-def _materialized_after(
-    instance: dg.DagsterInstance, key: dg.AssetKey, partition: str, storage_id: int
-) -> bool:
+def _materialized_after(instance: dg.DagsterInstance, key: dg.AssetKey, partition: str, stamp: float) -> bool:
     result = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition], after_storage_id=storage_id),
-        limit=1,
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition], after_timestamp=stamp), limit=1
     )
     return bool(result.records)
 
@@ -169,7 +177,7 @@ def build_repush_sensor(
         now = dt.datetime.now().timestamp()
 
         check_fail, check_pass, state["checks"] = _check_events(instance, watched, state.get("checks"))
-        run_fail, state["runs"] = _materialization_failures(instance, watched, state.get("runs"))
+        run_fail, state["runs"] = _run_failures(instance, watched, state.get("runs"))
         for target, (reason, kind, since) in {**check_fail, **run_fail}.items():
             known = failing.get(target)
             failing[target] = {"reason": reason, "kind": kind, "since": since,

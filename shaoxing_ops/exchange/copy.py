@@ -95,7 +95,13 @@ def stream_rows(
 ) -> Iterator[list[sa.Row]]:
     """Yield the table's rows in batches, holding one batch in memory at a time."""
     t = sa_table(table)
-    query = sa.select(*t.c)
+    # On PostgreSQL each column is cast to its catalog type, so a source that retyped a column (schema drift)
+    # still reads as the catalog says, or fails with the database's own message. SQLite types are per value.
+    query = (
+        sa.select(*[sa.cast(c, c.type).label(c.name) for c in t.c])
+        if is_postgres(source)
+        else sa.select(*t.c)
+    )
     if where is not None:
         query = query.where(where(t) if callable(where) else where)
     with source.connect() as conn:
@@ -259,12 +265,14 @@ def copy_window(
     if not _window_has_rows(source, table, start, end):
         # Nothing changed in the window (a quiet day for a small table): no staging, no merge.
         result.method = "empty-window"
+        ensure_table(target, table)
         with target.begin() as conn:
-            result.target_rows = count_rows(conn, ensure_table(conn, table))
+            result.target_rows = count_rows(conn, sa_table(table))
         result.seconds = round(time.perf_counter() - started, 3)
         return result
+    ensure_table(target, table)  # committed on its own: a failed load must not take the table with it
     with target.begin() as conn:
-        tgt = ensure_table(conn, table)
+        tgt = sa_table(table)
         with _staging(conn, table) as stg:
             if is_postgres(source) and is_postgres(target):
                 result.method = "pg-binary-copy"

@@ -228,13 +228,13 @@ def column_retyped(table: Table, province: Engine) -> FaultReport:
         if is_postgres(province):
             conn.exec_driver_sql(f"ALTER TABLE {table.db_name} ALTER COLUMN {col.name} TYPE VARCHAR(40) "
                                  f"USING {col.name}::text")  # fmt: skip
-        else:  # SQLite cannot alter a column's type: rebuild the table with the column declared as text
-            t = sa_table(table)
+        else:  # SQLite cannot alter a column's type: rebuild the table as it is, that column declared as text
+            current = sa.Table(table.db_name, sa.MetaData(), autoload_with=conn)
             cols = [sa.Column(c.name, sa.String(40) if c.name == col.name else c.type, primary_key=c.primary_key)
-                    for c in t.columns]  # fmt: skip
+                    for c in current.columns]  # fmt: skip
+            names = ", ".join(c.name for c in current.columns)
             conn.exec_driver_sql(f"ALTER TABLE {table.db_name} RENAME TO {table.db_name}__old")
             sa.Table(table.db_name, sa.MetaData(), *cols).create(conn)
-            names = ", ".join(c.name for c in t.columns)
             conn.exec_driver_sql(
                 f"INSERT INTO {table.db_name} ({names}) SELECT {names} FROM {table.db_name}__old"
             )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,13 +26,15 @@ from sqlalchemy.engine import Connection, Engine
 
 from shaoxing_ops.catalog import Table
 
-from .copy import OP, CopyResult, _merge, _staging, _write_batches, stream_rows
+from .copy import OP, TS, CopyResult, _merge, _staging, _write_batches, stream_rows
 from .dbs import is_postgres, reading
 from .schema import count_rows, ensure_table, sa_table
+from .windows import to_local_naive
 
 SEP = "\x1f"
 NULL = "\\N"
 MAX_KEYS_REPORTED = 1000
+IGNORE_TABLE = "sxops_reconcile_ignore"
 
 
 @dataclass
@@ -72,7 +74,8 @@ def _sqlite_hashes(dbapi_conn: Any) -> None:
 class _Side:
     """SQL for one side of a comparison: key, row hash and prefix expressions in that dialect."""
 
-    def __init__(self, engine: Engine, table: Table, live_only: bool, native_pg: bool) -> None:
+    def __init__(self, engine: Engine, table: Table, live_only: bool, native_pg: bool,
+                 as_of: dt.datetime | None = None, ignoring: bool = False) -> None:  # fmt: skip
         self.engine, self.table = engine, table
         self.pg = is_postgres(engine)
         self.native = native_pg
@@ -86,6 +89,12 @@ class _Side:
             parts = [f"CAST({self.q(k)} AS TEXT)" for k in table.key]
             self.key = f"({f' || {self._sep()} || '.join(parts)}){coll}"
         self.where = f"{self.q(OP)} <> 'D'" if live_only else "1 = 1"
+        self.params: dict[str, Any] = {}
+        if as_of is not None:
+            self.where += f" AND {self.q(TS)} < :as_of"
+            self.params["as_of"] = as_of
+        if ignoring:  # keys in flux, loaded into a temporary table by the session
+            self.where += f" AND {self.key} NOT IN (SELECT k FROM {IGNORE_TABLE})"
         if self.native:
             text = f"CAST(ROW({', '.join(self.q(c) for c in table.column_names)}) AS TEXT)"
             self.h1, self.h2 = f"hashtextextended({text}, 0)", "0"
@@ -110,11 +119,14 @@ class _Side:
         }.get(kind, f"CAST({col} AS TEXT)")
         return f"coalesce({expr}, '{NULL}')"
 
+    def key_text(self, key: tuple[Any, ...]) -> str:
+        return SEP.join(str(k) for k in key)
+
     def _range(self, prefix: str) -> tuple[str, dict[str, Any]]:
         if not prefix:
-            return "", {}
+            return "", dict(self.params)
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        return f" AND {self.key} >= :lo AND {self.key} < :hi", {"lo": prefix, "hi": upper}
+        return f" AND {self.key} >= :lo AND {self.key} < :hi", {**self.params, "lo": prefix, "hi": upper}
 
     def groups(self, conn: Connection, prefix: str, length: int) -> dict[str, tuple[int, int, int]]:
         rng, params = self._range(prefix)
@@ -137,12 +149,17 @@ class _Side:
 class _Session:
     """Two open connections, one per side, used from two threads so both databases work at once."""
 
-    def __init__(self, a: _Side, b: _Side) -> None:
+    def __init__(self, a: _Side, b: _Side, ignore: Iterable[tuple[Any, ...]] = ()) -> None:
         self.a, self.b = a, b
         self.conns = [reading(a.engine.connect()), reading(b.engine.connect())]
+        ignored = [{"k": a.key_text(k)} for k in ignore]
         for side, conn in zip((a, b), self.conns, strict=True):
             if not side.pg:
                 _sqlite_hashes(conn.connection.driver_connection)
+            if ignored:
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {IGNORE_TABLE}")
+                conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {IGNORE_TABLE} (k TEXT PRIMARY KEY)")
+                conn.execute(sa.text(f"INSERT INTO {IGNORE_TABLE} (k) VALUES (:k)"), ignored)
         self.pool = ThreadPoolExecutor(max_workers=2)
 
     def both(self, method: str, *args: Any) -> tuple[Any, Any]:
@@ -153,7 +170,7 @@ class _Session:
     def close(self) -> None:
         self.pool.shutdown()
         for conn in self.conns:
-            conn.rollback()
+            conn.rollback()  # the temporary table goes with the transaction (PostgreSQL) or is dropped next time
             conn.close()
 
 
@@ -165,13 +182,24 @@ def _first_length(rows: int) -> int:
     return length
 
 
-def reconcile(table: Table, source: Engine, target: Engine, *, leaf_rows: int = 400) -> Diff:
-    """Exact missing, extra and changed keys of ``target`` against the live rows of ``source``."""
+def reconcile(table: Table, source: Engine, target: Engine, *, as_of: dt.datetime | None = None,
+              ignore: Iterable[tuple[Any, ...]] = (), leaf_rows: int = 400) -> Diff:  # fmt: skip
+    """Exact missing, extra and changed keys of ``target`` against the live rows of ``source``.
+
+    ``as_of`` compares the rows last changed before that moment, leaving out ``ignore`` (the keys changed
+    since on either side, see ``health.flux``): how a day is checked while later days keep arriving.
+    """
     started = time.perf_counter()
     native = is_postgres(source) and is_postgres(target)
     diff = Diff(table=table.name, mode="pg-hashtext" if native else "md5-normalised")
     ensure_table(target, table)
-    session = _Session(_Side(source, table, True, native), _Side(target, table, False, native))
+    ignore = list(ignore)
+    as_of = to_local_naive(as_of)
+    session = _Session(
+        _Side(source, table, True, native, as_of, bool(ignore)),
+        _Side(target, table, False, native, as_of, bool(ignore)),
+        ignore,
+    )
     try:
         totals = session.both("groups", "", 0)
         diff.source_rows = sum(v[0] for v in totals[0].values())
@@ -224,8 +252,9 @@ def repair(table: Table, source: Engine, target: Engine, diff: Diff, *, batch: i
     keys = diff.missing + diff.changed
     key_cols = table.key
     result = CopyResult(table=table.name)
+    ensure_table(target, table)
     with target.begin() as conn:
-        tgt = ensure_table(conn, table)
+        tgt = sa_table(table)
         copied = 0
         with _staging(conn, table) as stg:
             for i in range(0, len(keys), batch):

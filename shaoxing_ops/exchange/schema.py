@@ -98,7 +98,8 @@ def ensure_table(bind: Engine | Connection, table: Table) -> sa.Table:
     known = _known.setdefault(engine, set())
     if t.name not in known:
         t.create(bind, checkfirst=True)
-        known.add(t.name)
+        if isinstance(bind, Engine):  # committed; inside a caller's transaction it may yet roll back
+            known.add(t.name)
     return t
 
 

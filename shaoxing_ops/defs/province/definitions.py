@@ -7,6 +7,7 @@ from .assets import asset_key, province_assets
 from .checks import province_checks
 from .jobs import (
     province_inspection,
+    province_inspection_record,
     province_inspection_schedule,
     province_nightly,
     province_nightly_schedule,
@@ -23,7 +24,7 @@ def definitions() -> dg.Definitions:
         description="自动重推：省局下发表的检查失败或装载失败时，重新推送该表该分区（最多 3 次，间隔递增），仍失败则升级。",
     )
     return dg.Definitions(
-        assets=province_assets(catalog),
+        assets=[*province_assets(catalog), province_inspection_record],
         asset_checks=province_checks(catalog),
         jobs=[province_nightly, province_inspection, province_repush],
         schedules=[province_nightly_schedule, province_inspection_schedule],

@@ -1,0 +1,92 @@
+"""The `shaoxing-ops` command as an operator types it: simulate with faults, reconcile, re-initialise, demo."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+
+from shaoxing_ops.cli import main
+from shaoxing_ops.exchange import full_reload
+from shaoxing_ops.exchange.opsdb import OpsStore
+
+from .conftest import Dbs
+from .test_engine import province_live, snapshot
+
+
+@pytest.fixture
+def cli_env(sqlite_dbs: Dbs, monkeypatch: pytest.MonkeyPatch, tmp_path) -> Dbs:  # type: ignore[no-untyped-def]
+    for role in ("province", "front", "bureau"):
+        monkeypatch.setenv(f"SXOPS_{role.upper()}_URL", getattr(sqlite_dbs, role))
+    monkeypatch.setenv("SXOPS_DATA_DIR", str(tmp_path / "data"))
+    return sqlite_dbs
+
+
+def test_simulate_reconcile_repair_and_reinit(cli_env: Dbs, catalog, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert (
+        main(["simulate", "--start", "2026-03-01", "--end", "2026-03-02", "--scale", "0.003", "--seed", "4"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "baseline: market entities" in out and "day 2026-03-02" in out and "done: 2 days" in out
+    table = catalog.table("E_PRI_PERSON")
+    full_reload(table, cli_env.engine("province"), cli_env.engine("front"))
+    assert main(["simulate", "--start", "2026-03-02", "--end", "2026-03-02", "--scale", "0.003", "--seed", "4",
+                 "--fault", "target-missing:E_PRI_PERSON", "--fault-rows", "3"]) == 0  # fmt: skip
+    assert "fault target-missing on E_PRI_PERSON: 删除了 3 条" in capsys.readouterr().out
+
+    assert main(["reconcile", "E_PRI_PERSON"]) == 1
+    out = capsys.readouterr().out
+    assert "目标端缺失 3 条" in out and "--repair" in out
+    assert main(["reconcile", "e_pri_person", "--repair"]) == 0
+    assert "已修复：重新复制 3 条" in capsys.readouterr().out
+    assert snapshot(cli_env.engine("front"), table) == province_live(cli_env.engine("province"), table)
+
+    assert main(["reinit", "E_PRI_PERSON", "--reason", "代码集变更"]) == 2
+    assert "审批人" in capsys.readouterr().err
+    assert main(["reinit", "E_PRI_PERSON", "--reason", "代码集变更", "--approved-by", "王科长"]) == 0
+    assert "结论：两端一致" in capsys.readouterr().out
+    (audit,) = OpsStore(cli_env.engine("front")).reinits()
+    assert (audit["approved_by"], audit["status"]) == ("王科长", "succeeded")
+
+
+def test_errors_say_what_to_do(cli_env: Dbs, capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["simulate", "--start", "2026-03-01", "--end", "2026-03-01", "--scale", "0.002"]) == 0
+    capsys.readouterr()
+    assert main(["simulate", "--start", "2026-03-05", "--end", "2026-03-06", "--scale", "0.002"]) == 2
+    assert "continue from 2026-03-02" in capsys.readouterr().err
+    assert main(["reconcile", "NO_SUCH_TABLE"]) == 2
+    assert "unknown table 'NO_SUCH_TABLE'" in capsys.readouterr().err
+    assert main(["simulate", "--start", "2026-03-01", "--end", "2026-03-01", "--scale", "0.002",
+                 "--fault", "meteor-strike"]) == 2  # fmt: skip
+    assert "unknown fault 'meteor-strike'" in capsys.readouterr().err
+
+
+def test_late_day_fault_is_delivered_with_the_next_day(cli_env: Dbs, catalog, capsys) -> None:  # type: ignore[no-untyped-def]
+    args = ["simulate", "--scale", "0.003", "--seed", "5"]
+    assert main([*args, "--start", "2026-03-01", "--end", "2026-03-02", "--fault", "late-day"]) == 0
+    held = capsys.readouterr().out
+    assert "fault late-day on E_ALTER_RECODER: 2026-03-02 的" in held
+    with cli_env.engine("province").connect() as conn:
+        count = "SELECT count(*) FROM e_alter_recoder WHERE dsc_biz_timestamp >= '2026-03-02'"
+        before = conn.execute(sa.text(count)).scalar_one()
+    assert main([*args, "--start", "2026-03-03", "--end", "2026-03-03"]) == 0
+    assert "late delivery: E_ALTER_RECODER" in capsys.readouterr().out
+    with cli_env.engine("province").connect() as conn:
+        assert conn.execute(sa.text(count)).scalar_one() > before
+
+
+def test_demo_runs_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The first README command's program, on a tiny scale, through real Dagster runs in a fresh home."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SXOPS_") and k != "DAGSTER_HOME"}
+    env.update(SXOPS_DATA_DIR=str(tmp_path / "data"), DAGSTER_HOME=str(tmp_path / "dagster"))
+    done = subprocess.run(
+        [sys.executable, "-m", "shaoxing_ops.cli", "demo", "--days", "3", "--scale", "0.002"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "0 failed steps, 0 tables differing" in done.stdout
+    assert "make ui" in done.stdout and (tmp_path / "dagster" / "dagster.yaml").exists()
