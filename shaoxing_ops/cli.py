@@ -137,15 +137,16 @@ def nightly_job():  # type: ignore[no-untyped-def]
     return defs.resolve_job_def("province_nightly")
 
 
-def run_province_range(
-    start: dt.date, end: dt.date, system: str | None = None
-) -> tuple[bool, str, dict[str, dict]]:
-    """Load ``[start, end]`` of the provincial tables (of one system) as one Dagster run, a step per table."""
+def bureau_job():  # type: ignore[no-untyped-def]
+    from shaoxing_ops.definitions import defs
+
+    return defs.resolve_job_def("bureau_upload")
+
+
+def run_range(job_fn, start: dt.date, end: dt.date, selection=None):  # type: ignore[no-untyped-def]
+    """One Dagster run over ``[start, end]`` (one step per table), with the per-table figures it recorded."""
     import dagster as dg
     from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-
-    from shaoxing_ops.catalog import load_catalog
-    from shaoxing_ops.defs.province.assets import asset_key
 
     instance = dg.DagsterInstance.get()
     tags = {
@@ -153,12 +154,9 @@ def run_province_range(
         ASSET_PARTITION_RANGE_END_TAG: end.isoformat(),
         "shaoxing-ops/launched-by": "demo",
     }
-    selection = None
-    if system:
-        selection = [asset_key(t) for t in load_catalog().system(system).tables]
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     with dg.execute_job(
-        dg.reconstructable(nightly_job), instance, run_config=run_config, tags=tags, asset_selection=selection
+        dg.reconstructable(job_fn), instance, run_config=run_config, tags=tags, asset_selection=selection
     ) as result:
         per_table: dict[str, dict] = {}
         for event in result.all_events:
@@ -176,6 +174,15 @@ def run_province_range(
         return result.success, result.run_id, per_table
 
 
+def run_province_range(start: dt.date, end: dt.date, system: str | None = None):  # type: ignore[no-untyped-def]
+    """Load ``[start, end]`` of the provincial tables (of one system) as one Dagster run, a step per table."""
+    from shaoxing_ops.catalog import load_catalog
+    from shaoxing_ops.defs.province.assets import asset_key
+
+    selection = [asset_key(t) for t in load_catalog().system(system).tables] if system else None
+    return run_range(nightly_job, start, end, selection)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from shaoxing_ops.catalog import load_catalog
     from shaoxing_ops.exchange import count_rows, make_engine, sa_table, table_exists
@@ -184,13 +191,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     end = settings.today() - dt.timedelta(days=1)
     start = max(end - dt.timedelta(days=args.days - 1), settings.start_date())
     say(f"shaoxing-ops demo: data in {settings.data_dir()}, Dagster instance in {home}")
-    say(f"step 1/3  simulate the province, {start} … {end}, scale {args.scale}")
+    say(f"step 1/4  simulate the province, {start} … {end}, scale {args.scale}")
     sim_args = argparse.Namespace(start=start, end=end, scale=args.scale, seed=args.seed, reset=args.reset)
     cmd_simulate(sim_args)
 
     catalog = load_catalog()
     days = (end - start).days + 1
-    say(f"step 2/3  load {len(catalog.tables)} tables × {days} days through Dagster: a run per source system, "
+    say(f"step 2/4  load {len(catalog.tables)} tables × {days} days through Dagster: a run per source system, "
         "two at a time")  # fmt: skip
     started = time.perf_counter()
     ok, per_table = True, {}
@@ -210,7 +217,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
             say(f"          {system.title}: run {run_id} {'succeeded' if run_ok else 'FAILED'} "
                 f"({len(system.tables)} tables, {time.perf_counter() - started:,.1f}s)")  # fmt: skip
 
-    say("step 3/3  compare live rows, province vs. front")
+    say(f"step 3/4  upload the {len(catalog.bureau)} Data Bureau tables for the same days (one run)")
+    started = time.perf_counter()
+    bureau_ok, run_id, bureau_info = run_range(bureau_job, start, end)
+    ok &= bureau_ok
+    say(
+        f"          run {run_id} {'succeeded' if bureau_ok else 'FAILED'} in {time.perf_counter() - started:,.1f}s"
+    )
+    for bt in catalog.bureau:
+        info = bureau_info.get(f"bureau__{bt.db_name}", {})
+        say(f"          {bt.name:<16}{bt.title:<12}{int(info.get('dagster/row_count', 0)):>9,} rows  "
+            f"{int(info.get('rows_quarantined', 0)):>5} quarantined  {info.get('status', 'not run')}")  # fmt: skip
+
+    say("step 4/4  compare live rows, province vs. front")
     province, front = (
         make_engine(settings.database_url("province")),
         make_engine(settings.database_url("front")),

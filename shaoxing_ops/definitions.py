@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dagster as dg
 
+from shaoxing_ops.defs.bureau.definitions import definitions as bureau_definitions
 from shaoxing_ops.defs.maintenance import reconcile_job, reinitialise_job
 from shaoxing_ops.defs.province.definitions import definitions as province_definitions
 from shaoxing_ops.defs.resources import databases_from_env
 
 defs = dg.Definitions.merge(
     province_definitions(),
+    bureau_definitions(),
     dg.Definitions(
         jobs=[reconcile_job, reinitialise_job],
         resources={"databases": databases_from_env()},

@@ -167,3 +167,19 @@ def test_reconcile_and_reinitialise_jobs_from_the_launchpad(env_dbs: Dbs, catalo
         ("E_INV_INVESTMENT", "市局管理员", "succeeded")
     ]
     assert snapshot(front, table) == province_live(province, table)
+
+
+def test_lineage_runs_province_to_bureau(catalog: Catalog) -> None:
+    from shaoxing_ops.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for bt in catalog.bureau:
+        node = graph.get(dg.AssetKey(["bureau", bt.db_name]))
+        sources = {p.source for p in bt.parts} | {p.join_table for p in bt.parts if p.join_table}
+        assert {k.path[-1].upper() for k in node.parent_keys} == sources, bt.name
+        assert all(k.path[0] == "province" for k in node.parent_keys)
+        assert node.group_name == "bureau" and node.automation_condition is not None
+        assert {c.name for c in node.check_keys} == {"row_count", "freshness", "schema", "validity"}
+    assert len(catalog.bureau) == 14
+    sensors = {s.name for s in defs.sensors}
+    assert {"province_repush_sensor", "bureau_repush_sensor", "bureau_automation"} <= sensors

@@ -1,7 +1,18 @@
 """The tables as data: provincial tables, Data Bureau tables and code sets, with typed loaders."""
 
 from .loader import GENERATORS, CatalogError, load_catalog, load_catalog_from
-from .model import PLATFORM_COLUMNS, BureauTable, Catalog, CodeSet, Column, System, Table
+from .model import (
+    PLATFORM_COLUMNS,
+    BureauTable,
+    Catalog,
+    CodeSet,
+    Column,
+    Expr,
+    MapPart,
+    System,
+    Table,
+    Translation,
+)
 
 __all__ = [
     "GENERATORS",
@@ -11,8 +22,11 @@ __all__ = [
     "CatalogError",
     "CodeSet",
     "Column",
+    "Expr",
+    "MapPart",
     "System",
     "Table",
+    "Translation",
     "load_catalog",
     "load_catalog_from",
 ]

@@ -17,7 +17,18 @@ from typing import Any
 
 import yaml
 
-from .model import PLATFORM_COLUMNS, BureauTable, Catalog, CodeSet, Column, System, Table
+from .model import (
+    PLATFORM_COLUMNS,
+    BureauTable,
+    Catalog,
+    CodeSet,
+    Column,
+    Expr,
+    MapPart,
+    System,
+    Table,
+    Translation,
+)
 
 CHECKS = ("credit_code", "id_number", "phone")
 SIM_KINDS = ("generic", "core")
@@ -49,6 +60,7 @@ GENERATORS = (
     "division",  # a Shaoxing division code
     "localadm",  # an 8-digit supervising office code
     "year",
+    "ref",  # ref:TABLE — the key of an existing row of another generic table (a foreign key that joins)
 )
 
 # Fields of a market entity that generic tables can copy, so their rows point at real entities.
@@ -89,7 +101,7 @@ def _valid_gen(value: str) -> bool:
         return False
     if kind in ("entity", "enterprise", "individual"):
         return attr in ENTITY_ATTRS
-    if kind in ("text", "doc_no", "enum", "const"):
+    if kind in ("text", "doc_no", "enum", "const", "ref"):
         return bool(arg)
     return not attr
 
@@ -191,6 +203,105 @@ def _table(path: str, system: str, name: str, raw: Any) -> Table:
     )
 
 
+MAP_FUNCTIONS = {"label": 2, "translate": 2, "district": 1, "category": 1, "first": -1}
+_CALL = re.compile(r"^(\w+)\((.*)\)$")
+
+
+def _split_args(text: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        if ch == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+            continue
+        depth += ch == "("
+        depth -= ch == ")"
+        current += ch
+    if current.strip():
+        parts.append(current.strip())
+    return parts
+
+
+def parse_expr(where: str, text: Any, source: Table, joined: Table | None, codesets: dict[str, CodeSet],
+               translations: dict[str, Translation]) -> Expr:  # fmt: skip
+    if not isinstance(text, str) or not text.strip():
+        raise CatalogError(f"{where}: expected an expression, got {text!r}")
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return Expr("lit", text[1:-1])
+    if text.startswith("join."):
+        if joined is None or text[5:] not in joined.column_names:
+            raise CatalogError(f"{where}: {text!r} names no column of the joined table")
+        return Expr("join", text[5:])
+    m = _CALL.match(text)
+    if m:
+        fn, args = m.group(1), _split_args(m.group(2))
+        if fn not in MAP_FUNCTIONS:
+            raise CatalogError(f"{where}: unknown function {fn!r}; known: {', '.join(MAP_FUNCTIONS)}")
+        arity = MAP_FUNCTIONS[fn]
+        if (arity >= 0 and len(args) != arity) or not args:
+            raise CatalogError(f"{where}: {fn}() takes {arity if arity >= 0 else 'one or more'} arguments")
+        name = None
+        if fn in ("label", "translate"):
+            name, args = args[0], args[1:]
+            known = codesets if fn == "label" else translations
+            if name not in known:
+                raise CatalogError(
+                    f"{where}: {fn}({name}, …): no such {'code set' if fn == 'label' else 'translation'}"
+                )
+        parsed = tuple(parse_expr(where, a, source, joined, codesets, translations) for a in args)
+        return Expr("fn", fn, parsed, name)
+    if text not in source.column_names:
+        raise CatalogError(f"{where}: {source.name} has no column {text!r}")
+    return Expr("col", text)
+
+
+def _map_part(where: str, raw: Any, columns: tuple[Column, ...], key: tuple[str, ...], tables: dict[str, Table],
+              codesets: dict[str, CodeSet], translations: dict[str, Translation]) -> MapPart:  # fmt: skip
+    if not isinstance(raw, dict) or raw.get("from") not in tables:
+        raise CatalogError(
+            f"{where}.from: expected a provincial table, got {raw.get('from') if isinstance(raw, dict) else raw!r}"
+        )
+    source = tables[raw["from"]]
+    joined = None
+    join_on: tuple[tuple[str, str], ...] = ()
+    if raw.get("join"):
+        j = raw["join"]
+        if not isinstance(j, dict) or j.get("table") not in tables or not isinstance(j.get("match"), dict):
+            raise CatalogError(f"{where}.join: expected {{table: T, match: {{source_col: joined_col}}}}")
+        joined = tables[j["table"]]
+        join_on = tuple((str(a), str(b)) for a, b in j["match"].items())
+        for a, b in join_on:
+            if a not in source.column_names or b not in joined.column_names:
+                raise CatalogError(f"{where}.join.match: {a} = {b} names a missing column")
+        if tuple(b for _, b in join_on) != joined.key:
+            raise CatalogError(
+                f"{where}.join.match: must name the key of {joined.name} ({', '.join(joined.key)})"
+            )
+    conds = []
+    for col, values in (raw.get("where") or {}).items():
+        if col not in source.column_names:
+            raise CatalogError(f"{where}.where: {source.name} has no column {col!r}")
+        vals = values if isinstance(values, list) else [values]
+        conds.append((col, tuple(str(v) for v in vals)))
+    names = {c.name for c in columns}
+    mapped = []
+    for col, text in (raw.get("columns") or {}).items():
+        if col not in names:
+            raise CatalogError(f"{where}.columns: the bureau table has no column {col!r}")
+        mapped.append(
+            (col, parse_expr(f"{where}.columns.{col}", text, source, joined, codesets, translations))
+        )
+    got = dict(mapped)
+    for c in columns:
+        if (c.name in key or not c.nullable) and c.name not in got and not c.name.startswith("dsc_biz_"):
+            raise CatalogError(f"{where}.columns: required column {c.name!r} is not mapped")
+    for k in key:
+        if got[k].kind != "col" or got[k].value not in source.key:
+            raise CatalogError(f"{where}.columns.{k}: a bureau key must be a key column of {source.name}")
+    return MapPart(source.name, tuple(mapped), tuple(conds), joined.name if joined else None, join_on)
+
+
 def _load_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -228,24 +339,46 @@ def load_catalog_from(folder: Path) -> Catalog:
                     raise CatalogError(f"{path.name}: {name}.{col.name}: unknown code set {col.codeset!r}")
             tables.append(table)
 
-    bureau = []
+    for _, tables in systems.values():
+        for table in tables:
+            for col in table.columns:
+                if col.gen and col.gen.startswith("ref:") and col.gen[4:] not in seen:
+                    raise CatalogError(
+                        f"{seen[table.name]}: {table.name}.{col.name}: gen={col.gen} names no table"
+                    )
+
     braw = _load_yaml(folder / "bureau.yaml") or {}
+    translations = {}
+    for name, raw in (braw.get("translations") or {}).items():
+        if not isinstance(raw, dict) or not isinstance(raw.get("codes"), dict):
+            raise CatalogError(f"bureau.yaml: translations.{name}: expected title and codes")
+        translations[name] = Translation(name, str(raw.get("title", name)),
+                                         {str(k): str(v) for k, v in raw["codes"].items()})  # fmt: skip
+    tables_by_name = {t.name: t for _, ts in systems.values() for t in ts}
+    bureau = []
     for name, raw in (braw.get("tables") or {}).items():
         where = f"bureau.yaml: {name}"
         if not isinstance(raw, dict) or not isinstance(raw.get("title"), str):
-            raise CatalogError(f"{where}: expected title, key, columns, sources")
+            raise CatalogError(f"{where}: expected title, key, columns, sources, map")
         key = _key(where, raw.get("key"))
         sources = tuple(raw.get("sources") or ())
         for src in sources:
             if src not in seen:
                 raise CatalogError(f"{where}.sources: {src!r} is not a provincial table")
-        bureau.append(
-            BureauTable(
-                name, raw["title"], key, _columns(where, raw.get("columns"), key, platform=False), sources
-            )
+        columns = _columns(where, raw.get("columns"), key, platform=True)
+        for col in columns:
+            if col.codeset and col.codeset not in codesets:
+                raise CatalogError(f"{where}.{col.name}: unknown code set {col.codeset!r}")
+        parts = tuple(
+            _map_part(f"{where}.map[{i}]", part, columns, key, tables_by_name, codesets, translations)
+            for i, part in enumerate(raw.get("map") or ())
         )
+        for part in parts:
+            if part.source not in sources:
+                raise CatalogError(f"{where}.map: {part.source} is not among the sources")
+        bureau.append(BureauTable(name, raw["title"], key, columns, sources, parts))
     ordered = tuple(System(name, title, tuple(tables)) for name, (title, tables) in systems.items())
-    return Catalog(ordered, codesets, tuple(bureau))
+    return Catalog(ordered, codesets, tuple(bureau), translations)
 
 
 @cache

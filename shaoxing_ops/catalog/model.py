@@ -79,18 +79,53 @@ class CodeSet:
 
 
 @dataclass(frozen=True)
+class Expr:
+    """One bureau column's value: a source column, a joined column, a literal, or a function of those."""
+
+    kind: str  # col | join | lit | fn
+    value: str  # column name, literal text, or function name
+    args: tuple[Expr, ...] = ()
+    name: str | None = None  # label/translate: the code set or translation named first
+
+
+@dataclass(frozen=True)
+class MapPart:
+    """Rows of one source table (optionally joined to another) as rows of a bureau table."""
+
+    source: str
+    columns: tuple[tuple[str, Expr], ...]
+    where: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    join_table: str | None = None
+    join_on: tuple[tuple[str, str], ...] = ()  # (source column, joined table column)
+
+
+@dataclass(frozen=True)
+class Translation:
+    name: str
+    title: str
+    codes: dict[str, str]
+
+
+@dataclass(frozen=True)
 class BureauTable:
-    """A table reported to the city Data Bureau; its mapping from the front tables comes later (#4)."""
+    """A table reported to the city Data Bureau and how it is built from the front tables."""
 
     name: str
     title: str
     key: tuple[str, ...]
     columns: tuple[Column, ...]
     sources: tuple[str, ...]  # province table names it is built from
+    parts: tuple[MapPart, ...] = ()
 
     @property
     def db_name(self) -> str:
         return self.name.lower()
+
+    @property
+    def table(self) -> Table:
+        """The same table in the shape the exchange engine loads (platform columns included)."""
+        return Table(system="bureau", name=self.name, title=self.title, key=self.key, columns=self.columns,
+                     volume=0.0, base=0)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -98,6 +133,7 @@ class Catalog:
     systems: tuple[System, ...]
     codesets: dict[str, CodeSet]
     bureau: tuple[BureauTable, ...]
+    translations: dict[str, Translation] = field(default_factory=dict)
     _by_name: dict[str, Table] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -115,6 +151,12 @@ class Catalog:
             return self._by_name[name.upper()]
         except KeyError:
             raise KeyError(f"unknown table {name!r}: see `shaoxing-ops tables` for the catalog") from None
+
+    def bureau_table(self, name: str) -> BureauTable:
+        for b in self.bureau:
+            if b.name == name.upper():
+                return b
+        raise KeyError(f"unknown bureau table {name!r}")
 
     def system(self, name: str) -> System:
         for s in self.systems:

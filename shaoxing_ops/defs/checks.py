@@ -45,7 +45,7 @@ def check_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def _result(key: dg.AssetKey, name: str, outcome: health.Outcome) -> dg.AssetCheckResult:
+def result(key: dg.AssetKey, name: str, outcome: health.Outcome) -> dg.AssetCheckResult:
     metadata: dict[str, Any] = dict(outcome.metadata)
     if outcome.failed_partitions:
         metadata["failed_partitions"] = ", ".join(outcome.failed_partitions)
@@ -74,7 +74,7 @@ def evaluate(
     selected = {k.name for k in context.selected_asset_check_keys if k.asset_key == key}
     partitions = list(context.partition_keys)
     if "row_count" in selected:
-        yield _result(
+        yield result(
             key, "row_count", health.row_count(table, source, target, window.start, window.end, tolerance)
         )
     if "freshness" in selected:
@@ -83,12 +83,12 @@ def evaluate(
         deadline = window.end.astimezone(settings.TZ).replace(tzinfo=None)
         deadline = dt.datetime.combine(deadline.date(), load_deadline())
         now = dt.datetime.now(settings.TZ)
-        yield _result(
+        yield result(
             key, "freshness",
             health.freshness(table, source, target, window.start, window.end, loaded=loaded, deadline=deadline, now=now),
         )  # fmt: skip
     if "schema" in selected:
-        yield _result(key, "schema", health.schema(table, source, target))
+        yield result(key, "schema", health.schema(table, source, target))
     if "validity" in selected:
         outcome, entries = health.validity(table, load_catalog(), target, window.start, window.end)
         stored = sum(
@@ -96,9 +96,9 @@ def evaluate(
             for day, rows in entries.items()
         )
         outcome.metadata["quarantined_entries"] = stored
-        yield _result(key, "validity", outcome)
+        yield result(key, "validity", outcome)
     if "reconcile" in selected:
-        yield _result(key, "reconcile", reconcile_outcome(table, source, target, partitions, window.end))
+        yield result(key, "reconcile", reconcile_outcome(table, source, target, partitions, window.end))
 
 
 def reconcile_outcome(table: Table, source: Engine, target: Engine, partitions: list[str],

@@ -159,8 +159,13 @@ def _materialized_after(instance: dg.DagsterInstance, key: dg.AssetKey, partitio
 
 
 def build_repush_sensor(
-    name: str, keys: list[dg.AssetKey], job_name: str, description: str
+    name: str,
+    keys: list[dg.AssetKey],
+    job_name: str,
+    description: str,
+    checks_after: tuple[str, ...] = CHECKS_AFTER_REPUSH,
 ) -> dg.SensorDefinition:
+    """The re-push sensor of one leg: ``keys`` are its assets, ``checks_after`` the checks a re-push re-runs."""
     watched = list(keys)
 
     @dg.sensor(
@@ -219,7 +224,7 @@ def build_repush_sensor(
                 run_key=f"repush|{target}|{info['first_seen']:.0f}|{attempt}",
                 partition_key=partition,
                 asset_selection=[key],
-                asset_check_keys=[dg.AssetCheckKey(key, n) for n in CHECKS_AFTER_REPUSH],
+                asset_check_keys=[dg.AssetCheckKey(key, n) for n in checks_after],
                 tags={TARGET_TAG: target, ATTEMPT_TAG: str(attempt), REASON_TAG: info["reason"][:200]},
             ))  # fmt: skip
             context.log.info(f"re-push {target}, attempt {attempt}/{max_attempts()}: {info['reason']}")

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from shaoxing_ops.catalog import Table
 
 from .dbs import is_postgres, reading
-from .schema import column_type, count_rows, ensure_table, sa_table, table_exists
+from .schema import column_type, count_rows, ensure_table, sa_table, table_exists, tombstone_table
 from .windows import to_local_naive
 
 Progress = Callable[[int, str], None]  # (amount so far, "rows" | "bytes")
@@ -102,8 +102,9 @@ def stream_rows(
         if is_postgres(source)
         else sa.select(*t.c)
     )
-    if where is not None:
-        query = query.where(where(t) if callable(where) else where)
+    condition = where(t) if callable(where) else where
+    if condition is not None:
+        query = query.where(condition)
     with source.connect() as conn:
         result = reading(conn).execution_options(stream_results=True, yield_per=batch_size).execute(query)
         yield from result.partitions(batch_size)
@@ -134,6 +135,8 @@ def _write_batches(
         return total
     insert = target.insert()
     for batch in batches:
+        if not batch:
+            continue
         conn.execute(insert, [dict(zip(names, row, strict=True)) for row in batch])
         total += len(batch)
         if progress:
@@ -245,6 +248,14 @@ def _merge(conn: Connection, table: Table, stg: str, tgt: str, result: CopyResul
     result.unchanged = live - result.inserted - result.updated
     deletes = f"SELECT {key} FROM {latest} d WHERE d.{q(OP)} = 'D'"
     result.deleted = conn.exec_driver_sql(f"DELETE FROM {q(tgt)} WHERE ({key}) IN ({deletes})").rowcount
+    # Remember what was deleted for the legs downstream; a key that is live again is no longer deleted.
+    tomb = q(tombstone_table(table).name)
+    marks = _cols(conn, [*table.key, RID, OP, TS])
+    conn.exec_driver_sql(
+        f"INSERT INTO {tomb} ({marks}) SELECT {marks} FROM {latest} d WHERE d.{q(OP)} = 'D' "
+        f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in (RID, OP, TS))
+    )
+    conn.exec_driver_sql(f"DELETE FROM {tomb} WHERE ({key}) IN (SELECT {key} FROM {upserts} r)")
 
 
 def copy_window(

@@ -10,6 +10,7 @@ from weakref import WeakKeyDictionary
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from shaoxing_ops.catalog import PLATFORM_COLUMNS as PLATFORM
 from shaoxing_ops.catalog import Column, Table
 
 
@@ -86,6 +87,24 @@ def _build_table(table: Table, metadata: sa.MetaData, name: str | None, indexes:
     return t
 
 
+def tombstone_table(table: Table) -> sa.Table:
+    """``<table>__deleted``: the keys a load deleted, and when, so a downstream leg can apply the deletes too.
+
+    The front keeps live rows only; without this the Data Bureau leg could never learn that a row went away.
+    """
+    return _cached_tombstones(table)
+
+
+@cache
+def _cached_tombstones(table: Table) -> sa.Table:
+    name = f"{table.db_name}__deleted"
+    cols = [sa.Column(k, column_type(table.column(k)), primary_key=True) for k in table.key]
+    cols += [sa.Column(c, column_type(table.column(c)), nullable=False) for c in PLATFORM]
+    t = sa.Table(name, sa.MetaData(), *cols)
+    sa.Index(f"ix_{name}_ts", t.c.dsc_biz_timestamp)
+    return t
+
+
 # Tables known to exist, per engine: asking the catalog of the database on every load costs a round trip.
 # Only this package drops tables (a full reload swaps one for another of the same name), so it stays true.
 _known: WeakKeyDictionary[Engine, set[str]] = WeakKeyDictionary()
@@ -98,6 +117,7 @@ def ensure_table(bind: Engine | Connection, table: Table) -> sa.Table:
     known = _known.setdefault(engine, set())
     if t.name not in known:
         t.create(bind, checkfirst=True)
+        tombstone_table(table).create(bind, checkfirst=True)
         if isinstance(bind, Engine):  # committed; inside a caller's transaction it may yet roll back
             known.add(t.name)
     return t

@@ -148,6 +148,10 @@ class GenericTables:
                 return f"{district}{rng.randint(1, 12):02d}"
             case "year":
                 return day.year - rng.randint(0, 3)
+            case "ref":  # keys are a function of running numbers, so an existing one is drawn without a query
+                other = self.catalog.table(arg)
+                top = self.pop.counters.get(other.name)
+                return self._key(other, rng.randint(1, top))[other.key[0]] if top else None
         raise ValueError(f"{col.name}: no generator for {gen!r}")  # the catalog validates gens; guard anyway
 
     def _key(self, table: Table, seq: int) -> dict[str, Any]:

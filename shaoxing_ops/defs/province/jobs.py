@@ -30,6 +30,12 @@ province_nightly_schedule = dg.build_schedule_from_partitioned_job(
 INSPECTION_KEY = dg.AssetKey(["ops", "province_inspection"])
 
 
+def checks_of(prefix: str) -> dg.AssetSelection:
+    """The checks of the assets under ``prefix``, without the assets themselves."""
+    assets = dg.AssetSelection.key_prefixes([prefix])
+    return assets - assets.without_checks()
+
+
 @dg.asset(
     key=INSPECTION_KEY,
     partitions_def=daily,
@@ -48,13 +54,9 @@ def province_inspection_record(context: dg.AssetExecutionContext) -> dg.Material
 province_inspection = dg.define_asset_job(
     "province_inspection",
     # the checks of the provincial tables without the tables themselves, and the inspection record
-    selection=(
-        dg.AssetSelection.key_prefixes(["province"])
-        - dg.AssetSelection.key_prefixes(["province"]).without_checks()
-    )
-    | dg.AssetSelection.assets(INSPECTION_KEY),
+    selection=checks_of("province") | checks_of("bureau") | dg.AssetSelection.assets(INSPECTION_KEY),
     executor_def=dg.in_process_executor,
-    description="巡查：只运行检查（行数、时效、结构、合规、全表核对），不重新装载。",
+    description="巡查：只运行两条链路各表的检查（行数、时效、结构、合规、全表核对），不重新装载或上报。",
     tags={"leg": "province", "shaoxing-ops/kind": "inspection"},
 )
 

@@ -1,0 +1,90 @@
+"""One daily-partitioned asset per Data Bureau table, downstream of the provincial tables it is built from."""
+
+import dagster as dg
+
+from shaoxing_ops.catalog import BureauTable, Catalog, MapPart
+from shaoxing_ops.exchange.upload import upload_window
+
+from ..partitions import daily
+from ..province.assets import RETRY_DELAY_SECONDS, column_schema
+from ..province.assets import asset_key as province_key
+from ..repush import TARGET_TAG
+from ..resources import Databases, backend_kind
+
+OWNER = "team:exchange"
+
+
+def asset_key(bt: BureauTable) -> dg.AssetKey:
+    return dg.AssetKey(["bureau", bt.db_name])
+
+
+def _describe(part: MapPart) -> str:
+    text = part.source + (f" 关联 {part.join_table}" if part.join_table else "")
+    if part.where:
+        text += "（" + "，".join(f"{col} 为 {'/'.join(values)}" for col, values in part.where) + "）"
+    return text
+
+
+def bureau_asset(bt: BureauTable, catalog: Catalog) -> dg.AssetsDefinition:
+    deps = sorted({s for p in bt.parts for s in (p.source, p.join_table) if s}, key=str)
+    mapping = "；".join(_describe(p) for p in bt.parts)
+
+    @dg.asset(
+        key=asset_key(bt),
+        group_name="bureau",
+        deps=[province_key(catalog.table(name)) for name in deps],
+        partitions_def=daily,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        description=f"{bt.title}（{bt.name}，上报市数据局）。由前置库 {mapping} 映射生成，每日增量上报。",
+        kinds={backend_kind("bureau")},
+        owners=[OWNER],
+        tags={"leg": "bureau"},
+        metadata={
+            "表名": bt.name,
+            "中文名": bt.title,
+            "来源表": ", ".join(deps),
+            "主键": ", ".join(bt.key),
+            "dagster/table_name": f"bureau.{bt.db_name}",
+            "dagster/column_schema": column_schema(bt.table),
+        },
+        # The day's bureau partition runs once its provincial partitions have been loaded that night.
+        automation_condition=dg.AutomationCondition.eager(),
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=RETRY_DELAY_SECONDS, backoff=dg.Backoff.EXPONENTIAL),
+        pool="bureau_db",
+    )
+    def _upload(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
+        window = context.partition_time_window
+        repush = TARGET_TAG in context.run.tags
+        # A re-push maps the whole front table again: it puts right what a window alone cannot.
+        start, end = (None, None) if repush else (window.start, window.end)
+        result = upload_window(bt, catalog, databases.engine("front"), databases.engine("bureau"), start, end)
+        days = list(context.partition_keys)
+        ops = databases.ops()
+        for day in days if not repush else sorted(set(days) | set(result.quarantine)):
+            ops.replace_quarantine(
+                "bureau", bt.name, [day], result.quarantine.get(day, []), context.run.run_id
+            )
+        context.log.info(
+            f"{bt.name}: read {result.read}, inserted {result.inserted}, updated {result.updated}, deleted "
+            f"{result.deleted}, left filter {result.left_filter}, quarantined {result.quarantined} in {result.seconds}s"
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "rows_read": result.read,
+                "rows_inserted": result.inserted,
+                "rows_updated": result.updated,
+                "rows_deleted": result.deleted,
+                "rows_unchanged": result.unchanged,
+                "rows_left_filter": result.left_filter,
+                "rows_quarantined": result.quarantined,
+                "seconds": result.seconds,
+                "full_remap": repush,
+                "dagster/row_count": dg.IntMetadataValue(result.target_rows),
+            }
+        )
+
+    return _upload
+
+
+def bureau_assets(catalog: Catalog) -> list[dg.AssetsDefinition]:
+    return [bureau_asset(bt, catalog) for bt in catalog.bureau]
