@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -82,7 +83,9 @@ class _Side:
         prep = engine.dialect.identifier_preparer
         self.q = prep.quote
         self.name = self.q(table.db_name)
-        coll = ' COLLATE "C"' if self.pg else ""
+        # Prefix ranges must order keys by bytes on both sides; a database already collating that way keeps its
+        # indexes usable for the range scans.
+        coll = ' COLLATE "C"' if self.pg and not _byte_ordered(engine) else ""
         if len(table.key) == 1 and table.column(table.key[0]).kind in ("str", "text"):
             self.key = f"{self.q(table.key[0])}{coll}"
         else:
@@ -95,9 +98,10 @@ class _Side:
             self.params["as_of"] = as_of
         if ignoring:  # keys in flux, loaded into a temporary table by the session
             self.where += f" AND {self.key} NOT IN (SELECT k FROM {IGNORE_TABLE})"
-        if self.native:
-            text = f"CAST(ROW({', '.join(self.q(c) for c in table.column_names)}) AS TEXT)"
-            self.h1, self.h2 = f"hashtextextended({text}, 0)", "0"
+        self.agg = "sum"
+        if self.native:  # each column hashed by its type's own hash function: no text conversion at all
+            row = f"ROW({', '.join(self.q(c) for c in table.column_names)})"
+            self.h1, self.h2, self.agg = f"hash_record_extended({row}, 0)", "0", "bit_xor"
         else:
             text = f" || {self._sep()} || ".join(self._col_text(c.name, c.kind) for c in table.columns)
             if self.pg:
@@ -130,12 +134,15 @@ class _Side:
 
     def groups(self, conn: Connection, prefix: str, length: int) -> dict[str, tuple[int, int, int]]:
         rng, params = self._range(prefix)
+        group = f"substr({self.key}, 1, {length})" if length else "''"
         sql = (
-            f"SELECT substr({self.key}, 1, {length}) AS p, count(*), sum({self.h1}), sum({self.h2}) "
-            f"FROM {self.name} WHERE {self.where}{rng} GROUP BY 1"
+            f"SELECT {group} AS p, count(*), {self.agg}({self.h1}), {self.agg}({self.h2}) "
+            f"FROM {self.name} WHERE {self.where}{rng}" + (" GROUP BY 1" if length else "")
         )
         return {
-            p: (int(n), int(s1 or 0), int(s2 or 0)) for p, n, s1, s2 in conn.execute(sa.text(sql), params)
+            p: (int(n), int(s1 or 0), int(s2 or 0))
+            for p, n, s1, s2 in conn.execute(sa.text(sql), params)
+            if n
         }
 
     def rows(self, conn: Connection, prefix: str) -> dict[tuple[Any, ...], tuple[int, int]]:
@@ -154,7 +161,10 @@ class _Session:
         self.conns = [reading(a.engine.connect()), reading(b.engine.connect())]
         ignored = [{"k": a.key_text(k)} for k in ignore]
         for side, conn in zip((a, b), self.conns, strict=True):
-            if not side.pg:
+            if side.pg:  # a few thousand groups: hash them, do not sort a million rows
+                conn.exec_driver_sql("SET LOCAL enable_sort = off")
+                conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+            else:
                 _sqlite_hashes(conn.connection.driver_connection)
             if ignored:
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS {IGNORE_TABLE}")
@@ -174,6 +184,43 @@ class _Session:
             conn.close()
 
 
+@cache
+def _byte_ordered_url(url: str) -> bool:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return not conn.exec_driver_sql("SELECT 'a' < 'B'").scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _byte_ordered(engine: Engine) -> bool:
+    """Whether the database compares text by bytes (C, C.UTF-8, POSIX) rather than linguistically."""
+    return _byte_ordered_url(engine.url.render_as_string(hide_password=False))
+
+
+def _column_types(engine: Engine, table: Table) -> list[tuple[str, str]]:
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %(t)s",
+            {"t": table.db_name},
+        ).all()
+    wanted = set(table.column_names)
+    return sorted((str(n), str(t)) for n, t in rows if n in wanted)
+
+
+def _estimate_rows(engine: Engine, table: Table) -> int:
+    with engine.connect() as conn:
+        if is_postgres(engine):
+            n = conn.exec_driver_sql(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%(t)s)", {"t": table.db_name}
+            ).scalar()
+            if n is not None and n >= 0:
+                return int(n)
+        return int(conn.execute(sa.select(sa.func.count()).select_from(sa_table(table))).scalar_one())
+
+
 def _first_length(rows: int) -> int:
     """Prefix length of the first level: groups of a few thousand rows for hexadecimal keys."""
     length = 1
@@ -190,8 +237,14 @@ def reconcile(table: Table, source: Engine, target: Engine, *, as_of: dt.datetim
     since on either side, see ``health.flux``): how a day is checked while later days keep arriving.
     """
     started = time.perf_counter()
-    native = is_postgres(source) and is_postgres(target)
-    diff = Diff(table=table.name, mode="pg-hashtext" if native else "md5-normalised")
+    # Hashing typed records is only comparable when both sides hold the columns with the same types; a drifted
+    # side (a retyped column) falls back to hashing normalised text.
+    native = (
+        is_postgres(source)
+        and is_postgres(target)
+        and _column_types(source, table) == _column_types(target, table)
+    )
+    diff = Diff(table=table.name, mode="pg-hash-record" if native else "md5-normalised")
     ensure_table(target, table)
     ignore = list(ignore)
     as_of = to_local_naive(as_of)
@@ -201,12 +254,14 @@ def reconcile(table: Table, source: Engine, target: Engine, *, as_of: dt.datetim
         ignore,
     )
     try:
-        totals = session.both("groups", "", 0)
-        diff.source_rows = sum(v[0] for v in totals[0].values())
-        diff.target_rows = sum(v[0] for v in totals[1].values())
-        diff.groups_compared = 1
-        if totals[0] != totals[1]:
-            _descend(session, diff, "", _first_length(max(diff.source_rows, diff.target_rows)), leaf_rows)
+        # The first level already splits the keys: equal tables cost one grouped scan per side.
+        length = _first_length(max(_estimate_rows(source, table), _estimate_rows(target, table)))
+        src, tgt = session.both("groups", "", length)
+        diff.source_rows = sum(v[0] for v in src.values())
+        diff.target_rows = sum(v[0] for v in tgt.values())
+        diff.groups_compared = len(set(src) | set(tgt))
+        if src != tgt:
+            _descend_into(session, diff, src, tgt, length, leaf_rows)
     finally:
         session.close()
     diff.seconds = round(time.perf_counter() - started, 3)
@@ -216,6 +271,11 @@ def reconcile(table: Table, source: Engine, target: Engine, *, as_of: dt.datetim
 def _descend(session: _Session, diff: Diff, prefix: str, length: int, leaf_rows: int) -> None:
     src, tgt = session.both("groups", prefix, length)
     diff.groups_compared += len(set(src) | set(tgt))
+    _descend_into(session, diff, src, tgt, length, leaf_rows)
+
+
+def _descend_into(session: _Session, diff: Diff, src: dict[str, tuple[int, int, int]],
+                  tgt: dict[str, tuple[int, int, int]], length: int, leaf_rows: int) -> None:  # fmt: skip
     for p in sorted(set(src) | set(tgt)):
         a, b = src.get(p), tgt.get(p)
         if a == b:
