@@ -31,6 +31,7 @@ ui: install
 
 bench: install
 	$(BIN)/python bench/exchange.py
+	$(BIN)/python bench/stats.py
 
 clean:
 	rm -rf var

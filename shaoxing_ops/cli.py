@@ -143,6 +143,51 @@ def bureau_job():  # type: ignore[no-untyped-def]
     return defs.resolve_job_def("bureau_upload")
 
 
+def stats_job():  # type: ignore[no-untyped-def]
+    from shaoxing_ops.definitions import defs
+
+    return defs.resolve_job_def("stats_monthly")
+
+
+def ops_daily_job():  # type: ignore[no-untyped-def]
+    from shaoxing_ops.definitions import defs
+
+    return defs.resolve_job_def("ops_daily")
+
+
+def ops_weekly_job():  # type: ignore[no-untyped-def]
+    from shaoxing_ops.definitions import defs
+
+    return defs.resolve_job_def("ops_weekly")
+
+
+def ops_monthly_job():  # type: ignore[no-untyped-def]
+    from shaoxing_ops.definitions import defs
+
+    return defs.resolve_job_def("ops_monthly")
+
+
+def run_month(month: str):  # type: ignore[no-untyped-def]
+    """The statistics job for one month (its partition key is the month's first day)."""
+    return run_partition(stats_job, f"{month}-01")
+
+
+def run_partition(job_fn, partition: str):  # type: ignore[no-untyped-def]
+    """One partition of a job as a Dagster run; the metadata of what it materialised, by asset."""
+    import dagster as dg
+
+    tags = {"dagster/partition": partition, "shaoxing-ops/launched-by": "demo"}
+    run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    with dg.execute_job(dg.reconstructable(job_fn), dg.DagsterInstance.get(), run_config=run_config,
+                        tags=tags) as result:  # fmt: skip
+        metadata = {}
+        for event in result.all_events:
+            if event.is_step_materialization:
+                m = event.step_materialization_data.materialization
+                metadata[m.asset_key.to_user_string()] = {k: v.value for k, v in m.metadata.items()}
+        return result.success, result.run_id, metadata
+
+
 def run_range(job_fn, start: dt.date, end: dt.date, selection=None):  # type: ignore[no-untyped-def]
     """One Dagster run over ``[start, end]`` (one step per table), with the per-table figures it recorded."""
     import dagster as dg
@@ -191,13 +236,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     end = settings.today() - dt.timedelta(days=1)
     start = max(end - dt.timedelta(days=args.days - 1), settings.start_date())
     say(f"shaoxing-ops demo: data in {settings.data_dir()}, Dagster instance in {home}")
-    say(f"step 1/4  simulate the province, {start} … {end}, scale {args.scale}")
+    say(f"step 1/6  simulate the province, {start} … {end}, scale {args.scale}")
     sim_args = argparse.Namespace(start=start, end=end, scale=args.scale, seed=args.seed, reset=args.reset)
     cmd_simulate(sim_args)
 
     catalog = load_catalog()
     days = (end - start).days + 1
-    say(f"step 2/4  load {len(catalog.tables)} tables × {days} days through Dagster: a run per source system, "
+    say(f"step 2/6  load {len(catalog.tables)} tables × {days} days through Dagster: a run per source system, "
         "two at a time")  # fmt: skip
     started = time.perf_counter()
     ok, per_table = True, {}
@@ -217,7 +262,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             say(f"          {system.title}: run {run_id} {'succeeded' if run_ok else 'FAILED'} "
                 f"({len(system.tables)} tables, {time.perf_counter() - started:,.1f}s)")  # fmt: skip
 
-    say(f"step 3/4  upload the {len(catalog.bureau)} Data Bureau tables for the same days (one run)")
+    say(f"step 3/6  upload the {len(catalog.bureau)} Data Bureau tables for the same days (one run)")
     started = time.perf_counter()
     bureau_ok, run_id, bureau_info = run_range(bureau_job, start, end)
     ok &= bureau_ok
@@ -229,7 +274,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         say(f"          {bt.name:<16}{bt.title:<12}{int(info.get('dagster/row_count', 0)):>9,} rows  "
             f"{int(info.get('rows_quarantined', 0)):>5} quarantined  {info.get('status', 'not run')}")  # fmt: skip
 
-    say("step 4/4  compare live rows, province vs. front")
+    say("step 4/6  compare live rows, province vs. front")
     province, front = (
         make_engine(settings.database_url("province")),
         make_engine(settings.database_url("front")),
@@ -254,6 +299,36 @@ def cmd_demo(args: argparse.Namespace) -> int:
         say(f"{name:<24}{moved:>11,}{secs:>9.2f}  {status:<8}{live:>10,}{loaded:>10,}  {title}{mark}")
     total = sum(r[2] for r in rows)
     say(f"\n{len(rows)} tables, {total:,} rows moved, {failed} failed steps, {unequal} tables differing")
+
+    month = (end.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+    say(f"step 5/6  market-entity statistics of {month} (stats_monthly)")
+    stats_ok, run_id, stats = run_month(month)
+    ok &= stats_ok
+    figures, report = stats.get("stats/market_entities", {}), stats.get("stats/market_entity_report", {})
+    say(f"          run {run_id} {'succeeded' if stats_ok else 'FAILED'}: 实有 {figures.get('stock 实有', 0):,}, "
+        f"新设 {figures.get('new 新设', 0):,}, 注销 {figures.get('cancelled 注销', 0):,}")  # fmt: skip
+    if report:
+        say(f"          workbook {report['workbook']}\n          report   {report['report_path']}")
+
+    monday = end - dt.timedelta(days=end.weekday() + 7)  # the last complete week
+    say(f"step 6/6  operations: a host sample, the inspection sheet of {end}, the weekly report of {monday}, "
+        f"the monthly report of {month}")  # fmt: skip
+    from shaoxing_ops.operations.cli import measure_databases, ops_store
+    from shaoxing_ops.operations.hostmetrics import collect
+
+    store = ops_store()
+    got = collect(store)
+    store.record_db_sizes(measure_databases()[0], at=got.sampled_at)
+    for job_fn, partition, key in ((ops_daily_job, end.isoformat(), "ops/inspection_sheet"),
+                                   (ops_weekly_job, monday.isoformat(), "ops/weekly_report"),
+                                   (ops_monthly_job, f"{month}-01", "ops/monthly_report")):  # fmt: skip
+        if partition < settings.start_date().isoformat():
+            say(f"          {key}: {partition} is before SXOPS_START_DATE, skipped")
+            continue
+        run_ok, run_id, meta = run_partition(job_fn, partition)
+        ok &= run_ok
+        path = meta.get(key, {}).get("html", "")
+        say(f"          {key} {partition}: run {run_id[:8]} {'succeeded' if run_ok else 'FAILED'}  {path}")
     say("\nOpen the Dagster UI on the same data:\n    make ui        (then browse http://127.0.0.1:3000)")
     say(
         f"or: DAGSTER_HOME={home} SXOPS_DATA_DIR={settings.data_dir()} .venv/bin/dagster dev -w workspace.yaml"
@@ -322,7 +397,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", default="", help="why (required)")
     p.add_argument("--approved-by", default="", help="who approved it (required)")
     p.set_defaults(func=cmd_reinit)
+
+    p = sub.add_parser(
+        "stats", help="monthly market-entity statistics (市场主体统计): tables, Excel and HTML"
+    )
+    p.add_argument("--month", required=True, type=_month, help="statistics month, YYYY-MM")
+    p.add_argument("--revoked-in-stock", action="store_true", help="count 吊销未注销 entities in 实有")
+    p.add_argument(
+        "--individual-code", choices=("9600", "9999"), help="type code for 个体工商户 (default 9600)"
+    )
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser(
+        "report", help="inspection sheet (巡检单), weekly (运维周报) or monthly (运维服务月报) report"
+    )
+    p.add_argument("kind", choices=("daily", "weekly", "monthly"))
+    p.add_argument(
+        "date", help="daily: the day; weekly: any day of the week (Monday to Sunday); monthly: YYYY-MM"
+    )
+    p.set_defaults(func=cmd_report)
+
+    from shaoxing_ops.operations.cli import add_feedback_parser, add_host_parser
+
+    add_feedback_parser(sub)
+    add_host_parser(sub)
     return parser
+
+
+def _month(text: str) -> str:
+    try:
+        dt.date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a month; use YYYY-MM, e.g. 2026-10") from None
+    return text
 
 
 def faults_names() -> list[str]:
@@ -393,6 +500,95 @@ def cmd_reinit(args: argparse.Namespace) -> int:
         say(f"    rows before {loaded.rows_before:,}, after {loaded.target_rows:,}, {loaded.seconds:.1f}s")
         say(diff_report(check.diff))
     return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from shaoxing_ops.exchange import make_engine
+    from shaoxing_ops.stats import Settings
+    from shaoxing_ops.stats import store as stats_store
+    from shaoxing_ops.stats.commentary import sentences
+    from shaoxing_ops.stats.outputs import trend_months, write_outputs
+
+    base = Settings.from_env()
+    stats_settings = Settings(base.since, args.revoked_in_stock or base.revoked_in_stock,
+                              args.individual_code or base.individual_code)  # fmt: skip
+    if args.month < stats_settings.since:
+        print(f"error: {args.month} is before the statistics start {stats_settings.since}; "
+              "choose a later month or set SXOPS_STATS_SINCE", file=sys.stderr)  # fmt: skip
+        return 2
+    front = make_engine(settings.database_url("front"))
+    months = trend_months(args.month, stats_settings)
+    say(
+        f"[1/3] computing {months[0]} … {months[-1]} from {safe_front()} (statistics since {stats_settings.since})"
+    )
+    try:
+        out = write_outputs(front, args.month, stats_settings)
+    except LookupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    written = stats_store.write(front, out.frame, [args.month])
+    say(
+        f"[2/3] stored {args.month} in the front database: "
+        + ", ".join(f"{k} {v} rows" for k, v in written.items())
+    )
+    say(f"[3/3] workbook {out.workbook}\n      report   {out.report}")
+    for line in sentences(out.frame, args.month):
+        say(f"      {line}")
+    return 0
+
+
+def report_period(kind: str, text: str) -> tuple[dt.date, dt.date]:
+    """The first and last day a report covers."""
+    try:
+        day = dt.date.fromisoformat(f"{text}-01" if kind == "monthly" and len(text) == 7 else text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date; use YYYY-MM-DD" + (" or YYYY-MM" if kind == "monthly" else "")
+        ) from None
+    if kind == "daily":
+        return day, day
+    if kind == "weekly":
+        monday = day - dt.timedelta(days=day.weekday())
+        return monday, monday + dt.timedelta(days=6)
+    first = day.replace(day=1)
+    return first, (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from shaoxing_ops.exchange import make_engine
+    from shaoxing_ops.exchange.opsdb import OpsStore
+    from shaoxing_ops.reports import build
+
+    try:
+        first, last = report_period(args.kind, args.date)
+    except argparse.ArgumentTypeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    home = ensure_dagster_home()
+    say(f"[1/3] reading runs and checks of {first} … {last} from the Dagster instance in {home}")
+    instance = dg.DagsterInstance.get()
+    ops = OpsStore(make_engine(settings.database_url("ops"))).ensure()
+    if args.kind == "daily":
+        report = build.daily_sheet(instance, ops, first)
+        stem = f"巡检单_{first.isoformat()}"
+    else:
+        front = make_engine(settings.database_url("front")) if args.kind == "monthly" else None
+        report = build.period_report(instance, ops, first, last, args.kind, front)
+        stem = f"运维周报_{first.isoformat()}" if args.kind == "weekly" else f"运维服务月报_{first:%Y-%m}"
+    s = report["summary"]
+    say(f"[2/3] {s['tables']} table-days: {s['succeeded']} succeeded, {s['failed']} failed, "
+        f"{s['not_started']} not started, {s['checks_failed']} failed checks, {s['repushed']} re-pushed")  # fmt: skip
+    html, data = build.write(report, stem)
+    say(f"[3/3] {html}\n      {data}")
+    return 0
+
+
+def safe_front() -> str:
+    from shaoxing_ops.exchange import safe_url
+
+    return safe_url(settings.database_url("front"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -173,3 +175,29 @@ def env_dbs(dbs: Dbs, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Dbs:
     monkeypatch.setenv("SXOPS_BUREAU_URL", dbs.bureau)
     monkeypatch.setenv("SXOPS_DATA_DIR", str(tmp_path / "data"))
     return dbs
+
+
+@dataclass
+class Demo:
+    """One run of `shaoxing-ops demo` in a fresh folder: its output, data folder and Dagster home."""
+
+    done: subprocess.CompletedProcess
+    root: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SXOPS_") and k != "DAGSTER_HOME"}
+        env.update(SXOPS_DATA_DIR=str(self.root / "data"), DAGSTER_HOME=str(self.root / "dagster"))
+        return env
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """The demo at a tiny scale, made once for the tests that need its data (the CLI and UI tests)."""
+    root = tmp_path_factory.mktemp("demo")
+    run = Demo(subprocess.CompletedProcess([], 0), root)
+    run.done = subprocess.run(
+        [sys.executable, "-m", "shaoxing_ops.cli", "demo", "--days", "3", "--scale", "0.002"],
+        cwd=root, env=run.env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    return run

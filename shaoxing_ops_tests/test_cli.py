@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 import sqlalchemy as sa
 
@@ -13,7 +9,7 @@ from shaoxing_ops.cli import main
 from shaoxing_ops.exchange import full_reload
 from shaoxing_ops.exchange.opsdb import OpsStore
 
-from .conftest import Dbs
+from .conftest import Dbs, Demo
 from .test_engine import province_live, snapshot
 
 
@@ -79,14 +75,13 @@ def test_late_day_fault_is_delivered_with_the_next_day(cli_env: Dbs, catalog, ca
         assert conn.execute(sa.text(count)).scalar_one() > before
 
 
-def test_demo_runs_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_demo_runs_end_to_end(demo: Demo) -> None:
     """The first README command's program, on a tiny scale, through real Dagster runs in a fresh home."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SXOPS_") and k != "DAGSTER_HOME"}
-    env.update(SXOPS_DATA_DIR=str(tmp_path / "data"), DAGSTER_HOME=str(tmp_path / "dagster"))
-    done = subprocess.run(
-        [sys.executable, "-m", "shaoxing_ops.cli", "demo", "--days", "3", "--scale", "0.002"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+    done, tmp_path = demo.done, demo.root
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "0 failed steps, 0 tables differing" in done.stdout
     assert "make ui" in done.stdout and (tmp_path / "dagster" / "dagster.yaml").exists()
+    assert "step 5/6  market-entity statistics" in done.stdout
+    assert len(list((tmp_path / "data" / "reports" / "inspection").glob("*.html"))) == 1
+    workbooks = list((tmp_path / "data" / "reports" / "stats").glob("*/*.xlsx"))
+    assert len(workbooks) == 1 and workbooks[0].stat().st_size > 10_000, done.stdout[-2000:]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import dagster as dg
 import pytest
@@ -183,3 +184,22 @@ def test_lineage_runs_province_to_bureau(catalog: Catalog) -> None:
     assert len(catalog.bureau) == 14
     sensors = {s.name for s in defs.sensors}
     assert {"province_repush_sensor", "bureau_repush_sensor", "bureau_automation"} <= sensors
+
+
+def test_every_asset_and_check_is_presented_in_chinese_with_owner_kind_and_group() -> None:
+    from shaoxing_ops.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    chinese = re.compile(r"[\u4e00-\u9fff]")
+    keys = list(graph.get_all_asset_keys())
+    assert len(keys) == 142 + 14 + 2 + 6  # provincial, bureau, statistics, operations
+    for key in keys:
+        node = graph.get(key)
+        assert node.description and chinese.search(node.description), key
+        assert node.owners and node.kinds and node.group_name not in (None, "default"), key
+    groups = {graph.get(k).group_name for k in keys}
+    assert groups == {"province_registration", "province_enforcement", "province_food_safety", "bureau",
+                      "statistics", "ops"}  # fmt: skip
+    checks = {spec.key: spec for ad in graph.assets_defs for spec in ad.check_specs}.values()
+    assert len(checks) == 142 * 5 + 14 * 4 + 1
+    assert all(c.description and chinese.search(c.description) for c in checks)

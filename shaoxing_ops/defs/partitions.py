@@ -7,3 +7,21 @@ import dagster as dg
 from shaoxing_ops import settings
 
 daily = dg.DailyPartitionsDefinition(start_date=settings.start_date().isoformat(), timezone=settings.TIMEZONE)
+
+
+def _monthly() -> dg.MonthlyPartitionsDefinition:
+    from shaoxing_ops.stats import Settings
+
+    return dg.MonthlyPartitionsDefinition(
+        start_date=f"{Settings.from_env().since}-01", timezone=settings.TIMEZONE
+    )
+
+
+monthly = _monthly()  # statistics months, from SXOPS_STATS_SINCE
+
+weekly = dg.WeeklyPartitionsDefinition(
+    start_date=settings.start_date().isoformat(), timezone=settings.TIMEZONE, day_offset=1
+)  # weeks from Monday, for the weekly operations report
+ops_monthly = dg.MonthlyPartitionsDefinition(
+    start_date=settings.start_date().isoformat(), timezone=settings.TIMEZONE
+)

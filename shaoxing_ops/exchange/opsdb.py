@@ -1,4 +1,5 @@
-"""The platform's own records: quarantine, re-initialisation audit, escalations, reconciliations.
+"""The platform's own records: quarantine, re-initialisation audit, escalations, reconciliations, and the
+operations records: host metrics, database sizes and the problem feedback register (问题反馈登记).
 
 They live in the ops store: an ``ops`` schema on PostgreSQL, ``ops_``-prefixed tables on SQLite, in the front
 database unless ``SXOPS_OPS_URL`` names another.
@@ -15,11 +16,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .dbs import is_postgres
-from .windows import SHANGHAI
+from .windows import SHANGHAI, to_local_naive
 
 
 def now_local() -> dt.datetime:
     return dt.datetime.now(SHANGHAI).replace(tzinfo=None, microsecond=0)
+
+
+FEEDBACK_CHANNELS = ("电话", "浙政钉", "QQ", "微信")
+FEEDBACK_STATUSES = ("open", "resolved")
+
+
+class FeedbackError(ValueError):
+    """A feedback entry that cannot be recorded or resolved as asked; the message says what to do instead."""
 
 
 class OpsStore:
@@ -82,6 +91,43 @@ class OpsStore:
             sa.Column("repaired", sa.Boolean),
             sa.Column("seconds", sa.Float),
             sa.Column("detail", sa.Text),  # JSON: the first keys of each kind
+        )  # fmt: skip
+        # BigInteger keys do not auto-increment on SQLite unless they are its INTEGER rowid alias.
+        big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+        self.host_metrics = sa.Table(
+            f"{prefix}host_metrics", md,
+            sa.Column("id", big_id, primary_key=True, autoincrement=True),
+            sa.Column("sampled_at", sa.DateTime, nullable=False),  # naive Asia/Shanghai
+            sa.Column("host", sa.String(100), nullable=False),
+            sa.Column("metric", sa.String(200), nullable=False),  # cpu_percent, disk_percent:/, ...
+            sa.Column("value", sa.Float, nullable=False),
+            sa.Index(f"ix_{prefix}host_metrics_metric_time", "metric", "sampled_at"),
+            sa.Index(f"ix_{prefix}host_metrics_time", "sampled_at"),
+        )  # fmt: skip
+        self.db_sizes_table = sa.Table(
+            f"{prefix}db_sizes", md,
+            sa.Column("id", big_id, primary_key=True, autoincrement=True),
+            sa.Column("sampled_at", sa.DateTime, nullable=False),
+            sa.Column("role", sa.String(16), nullable=False),  # province | front | bureau | ops
+            sa.Column("database_name", sa.String(200), nullable=False),
+            sa.Column("object_name", sa.String(200), nullable=False),  # "__database__" or schema.table
+            sa.Column("bytes", sa.BigInteger, nullable=False),
+            sa.Index(f"ix_{prefix}db_sizes_time", "sampled_at", "role"),
+        )  # fmt: skip
+        self.feedback = sa.Table(
+            f"{prefix}feedback", md,
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("system", sa.String(64), nullable=False),  # 应用系统: 执法在线, 全程电子化登记, ...
+            sa.Column("channel", sa.String(16), nullable=False),  # one of FEEDBACK_CHANNELS
+            sa.Column("reporter", sa.String(100), nullable=False),
+            sa.Column("contact", sa.String(32)),  # phone, optional
+            sa.Column("description", sa.Text, nullable=False),
+            sa.Column("status", sa.String(16), nullable=False),  # open | resolved
+            sa.Column("opened_at", sa.DateTime, nullable=False),
+            sa.Column("resolved_at", sa.DateTime),
+            sa.Column("resolution", sa.Text),
+            sa.Column("resolved_by", sa.String(100)),
+            sa.Index(f"ix_{prefix}feedback_status", "status", "opened_at"),
         )  # fmt: skip
         self._ready = False
 
@@ -181,3 +227,175 @@ class OpsStore:
         self.ensure()
         with self.engine.begin() as conn:
             conn.execute(self.reconciliations.insert().values(**row))
+
+    # -- host metrics ----------------------------------------------------------------------------------
+    def record_metrics(self, host: str, samples: dict[str, float], at: dt.datetime | None = None) -> int:
+        """One row per metric, all stamped with the same moment so a sample can be read back as a whole."""
+        self.ensure()
+        moment = to_local_naive(at) or now_local()
+        rows = [
+            {"sampled_at": moment, "host": host, "metric": k, "value": float(v)} for k, v in samples.items()
+        ]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(self.host_metrics.insert(), rows)
+        return len(rows)
+
+    def metrics(self, since: dt.datetime, until: dt.datetime | None = None, metric_prefix: str | None = None,
+                host: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+        """Samples in ``[since, until)``, oldest first: dicts of sampled_at, host, metric, value."""
+        self.ensure()
+        m = self.host_metrics
+        query = sa.select(m.c.sampled_at, m.c.host, m.c.metric, m.c.value).where(
+            m.c.sampled_at >= to_local_naive(since)
+        )
+        if until is not None:
+            query = query.where(m.c.sampled_at < to_local_naive(until))
+        if metric_prefix:
+            query = query.where(m.c.metric.startswith(metric_prefix, autoescape=True))
+        if host:
+            query = query.where(m.c.host == host)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(m.c.sampled_at, m.c.metric)).mappings()
+            return [dict(r) for r in rows]
+
+    def prune_metrics(self, older_than: dt.datetime) -> int:
+        """Retention: delete host samples taken before ``older_than``; returns the rows deleted."""
+        self.ensure()
+        m = self.host_metrics
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(sa.delete(m).where(m.c.sampled_at < to_local_naive(older_than))).rowcount or 0
+            )
+
+    # -- database sizes --------------------------------------------------------------------------------
+    def record_db_sizes(self, rows: Iterable[dict[str, Any]], at: dt.datetime | None = None) -> int:
+        """Rows of role, database_name, object_name, bytes (as ``hostmetrics.database_sizes`` returns)."""
+        self.ensure()
+        moment = to_local_naive(at) or now_local()
+        keys = ("role", "database_name", "object_name", "bytes")
+        data = [{"sampled_at": moment, **{k: r[k] for k in keys}} for r in rows]
+        if data:
+            with self.engine.begin() as conn:
+                conn.execute(self.db_sizes_table.insert(), data)
+        return len(data)
+
+    def db_sizes(self, since: dt.datetime, until: dt.datetime | None = None,
+                 role: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+        self.ensure()
+        d = self.db_sizes_table
+        query = sa.select(d).where(d.c.sampled_at >= to_local_naive(since))
+        if until is not None:
+            query = query.where(d.c.sampled_at < to_local_naive(until))
+        if role:
+            query = query.where(d.c.role == role)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(d.c.sampled_at, d.c.role, d.c.bytes.desc())).mappings()
+            return [dict(r) for r in rows]
+
+    def latest_db_sizes(self) -> list[dict[str, Any]]:
+        """The newest measurement of each role: what a report shows as "current size"."""
+        self.ensure()
+        d = self.db_sizes_table
+        newest = sa.select(d.c.role, sa.func.max(d.c.sampled_at).label("at")).group_by(d.c.role).subquery()
+        query = (
+            sa.select(d)
+            .join(newest, sa.and_(d.c.role == newest.c.role, d.c.sampled_at == newest.c.at))
+            .order_by(d.c.role, d.c.bytes.desc())
+        )
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    def prune_db_sizes(self, older_than: dt.datetime) -> int:
+        self.ensure()
+        d = self.db_sizes_table
+        with self.engine.begin() as conn:
+            return int(
+                conn.execute(sa.delete(d).where(d.c.sampled_at < to_local_naive(older_than))).rowcount or 0
+            )
+
+    # -- problem feedback (问题反馈登记) -----------------------------------------------------------------
+    def add_feedback(self, *, system: str, channel: str, reporter: str, description: str,
+                     contact: str | None = None, at: dt.datetime | None = None) -> int:  # fmt: skip
+        """Register a problem as reported; the store is the gate, so every caller gets the same checks."""
+        fields = {"system": system, "reporter": reporter, "description": description}
+        missing = [k for k, v in fields.items() if not (v or "").strip()]
+        if missing:
+            raise FeedbackError(f"问题反馈缺少必填项: {', '.join(missing)}")
+        if channel not in FEEDBACK_CHANNELS:
+            raise FeedbackError(f"反馈渠道 {channel!r} 无效，可选: {'、'.join(FEEDBACK_CHANNELS)}")
+        self.ensure()
+        with self.engine.begin() as conn:
+            result = conn.execute(self.feedback.insert().values(
+                system=system.strip(), channel=channel, reporter=reporter.strip(),
+                contact=(contact or "").strip() or None, description=description.strip(), status="open",
+                opened_at=to_local_naive(at) or now_local(),
+            ))  # fmt: skip
+            return int(result.inserted_primary_key[0])
+
+    def resolve_feedback(self, feedback_id: int, resolution: str, resolved_by: str,
+                         at: dt.datetime | None = None) -> dict[str, Any]:  # fmt: skip
+        """Close an open item with what was done and by whom; returns the item as stored afterwards."""
+        if not (resolution or "").strip() or not (resolved_by or "").strip():
+            raise FeedbackError("处理问题反馈须填写处理结果和处理人")
+        self.ensure()
+        f = self.feedback
+        moment = to_local_naive(at) or now_local()
+        with self.engine.begin() as conn:
+            item = conn.execute(sa.select(f).where(f.c.id == feedback_id)).mappings().first()
+            if item is None:
+                raise FeedbackError(f"问题反馈 #{feedback_id} 不存在")
+            if item["status"] == "resolved":
+                raise FeedbackError(f"问题反馈 #{feedback_id} 已于 {item['resolved_at']:%Y-%m-%d %H:%M} "
+                                    f"由 {item['resolved_by']} 处理，不能重复处理")  # fmt: skip
+            if moment < item["opened_at"]:
+                raise FeedbackError(f"处理时间 {moment} 早于登记时间 {item['opened_at']}")
+            done = conn.execute(
+                sa.update(f)
+                .where(f.c.id == feedback_id, f.c.status == "open")  # a concurrent resolve loses here
+                .values(status="resolved", resolved_at=moment, resolution=resolution.strip(),
+                        resolved_by=resolved_by.strip())
+            )  # fmt: skip
+            if done.rowcount != 1:
+                raise FeedbackError(f"问题反馈 #{feedback_id} 已被他人同时处理")
+            return dict(conn.execute(sa.select(f).where(f.c.id == feedback_id)).mappings().one())
+
+    def feedback_items(self, status: str | None = None, opened_since: dt.datetime | None = None,
+                       opened_until: dt.datetime | None = None) -> list[dict[str, Any]]:  # fmt: skip
+        """Items by status and opening time ``[opened_since, opened_until)``, oldest first."""
+        if status is not None and status not in FEEDBACK_STATUSES:
+            raise FeedbackError(f"状态 {status!r} 无效，可选: {', '.join(FEEDBACK_STATUSES)}")
+        f = self.feedback
+        conditions = []
+        if status:
+            conditions.append(f.c.status == status)
+        if opened_since is not None:
+            conditions.append(f.c.opened_at >= to_local_naive(opened_since))
+        if opened_until is not None:
+            conditions.append(f.c.opened_at < to_local_naive(opened_until))
+        return self._feedback_where(*conditions)
+
+    def feedback_item(self, feedback_id: int) -> dict[str, Any] | None:
+        rows = self._feedback_where(self.feedback.c.id == feedback_id)
+        return rows[0] if rows else None
+
+    def feedback_open_at(self, moment: dt.datetime) -> list[dict[str, Any]]:
+        """Items still open at ``moment``: opened before it, not resolved by then (a report's backlog)."""
+        f, at = self.feedback, to_local_naive(moment)
+        return self._feedback_where(
+            f.c.opened_at < at, sa.or_(f.c.resolved_at.is_(None), f.c.resolved_at >= at)
+        )
+
+    def feedback_resolved_between(self, start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+        """Items resolved in ``[start, end)``, whenever they were opened."""
+        f = self.feedback
+        return self._feedback_where(
+            f.c.resolved_at >= to_local_naive(start), f.c.resolved_at < to_local_naive(end)
+        )
+
+    def _feedback_where(self, *conditions: Any) -> list[dict[str, Any]]:
+        self.ensure()
+        f = self.feedback
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(f).where(*conditions).order_by(f.c.opened_at, f.c.id)).mappings()
+            return [dict(r) for r in rows]

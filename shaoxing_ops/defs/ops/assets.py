@@ -1,0 +1,164 @@
+"""Operations (运维) in Dagster: host metrics observed by a sensor, the daily assessment, inspection sheet and
+the weekly and monthly reports, each a partitioned asset whose files are linked from its metadata."""
+
+import datetime as dt
+
+import dagster as dg
+
+from shaoxing_ops.operations.assessment import assess, describe
+from shaoxing_ops.operations.cli import measure_databases
+from shaoxing_ops.operations.hostmetrics import collect
+from shaoxing_ops.operations.patches import patch_status
+from shaoxing_ops.reports import build
+
+from ..partitions import daily, ops_monthly, weekly
+from ..province.jobs import INSPECTION_KEY
+from ..resources import Databases
+
+OWNER = "team:operations"
+HOST_METRICS = dg.AssetKey(["ops", "host_metrics"])
+ASSESSMENT = dg.AssetKey(["ops", "resource_assessment"])
+SHEET = dg.AssetKey(["ops", "inspection_sheet"])
+WEEKLY = dg.AssetKey(["ops", "weekly_report"])
+MONTHLY = dg.AssetKey(["ops", "monthly_report"])
+STATS_REPORT = dg.AssetKey(["stats", "market_entity_report"])
+DB_SIZE_EVERY_SECONDS = 3600
+
+host_metrics = dg.AssetSpec(
+    HOST_METRICS,
+    group_name="ops",
+    description="主机资源使用（CPU、内存、交换分区、各磁盘、负载、网络与磁盘 I/O），由 host_metrics_sensor 每分钟采样，"
+    "保存在运维库（保留 30 天），在此以观测记录绘图。",
+    kinds={"psutil"},
+    owners=[OWNER],
+)
+
+
+@dg.sensor(
+    name="host_metrics_sensor",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="每分钟采样主机资源写入运维库，每小时记录各数据库大小；结果作为 ops/host_metrics 的观测。",
+)
+def host_metrics_sensor(context: dg.SensorEvaluationContext, databases: Databases) -> dg.SensorResult:
+    got = collect(databases.ops())
+    now = got.sampled_at.timestamp()
+    cursor = float(context.cursor or 0)
+    sizes = 0
+    if now - cursor >= DB_SIZE_EVERY_SECONDS:
+        rows, warnings = measure_databases()
+        sizes = databases.ops().record_db_sizes(rows, at=got.sampled_at)
+        for warning in warnings:
+            context.log.warning(f"database size not measured: {warning}")
+        cursor = now
+    metadata = {name: dg.MetadataValue.float(round(value, 2)) for name, value in got.samples.items()
+                if "percent" in name or name.startswith("load")}  # fmt: skip
+    metadata["host"] = dg.MetadataValue.text(got.host)
+    if sizes:
+        metadata["database_sizes_recorded"] = dg.MetadataValue.int(sizes)
+    return dg.SensorResult(
+        asset_events=[dg.AssetObservation(HOST_METRICS, metadata=metadata)], cursor=str(cursor)
+    )
+
+
+def _end_of(context: dg.AssetExecutionContext) -> dt.datetime:
+    return context.partition_time_window.end.replace(tzinfo=None)
+
+
+@dg.asset(
+    key=ASSESSMENT,
+    deps=[HOST_METRICS],
+    group_name="ops",
+    partitions_def=daily,
+    description="资源瓶颈评估：近 7 天各资源的峰值、均值、P95、趋势与磁盘预计写满天数，给出扩容/保持/缩容建议及理由；"
+    "附主机补丁情况（系统、内核、运行时长、最近更新、待装安全更新）。",
+    kinds={"python"},
+    owners=[OWNER],
+)
+def resource_assessment(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
+    at = min(_end_of(context), dt.datetime.now(dt.UTC).astimezone(build.settings.TZ).replace(tzinfo=None))
+    ops = databases.ops()
+    assessment = assess(ops.metrics(at - dt.timedelta(days=7), at), at)
+    patches = patch_status()
+    metadata: dict[str, dg.MetadataValue] = {
+        "建议": dg.MetadataValue.text(assessment.recommendation),
+        "理由": dg.MetadataValue.md("\n".join(f"- {r}" for r in assessment.reasons)),
+        "评估": dg.MetadataValue.md("```\n" + "\n".join(describe(assessment)) + "\n```"),
+        "kernel": dg.MetadataValue.text(str(patches["kernel"])),
+        "security_updates": dg.MetadataValue.text(str(patches["security_updates"])),
+    }
+    for r in assessment.resources:
+        metadata[f"{r.resource} p95 %"] = dg.MetadataValue.float(round(r.p95, 2))
+        if r.days_until_full is not None:
+            metadata[f"{r.resource} days until full"] = dg.MetadataValue.float(round(r.days_until_full, 1))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _files(html, data) -> dict[str, dg.MetadataValue]:  # type: ignore[no-untyped-def]
+    return {
+        "html": dg.MetadataValue.path(str(html)),
+        "report": dg.MetadataValue.url(html.as_uri()),
+        "json": dg.MetadataValue.path(str(data)),
+    }
+
+
+@dg.asset(
+    key=SHEET,
+    deps=[ASSESSMENT, INSPECTION_KEY],
+    group_name="ops",
+    partitions_def=daily,
+    description="日常巡检单：当日两条链路每张表的运行状态、交换行数、各项检查结果、行数差、重推次数与结果、升级事项、"
+    "主机资源评估和未关闭的问题反馈；输出中文 HTML 与 JSON。",
+    kinds={"html", "json"},
+    owners=[OWNER],
+)
+def inspection_sheet(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
+    day = context.partition_time_window.start.date()
+    report = build.daily_sheet(context.instance, databases.ops(), day)
+    html, data = build.write(report, f"巡检单_{day.isoformat()}")
+    s = report["summary"]
+    return dg.MaterializeResult(metadata={
+        **_files(html, data),
+        **{k: dg.MetadataValue.int(v) for k, v in s.items()},
+        "healthy": dg.MetadataValue.bool(not report["attention"]),
+    })  # fmt: skip
+
+
+@dg.asset(
+    key=WEEKLY,
+    deps=[SHEET],
+    group_name="ops",
+    partitions_def=weekly,
+    description="运维周报：一周的巡检汇总、故障及处理、数据初始化及审批、资源趋势图、问题反馈的登记与解决，附确认签字栏。",
+    kinds={"html", "plotly"},
+    owners=[OWNER],
+)
+def weekly_report(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
+    window = context.partition_time_window
+    first, last = window.start.date(), window.end.date() - dt.timedelta(days=1)
+    report = build.period_report(context.instance, databases.ops(), first, last, "weekly")
+    html, data = build.write(report, f"运维周报_{first.isoformat()}")
+    return dg.MaterializeResult(
+        metadata={**_files(html, data), "incidents": dg.MetadataValue.int(len(report["incidents"]))}
+    )
+
+
+@dg.asset(
+    key=MONTHLY,
+    deps=[SHEET, STATS_REPORT],
+    group_name="ops",
+    partitions_def=ops_monthly,
+    description="运维服务月报：当月巡检、故障与处理、数据初始化、资源趋势、问题反馈，以及市场主体统计要点，附用户单位确认签字栏。",
+    kinds={"html", "plotly"},
+    owners=[OWNER],
+)
+def monthly_report(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
+    window = context.partition_time_window
+    first, last = window.start.date(), window.end.date() - dt.timedelta(days=1)
+    report = build.period_report(
+        context.instance, databases.ops(), first, last, "monthly", databases.engine("front")
+    )
+    html, data = build.write(report, f"运维服务月报_{first:%Y-%m}")
+    return dg.MaterializeResult(
+        metadata={**_files(html, data), "incidents": dg.MetadataValue.int(len(report["incidents"]))}
+    )

@@ -1,0 +1,150 @@
+"""Monthly market-entity statistics: the figures as tables of the front database, then the workbook and report."""
+
+import dagster as dg
+
+from shaoxing_ops.catalog import load_catalog
+from shaoxing_ops.stats import Settings, compute_months
+from shaoxing_ops.stats import store as stats_store
+from shaoxing_ops.stats.commentary import sentences
+from shaoxing_ops.stats.outputs import write_outputs
+
+from ..partitions import monthly
+from ..province.assets import asset_key as province_key
+from ..resources import Databases, backend_kind
+
+OWNER = "team:statistics"
+SOURCES = ("E_BASEINFO", "E_PB_BASEINFO", "E_CANCEL", "E_REVOKE")
+FIGURES_KEY = dg.AssetKey(["stats", "market_entities"])
+REPORT_KEY = dg.AssetKey(["stats", "market_entity_report"])
+
+
+class StatsConfig(dg.Config):
+    """Counting choices; unset means the environment's (SXOPS_STATS_REVOKED_IN_STOCK, SXOPS_STATS_INDIVIDUAL_CODE)."""
+
+    revoked_in_stock: bool | None = None
+    individual_code: str | None = None
+
+    def settings(self) -> Settings:
+        base = Settings.from_env()
+        return Settings(
+            base.since,
+            base.revoked_in_stock if self.revoked_in_stock is None else self.revoked_in_stock,
+            self.individual_code or base.individual_code,
+        )
+
+
+def _headline(total: dict) -> dict[str, dg.MetadataValue]:
+    """The month's city-wide figures as numbers the UI plots across partitions (missing rates are left out)."""
+    out: dict[str, dg.MetadataValue] = {}
+    for key, label in (
+        ("stock", "实有"),
+        ("new", "新设"),
+        ("cancelled", "注销"),
+        ("revoked", "吊销"),
+        ("net", "净增"),
+    ):
+        out[f"{key} {label}"] = dg.MetadataValue.int(int(total[key]))
+    for key, label in (("stock_yoy", "实有同比%"), ("new_yoy", "新设同比%"), ("new_mom", "新设环比%"),
+                       ("ratio", "新设注销比")):  # fmt: skip
+        if total[key] is not None:
+            out[f"{key} {label}"] = dg.MetadataValue.float(float(total[key]))
+    return out
+
+
+def _source_deps() -> list[dg.AssetDep]:
+    catalog = load_catalog()
+    mapping = dg.TimeWindowPartitionMapping(allow_nonexistent_upstream_partitions=True)
+    return [dg.AssetDep(province_key(catalog.table(n)), partition_mapping=mapping) for n in SOURCES]
+
+
+@dg.asset(
+    key=FIGURES_KEY,
+    group_name="statistics",
+    deps=_source_deps(),
+    partitions_def=monthly,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description=(
+        "市场主体月度统计：按县（市、区）、主体类别、企业类型、行业门类与三次产业统计实有、新设、注销、吊销、净增，"
+        "及同比、环比、本年累计和新设注销比。写入前置库 stats_market_entity（长表）与两张透视表。"
+    ),
+    kinds={backend_kind("front"), "polars"},
+    owners=[OWNER],
+    tags={"domain": "statistics"},
+    metadata={"dagster/table_name": f"front.{stats_store.LONG_TABLE}"},
+    pool="front_db",
+)
+def market_entities(context: dg.AssetExecutionContext, config: StatsConfig, databases: Databases
+                    ) -> dg.MaterializeResult:  # fmt: skip
+    settings = config.settings()
+    months = [k[:7] for k in context.partition_keys]
+    front = databases.engine("front")
+    frame = compute_months(front, months, settings)
+    written = stats_store.write(front, frame)
+    last = months[-1]
+    context.log.info(f"statistics of {months[0]} … {last} from {databases.describe('front')}: {written}")
+    return dg.MaterializeResult(
+        metadata={
+            **_headline(frame.total(last)),
+            "dagster/row_count": dg.MetadataValue.int(written[stats_store.LONG_TABLE]),
+            "分析": dg.MetadataValue.md("\n\n".join(sentences(frame, last))),
+            "cube_rows": dg.MetadataValue.int(frame.cube_rows),
+            **{k: dg.MetadataValue.int(v) for k, v in frame.notes.items()},
+            "revoked_in_stock": dg.MetadataValue.bool(settings.revoked_in_stock),
+        }
+    )
+
+
+@dg.asset_check(
+    asset=FIGURES_KEY,
+    description="各县（市、区）之和、各主体类别之和与全市合计一致（实有、新设、注销、吊销）。",
+    blocking=True,
+)
+def parts_add_up(context: dg.AssetCheckExecutionContext, databases: Databases) -> dg.AssetCheckResult:
+    import polars as pl
+
+    latest = context.instance.get_latest_materialization_event(FIGURES_KEY)
+    month = (latest.dagster_event.partition if latest and latest.dagster_event else None) or ""
+    long = stats_store.read_long(databases.engine("front"), [month[:7]])
+    if long.is_empty():
+        return dg.AssetCheckResult(passed=False, metadata={"原因": f"前置库中没有 {month[:7]} 的统计数据"})
+    measures = ["stock", "new", "cancelled", "revoked"]
+    total = long.filter(pl.col("dimension") == "total").select(measures).row(0)
+    gaps = {}
+    for dim in ("county", "category", "family", "industry", "sector", "county_category"):
+        sums = long.filter(pl.col("dimension") == dim).select(pl.col(measures).sum()).row(0)
+        if sums != total:
+            gaps[dim] = (
+                f"{dict(zip(measures, sums, strict=True))} ≠ 合计 {dict(zip(measures, total, strict=True))}"
+            )
+    return dg.AssetCheckResult(
+        passed=not gaps,
+        metadata={"month": month[:7], "差异": dg.MetadataValue.json(gaps or {"无": "各维度之和与合计一致"})},
+    )
+
+
+@dg.asset(
+    key=REPORT_KEY,
+    group_name="statistics",
+    deps=[FIGURES_KEY],
+    partitions_def=monthly,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    description="市场主体月度统计报表：Excel 工作簿（每个维度一个工作表）与含 plotly 图表和文字分析的 HTML 报告。",
+    kinds={"excel", "html", "plotly"},
+    owners=[OWNER],
+    tags={"domain": "statistics"},
+)
+def market_entity_report(context: dg.AssetExecutionContext, config: StatsConfig, databases: Databases
+                         ) -> dg.MaterializeResult:  # fmt: skip
+    for key in context.partition_keys:
+        month = key[:7]
+        out = write_outputs(databases.engine("front"), month, config.settings())
+        context.log.info(f"statistics of {month}: {out.workbook} and {out.report}")
+    return dg.MaterializeResult(
+        metadata={
+            "workbook": dg.MetadataValue.path(str(out.workbook)),
+            "report": dg.MetadataValue.url(out.report.as_uri()),
+            "report_path": dg.MetadataValue.path(str(out.report)),
+            "分析": dg.MetadataValue.md("\n\n".join(sentences(out.frame, month))),
+            **_headline(out.frame.total(month)),
+        }
+    )

@@ -1,0 +1,150 @@
+"""What the host and its databases use: one psutil sample, recorded in the ops store, and database sizes.
+
+Counters (network, disk I/O) are stored cumulative as psutil gives them: rates are differences of two
+samples, and a reboot shows as a drop rather than being hidden by a rate computed at sampling time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from shaoxing_ops.exchange.dbs import is_postgres, reading
+from shaoxing_ops.exchange.opsdb import OpsStore, now_local
+
+DATABASE_OBJECT = "__database__"
+TOP_TABLES = 10
+CPU_INTERVAL = 0.5  # seconds psutil watches the CPU: a 0-interval reading is meaningless on first call
+
+# Filesystems that hold no data of ours: memory, kernel views, read-only images, network shares of others.
+PSEUDO_FS = {
+    "tmpfs", "devtmpfs", "devfs", "proc", "sysfs", "cgroup", "cgroup2", "debugfs", "tracefs", "securityfs",
+    "pstore", "bpf", "configfs", "fusectl", "mqueue", "hugetlbfs", "devpts", "autofs", "binfmt_misc",
+    "squashfs", "iso9660", "nsfs", "ramfs", "rpc_pipefs", "efivarfs",
+}  # fmt: skip
+PSEUDO_MOUNT_PREFIXES = ("/proc", "/sys", "/dev", "/run", "/snap", "/boot/efi")
+
+
+def data_mounts() -> list[str]:
+    """Mount points of real partitions, one per device (bind mounts of the same device counted once)."""
+    by_device: dict[str, str] = {}
+    for part in psutil.disk_partitions(all=False):
+        mount = part.mountpoint
+        if part.fstype in PSEUDO_FS or mount.startswith(PSEUDO_MOUNT_PREFIXES):
+            continue
+        known = by_device.get(part.device)
+        if known is None or len(mount) < len(known):  # keep the shortest path: "/" rather than a bind
+            by_device[part.device] = mount
+    mounts = sorted(set(by_device.values()))
+    return mounts or ["/"]
+
+
+def sample(disks: list[str] | None = None) -> dict[str, float]:
+    """One reading of the host: CPU, memory, swap, load, disk use per mount and cumulative I/O counters."""
+    memory, swap = psutil.virtual_memory(), psutil.swap_memory()
+    values: dict[str, float] = {
+        "cpu_percent": psutil.cpu_percent(interval=CPU_INTERVAL),
+        "cpu_count": float(psutil.cpu_count() or 1),
+        "memory_percent": memory.percent,
+        "memory_total_bytes": float(memory.total),
+        "memory_used_bytes": float(memory.total - memory.available),
+        "swap_percent": swap.percent,
+        "swap_total_bytes": float(swap.total),
+    }
+    values.update(zip(("load_1m", "load_5m", "load_15m"), psutil.getloadavg(), strict=True))
+    for mount in disks if disks is not None else data_mounts():
+        try:
+            usage = psutil.disk_usage(mount)
+        except OSError:  # unmounted since it was listed, or not readable: skip rather than fail the sample
+            continue
+        if usage.total == 0:
+            continue
+        values[f"disk_percent:{mount}"] = usage.percent
+        values[f"disk_used_bytes:{mount}"] = float(usage.used)
+        values[f"disk_total_bytes:{mount}"] = float(usage.total)
+    net = psutil.net_io_counters()
+    if net is not None:
+        values["net_sent_bytes"], values["net_recv_bytes"] = float(net.bytes_sent), float(net.bytes_recv)
+    io = psutil.disk_io_counters()
+    if io is not None:  # None in some containers
+        values["disk_read_bytes"], values["disk_write_bytes"] = float(io.read_bytes), float(io.write_bytes)
+    return values
+
+
+@dataclass
+class Collected:
+    host: str
+    sampled_at: dt.datetime
+    samples: dict[str, float] = field(default_factory=dict)
+    pruned: int = 0
+
+
+def collect(store: OpsStore, host: str | None = None, retention_days: int = 30,
+            disks: list[str] | None = None) -> Collected:  # fmt: skip
+    """Record one sample and drop samples (and database sizes) older than the retention."""
+    at = now_local()
+    result = Collected(host or socket.gethostname(), at, sample(disks))
+    store.record_metrics(result.host, result.samples, at=at)
+    cutoff = at - dt.timedelta(days=retention_days)
+    result.pruned = store.prune_metrics(cutoff) + store.prune_db_sizes(cutoff)
+    return result
+
+
+def database_sizes(engine: Engine, role: str) -> list[dict[str, Any]]:
+    """The database's size and its largest tables, as rows for ``OpsStore.record_db_sizes``."""
+    if is_postgres(engine):
+        return _postgres_sizes(engine, role)
+    return _sqlite_sizes(engine, role)
+
+
+PG_LARGEST_TABLES = """
+SELECT n.nspname || '.' || c.relname AS name, pg_total_relation_size(c.oid) AS bytes
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+ORDER BY bytes DESC, name LIMIT :limit
+"""
+
+
+def _postgres_sizes(engine: Engine, role: str) -> list[dict[str, Any]]:
+    with reading(engine.connect()) as conn:
+        name, size = conn.execute(
+            sa.text("SELECT current_database(), pg_database_size(current_database())")
+        ).one()
+        tables = conn.execute(sa.text(PG_LARGEST_TABLES), {"limit": TOP_TABLES}).all()
+    rows = [_row(role, name, DATABASE_OBJECT, size)]
+    return rows + [_row(role, name, table, table_bytes) for table, table_bytes in tables]
+
+
+def _sqlite_sizes(engine: Engine, role: str) -> list[dict[str, Any]]:
+    path = engine.url.database
+    name = Path(path).name if path and path != ":memory:" else ":memory:"
+    with reading(engine.connect()) as conn:
+        page_count = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+        pages = page_count * conn.exec_driver_sql("PRAGMA page_size").scalar_one()
+        try:  # dbstat is an optional SQLite module; indexes are counted with their table
+            tables = conn.exec_driver_sql(
+                "SELECT COALESCE(m.tbl_name, d.name) AS t, SUM(d.pgsize) AS b FROM dbstat d "
+                "LEFT JOIN sqlite_master m ON m.name = d.name GROUP BY t ORDER BY b DESC, t LIMIT ?",
+                (TOP_TABLES,),
+            ).all()
+        except sa.exc.OperationalError:
+            tables = []
+    size = pages
+    if name != ":memory:" and os.path.exists(path):  # the file, with its write-ahead log, is what takes disk
+        wal = f"{path}-wal"
+        size = os.path.getsize(path) + (os.path.getsize(wal) if os.path.exists(wal) else 0)
+    rows = [_row(role, name, DATABASE_OBJECT, size)]
+    return rows + [_row(role, name, table, table_bytes) for table, table_bytes in tables]
+
+
+def _row(role: str, database: str, obj: str, size: int) -> dict[str, Any]:
+    return {"role": role, "database_name": database, "object_name": obj, "bytes": int(size or 0)}

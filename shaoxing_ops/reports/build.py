@@ -1,0 +1,258 @@
+"""The deliverables (日常交付工作件): the daily inspection sheet, the weekly and the monthly operations reports.
+
+Each is built as plain data first (written as JSON for machines), then rendered to one self-contained Chinese
+HTML page (Jinja2 with autoescaping, plotly.js inlined so it opens offline). Free text is redacted of ID and
+phone numbers before either is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import jinja2
+import plotly.graph_objects as go
+import sqlalchemy as sa
+
+from shaoxing_ops import settings
+from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.operations.assessment import assess, describe
+from shaoxing_ops.operations.feedback import summary as feedback_summary
+from shaoxing_ops.operations.patches import patch_status
+
+from .collect import CHECK_CN, CHECKS, STATUS_CN, TableDay, collect_days
+from .safety import redact_all
+
+LEG_TITLES = {"province": "省局数据下发（省局 → 前置库）", "bureau": "数据局上报（前置库 → 市数据局）"}
+FONT = "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif"
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("shaoxing_ops.reports", "templates"),
+    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+)
+_env.globals.update(STATUS_CN=STATUS_CN, CHECK_CN=CHECK_CN, CHECKS=CHECKS)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(settings.TZ).replace(tzinfo=None, microsecond=0)
+
+
+def _day_bounds(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    return dt.datetime.combine(first, dt.time()), dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
+
+
+def _day_summary(rows: list[TableDay]) -> dict[str, int]:
+    status = Counter(r.status for r in rows)
+    return {
+        "tables": len(rows),
+        "succeeded": status["succeeded"],
+        "failed": status["failed"],
+        "not_started": status["not_started"],
+        "checks_failed": sum(1 for r in rows for v in r.checks.values() if v == "failed"),
+        "checks_warning": sum(1 for r in rows for v in r.checks.values() if v == "warning"),
+        "repushed": sum(1 for r in rows if r.repush_attempts),
+        "rows_moved": sum(r.rows_moved for r in rows),
+        "quarantined": sum(r.quarantined for r in rows),
+    }
+
+
+def _escalations(
+    ops: OpsStore, first: dt.date, last: dt.date, *, open_too: bool = False
+) -> list[dict[str, Any]]:
+    """Escalations about the days ``[first, last]`` or raised during them; with ``open_too`` all unresolved ones."""
+    t = ops.escalations
+    start, end = _day_bounds(first, last)
+    about = sa.and_(t.c.partition_key >= first.isoformat(), t.c.partition_key <= last.isoformat())
+    during = sa.and_(t.c.escalated_at >= start, t.c.escalated_at < end)
+    condition = sa.or_(about, during, t.c.resolved_at.is_(None)) if open_too else sa.or_(about, during)
+    with ops.engine.connect() as conn:
+        return [
+            dict(r) for r in conn.execute(sa.select(t).where(condition).order_by(t.c.escalated_at)).mappings()
+        ]
+
+
+def _host(ops: OpsStore, at: dt.datetime, days: int = 7) -> dict[str, Any]:
+    samples = ops.metrics(at - dt.timedelta(days=days), at)
+    assessment = assess(samples, at)
+    return {"assessment": assessment.to_dict(), "lines": describe(assessment), "patches": patch_status()}
+
+
+def daily_sheet(instance: dg.DagsterInstance, ops: OpsStore, day: dt.date) -> dict[str, Any]:
+    """The inspection sheet (巡检单) of ``day``: every table of both legs, the host, the open problems."""
+    rows = collect_days(instance, [day], ops)
+    end = _day_bounds(day, day)[1]
+    open_items = ops.feedback_items(status="open")
+    return redact_all({
+        "kind": "daily",
+        "title": f"数据交换日常巡检单（{day:%Y年%m月%d日}）",
+        "day": day.isoformat(),
+        "generated_at": _now().isoformat(sep=" "),
+        "summary": _day_summary(rows),
+        "legs": [{"leg": leg, "title": LEG_TITLES[leg], "rows": [r.to_dict() for r in rows if r.leg == leg]}
+                 for leg in ("province", "bureau")],
+        "attention": [r.to_dict() for r in sorted(rows, key=lambda r: r.severity) if r.severity < 3],
+        "escalations": _escalations(ops, day, day, open_too=True),
+        "host": _host(ops, end),
+        "feedback_open": open_items,
+    })  # fmt: skip
+
+
+def _chart(fig: go.Figure, title: str) -> str:
+    fig.update_layout(title=title, font_family=FONT, height=340, template="plotly_white",
+                      margin=dict(l=50, r=30, t=50, b=40), legend=dict(orientation="h", y=-0.2))  # fmt: skip
+    return fig.to_html(full_html=False, include_plotlyjs=False)
+
+
+def _resource_series(ops: OpsStore, start: dt.datetime, end: dt.datetime) -> dict[str, dict[str, list]]:
+    """Daily average and peak of each percentage metric."""
+    per: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for s in ops.metrics(start, end):
+        metric = s["metric"]
+        if metric in ("cpu_percent", "memory_percent", "swap_percent") or metric.startswith("disk_percent:"):
+            per[(metric, s["sampled_at"].date().isoformat())].append(float(s["value"]))
+    series: dict[str, dict[str, list]] = {}
+    for (metric, day), values in sorted(per.items()):
+        entry = series.setdefault(metric, {"day": [], "avg": [], "peak": []})
+        entry["day"].append(day)
+        entry["avg"].append(round(sum(values) / len(values), 1))
+        entry["peak"].append(round(max(values), 1))
+    return series
+
+
+RESOURCE_CN = {"cpu_percent": "CPU", "memory_percent": "内存", "swap_percent": "交换分区"}
+
+
+def _resource_label(metric: str) -> str:
+    return RESOURCE_CN.get(metric) or f"磁盘 {metric.split(':', 1)[1]}"
+
+
+def period_report(instance: dg.DagsterInstance, ops: OpsStore, first: dt.date, last: dt.date, kind: str,
+                  front: Any = None) -> dict[str, Any]:  # fmt: skip
+    """The weekly (运维周报) or monthly (运维服务月报) report of ``[first, last]``."""
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    rows = collect_days(instance, days, ops)
+    start, end = _day_bounds(first, last)
+    by_day = defaultdict(list)
+    for r in rows:
+        by_day[r.day].append(r)
+    daily = [{"day": d.isoformat(), **_day_summary(by_day[d.isoformat()])} for d in days]
+    incidents = []
+    for r in rows:
+        if r.status == "failed" or any(v == "failed" for v in r.checks.values()) or r.repush_attempts:
+            failed_checks = [c for c, v in r.checks.items() if v == "failed"]
+            if r.healthy:
+                resolution = f"已自动重推 {r.repush_attempts} 次后恢复" if r.repush_attempts else "已恢复"
+            elif r.repush_attempts:
+                resolution = f"重推 {r.repush_attempts} 次，{r.repush_outcome or '仍未恢复'}，已升级人工处理"
+            else:
+                resolution = "待处理"
+            incidents.append({**r.to_dict(), "failed_checks": failed_checks, "resolution": resolution})
+    reinits = [r for r in ops.reinits() if start <= r["requested_at"] < end]
+    series = _resource_series(ops, start, end)
+    label = "周" if kind == "weekly" else "月"
+    title = (f"数据交换运维周报（{first:%Y年%m月%d日}—{last:%m月%d日}）" if kind == "weekly"
+             else f"数据交换运维服务月报（{first:%Y年%m月}）")  # fmt: skip
+    report = {
+        "kind": kind,
+        "title": title,
+        "period": {"first": first.isoformat(), "last": last.isoformat(), "label": label},
+        "generated_at": _now().isoformat(sep=" "),
+        "summary": _day_summary(rows),
+        "daily": daily,
+        "incidents": incidents,
+        "escalations": _escalations(ops, first, last),
+        "reinits": reinits,
+        "resources": series,
+        "host": _host(ops, end),
+        "feedback": feedback_summary(ops, start, end),
+        "feedback_opened": ops.feedback_items(opened_since=start, opened_until=end),
+        "feedback_resolved": ops.feedback_resolved_between(start, end),
+        "statistics": _statistics(front, first) if kind == "monthly" else None,
+    }
+    return redact_all(report)
+
+
+def _statistics(front: Any, first: dt.date) -> dict[str, Any]:
+    """The month's statistics highlights, or why there are none."""
+    from shaoxing_ops.stats import Settings
+    from shaoxing_ops.stats.commentary import sentences
+    from shaoxing_ops.stats.compute import compute_months
+    from shaoxing_ops.stats.outputs import output_dir, trend_months
+
+    month = f"{first:%Y-%m}"
+    if front is None:
+        return {"month": month, "sentences": [], "note": "未连接前置库，本月统计未纳入。"}
+    stats_settings = Settings.from_env()
+    try:
+        frame = compute_months(front, trend_months(month, stats_settings), stats_settings)
+    except (LookupError, ValueError) as exc:
+        return {"month": month, "sentences": [], "note": f"本月统计暂不可用：{exc}"}
+    folder = output_dir(month)
+    return {
+        "month": month,
+        "sentences": sentences(frame, month),
+        "note": "",
+        "files": sorted(p.name for p in folder.glob("*")) if folder.exists() else [],
+    }
+
+
+def charts(report: dict[str, Any]) -> list[jinja2.utils.markupsafe.Markup]:
+    """Charts of a periodic report: daily table outcomes and resource use."""
+    out = []
+    daily = report["daily"]
+    fig = go.Figure()
+    x = [d["day"][5:] for d in daily]
+    for key, name in (("succeeded", "成功"), ("failed", "失败"), ("not_started", "未开始")):
+        fig.add_bar(x=x, y=[d[key] for d in daily], name=name)
+    fig.add_scatter(
+        x=x, y=[d["checks_failed"] for d in daily], name="未通过检查", yaxis="y2", mode="lines+markers"
+    )
+    fig.update_layout(barmode="stack", yaxis2=dict(overlaying="y", side="right", showgrid=False))
+    out.append(_chart(fig, "每日交换表运行结果"))
+    if report["resources"]:
+        fig = go.Figure()
+        for metric, s in report["resources"].items():
+            fig.add_scatter(
+                x=s["day"], y=s["avg"], name=f"{_resource_label(metric)} 平均", mode="lines+markers"
+            )
+            fig.add_scatter(x=s["day"], y=s["peak"], name=f"{_resource_label(metric)} 峰值", mode="lines",
+                            line=dict(dash="dot"))  # fmt: skip
+        fig.update_layout(yaxis=dict(title="使用率 %", range=[0, 100]))
+        out.append(_chart(fig, "主机资源使用率（按日）"))
+    return [jinja2.utils.markupsafe.Markup(c) for c in out]
+
+
+def render(report: dict[str, Any]) -> str:
+    import plotly.offline
+
+    template = "inspection.html.j2" if report["kind"] == "daily" else "period.html.j2"
+    return _env.get_template(template).render(
+        r=report,
+        charts=charts(report) if report["kind"] != "daily" else [],
+        plotly_js=jinja2.utils.markupsafe.Markup(plotly.offline.get_plotlyjs())
+        if report["kind"] != "daily"
+        else "",
+        resource_label=_resource_label,
+    )
+
+
+def report_dir(kind: str) -> Path:
+    return (
+        settings.data_dir()
+        / "reports"
+        / {"daily": "inspection", "weekly": "weekly", "monthly": "monthly"}[kind]
+    )
+
+
+def write(report: dict[str, Any], stem: str) -> tuple[Path, Path]:
+    """Write ``<stem>.html`` and ``<stem>.json`` under the report's folder; returns both paths."""
+    folder = report_dir(report["kind"])
+    folder.mkdir(parents=True, exist_ok=True)
+    html, data = folder / f"{stem}.html", folder / f"{stem}.json"
+    html.write_text(render(report), encoding="utf-8")
+    data.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    return html, data

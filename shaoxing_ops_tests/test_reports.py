@@ -1,0 +1,191 @@
+"""The deliverables: inspection sheet from real runs, checks and re-pushes; weekly and monthly reports with
+hostile text; host metrics through a real sensor tick; the report and feedback commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from shaoxing_ops import cli
+from shaoxing_ops.catalog import Catalog
+from shaoxing_ops.defs.bureau.checks import BUREAU_CHECKS
+from shaoxing_ops.defs.ops.assets import (
+    HOST_METRICS,
+    host_metrics_sensor,
+    inspection_sheet,
+    resource_assessment,
+)
+from shaoxing_ops.defs.resources import Databases
+from shaoxing_ops.exchange import faults, make_engine
+from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.reports import build
+from shaoxing_ops.reports.collect import LEG_CHECKS
+
+from .conftest import Dbs
+from .test_health import DAY1, DAY2, Harness, province  # noqa: F401  (the fixture is used by name)
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+ID_NUMBER = "330602199001011234"
+PHONE = "13812345678"
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SXOPS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SXOPS_REPUSH_DELAY_SECONDS", "0")
+
+
+def _row(sheet: dict, table: str) -> dict:
+    return next(r for leg in sheet["legs"] for r in leg["rows"] if r["table"] == table)
+
+
+def test_sheet_shows_a_planted_failure_then_its_repush(province: Dbs, catalog: Catalog, instance) -> None:  # noqa: F811
+    h = Harness(province, catalog, instance, "E_PRI_PERSON")
+    h.load(DAY1)
+    h.load(DAY2)
+    ops = OpsStore(province.engine("front")).ensure()
+    faults.target_missing(h.table, province.engine("front"), 4)
+    faults.target_duplicated(h.table, province.engine("front"), 2)
+    assert not h.inspect(DAY2)["row_count"].passed
+
+    before = build.daily_sheet(instance, ops, DAY2)
+    row = _row(before, "E_PRI_PERSON")
+    assert row["status"] == "succeeded" and row["rows_moved"] > 0
+    assert row["checks"]["row_count"] == "failed" and row["checks"]["reconcile"] == "failed"
+    assert row["count_difference"] == -2 and row["repush_attempts"] == 0 and not row["healthy"]
+    assert before["attention"][0]["table"] == "E_PRI_PERSON"  # failures first, then the tables never started
+    assert {a["status"] for a in before["attention"][1:]} == {"not_started"}
+    others = [r for leg in before["legs"] for r in leg["rows"] if r["table"] != "E_PRI_PERSON"]
+    assert {r["status"] for r in others} == {"not_started"} and len(others) == 155
+    assert before["summary"]["checks_failed"] == 2 and before["summary"]["succeeded"] == 1
+
+    (request,) = h.tick().run_requests
+    h.run_request(request)
+    after = build.daily_sheet(instance, ops, DAY2)
+    row = _row(after, "E_PRI_PERSON")
+    assert row["checks"]["row_count"] == "passed" and row["checks"]["reconcile"] == "passed"
+    assert (row["repush_attempts"], row["repush_outcome"], row["count_difference"]) == (1, "成功", None)
+    assert _row(after, "SCJG_ZTXX")["checks"]["reconcile"] == "none"  # the bureau leg has no such check
+    html, data = build.write(after, f"巡检单_{DAY2}")
+    text = html.read_text(encoding="utf-8")
+    assert "数据交换日常巡检单（2026年03月02日）" in text and "1 次 成功" in text
+    assert json.loads(data.read_text(encoding="utf-8"))["summary"]["repushed"] == 1
+
+
+def test_sheet_lists_a_failed_run_and_its_escalation(province: Dbs, catalog: Catalog, instance) -> None:  # noqa: F811
+    h = Harness(province, catalog, instance, "E_PRI_PERSON")
+    h.load(DAY1)
+    faults.arm(province.engine("province"), "connection-drop", h.table, times=1000)
+    assert not h.load(DAY2, raise_on_error=False).success
+    for _ in range(5):
+        for request in h.tick().run_requests:
+            h.run_request(request, raise_on_error=False)
+    sheet = build.daily_sheet(instance, OpsStore(province.engine("front")), DAY2)
+    row = _row(sheet, "E_PRI_PERSON")
+    assert (row["status"], row["repush_attempts"], row["repush_outcome"]) == ("failed", 3, "失败")
+    assert [(e["asset_key"], e["attempts"]) for e in sheet["escalations"]] == [(h.key.to_user_string(), 3)]
+    assert "需人工处理" in build.render(sheet)
+
+
+def _hostile_ops(engine) -> OpsStore:  # type: ignore[no-untyped-def]
+    ops = OpsStore(engine).ensure()
+    opened = dt.datetime(2026, 3, 3, 9, 0)
+    first = ops.add_feedback(system="执法在线", channel="微信", reporter=f"张三{HOSTILE}", contact=PHONE,
+                             description=f"{HOSTILE} 身份证 {ID_NUMBER} 电话 {PHONE} 查询不到案件", at=opened)  # fmt: skip
+    ops.add_feedback(system="全程电子化登记", channel="电话", reporter=f"李四{HOSTILE}", description="名称核准页面打不开",
+                     at=opened + dt.timedelta(days=1))  # fmt: skip
+    ops.resolve_feedback(first, f"已处理{HOSTILE}", "运维 王五", at=opened + dt.timedelta(hours=5))
+    audit = ops.start_reinit("E_BASEINFO", f"代码集变更{HOSTILE}", "市局 赵科长", None)
+    ops.finish_reinit(audit, status="succeeded", rows_before=10, rows_after=12)
+    with engine.begin() as conn:  # approved and run during the reported week
+        conn.execute(ops.reinit_audit.update().values(requested_at=opened, finished_at=opened))
+    for hour in range(0, 24 * 5, 2):  # five days of samples, disk growing
+        at = dt.datetime(2026, 3, 2) + dt.timedelta(hours=hour)
+        ops.record_metrics("web-1", {"cpu_percent": 30 + hour % 7, "memory_percent": 50.0,
+                                     "disk_percent:/": 60 + hour / 24}, at=at)  # fmt: skip
+    return ops
+
+
+def test_reports_render_hostile_text_as_text_and_mask_personal_data(tmp_path: Path, instance,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setenv("SXOPS_FRONT_URL", "postgresql://sxops:secret-pass-42@db-host/front")
+    ops = _hostile_ops(make_engine(f"sqlite:///{tmp_path / 'ops.db'}"))
+    monkeypatch.setattr(build, "_now", lambda: dt.datetime(2026, 3, 9, 10, 0))
+    weekly = build.period_report(instance, ops, dt.date(2026, 3, 2), dt.date(2026, 3, 8), "weekly")
+    monthly = build.period_report(instance, ops, dt.date(2026, 3, 1), dt.date(2026, 3, 31), "monthly")
+    daily = build.daily_sheet(instance, ops, dt.date(2026, 3, 4))
+    assert weekly["feedback"]["opened"] == 2 and weekly["feedback"]["resolved"] == 1
+    assert len(weekly["reinits"]) == 1 and len(weekly["daily"]) == 7 and len(monthly["daily"]) == 31
+    assert (
+        weekly["resources"]["disk_percent:/"]["peak"][-1] > weekly["resources"]["disk_percent:/"]["peak"][0]
+    )
+    assert monthly["statistics"]["note"]  # no front database given: said, not invented
+    for report in (weekly, monthly, daily):
+        html = build.render(report)
+        assert "<script>alert" not in html and "<img src=x" not in html
+        assert "&lt;script&gt;" in html
+        assert ID_NUMBER not in html and PHONE not in html and "secret-pass-42" not in html
+        data = json.dumps(report, ensure_ascii=False, default=str)
+        assert ID_NUMBER not in data and PHONE not in data
+    html = build.render(weekly)
+    assert "3306************34" in html and "138****5678" in html
+    assert "数据交换运维周报（2026年03月02日—03月08日）" in html and "Plotly.newPlot" in html
+    assert "用户单位确认" in build.render(monthly) and "<script src=" not in html
+
+
+def test_host_metrics_sensor_tick_records_and_observes(tmp_path: Path, instance, catalog: Catalog) -> None:
+    databases = Databases(front_url=f"sqlite:///{tmp_path / 'front.db'}",
+                          province_url=f"sqlite:///{tmp_path / 'province.db'}",
+                          bureau_url=f"sqlite:///{tmp_path / 'bureau.db'}")  # fmt: skip
+    with dg.build_sensor_context(instance=instance, resources={"databases": databases}) as context:
+        result = host_metrics_sensor(context)
+    (observation,) = result.asset_events
+    assert observation.asset_key == HOST_METRICS
+    assert 0 <= observation.metadata["cpu_percent"].value <= 100
+    assert 0 < observation.metadata["memory_percent"].value < 100
+    samples = OpsStore(make_engine(databases.front_url)).metrics(dt.datetime(2000, 1, 1))
+    assert {s["metric"] for s in samples} >= {"cpu_percent", "memory_percent", "disk_percent:/"}
+    day = dt.date.today() - dt.timedelta(days=1)
+    done = dg.materialize([resource_assessment, inspection_sheet], instance=instance, partition_key=day.isoformat(),
+                          resources={"databases": databases})  # fmt: skip
+    meta = {
+        e.asset_key.to_user_string(): e.materialization.metadata
+        for e in done.get_asset_materialization_events()
+    }
+    assert (
+        meta["ops/resource_assessment"]["建议"].value == "保持"
+    )  # one sample: too little history to advise more
+    sheet = meta["ops/inspection_sheet"]
+    assert (
+        Path(sheet["html"].value).exists()
+        and sheet["tables"].value == 156
+        and sheet["not_started"].value == 156
+    )
+
+
+def test_report_and_feedback_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("SXOPS_FRONT_URL", f"sqlite:///{tmp_path / 'front.db'}")
+    assert cli.main(["feedback", "add", "--system", "执法在线", "--channel", "浙政钉", "--reporter", "柯桥区局 陈工",
+                     "--description", "处罚决定书上传失败"]) == 0  # fmt: skip
+    assert cli.main(["report", "weekly", "2026-03-04"]) == 0
+    out = capsys.readouterr().out
+    assert "2026-03-02 … 2026-03-08" in out and "运维周报_2026-03-02.html" in out
+    assert (tmp_path / "data" / "reports" / "weekly" / "运维周报_2026-03-02.json").exists()
+    assert cli.main(["report", "monthly", "2026-03"]) == 0
+    assert cli.main(["report", "daily", "2026-13-01"]) == 2
+    assert "not a date" in capsys.readouterr().err
+
+
+def test_report_checks_match_the_defined_checks() -> None:
+    assert LEG_CHECKS["bureau"] == BUREAU_CHECKS
