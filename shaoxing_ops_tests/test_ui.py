@@ -1,0 +1,115 @@
+"""The Dagster UI in a real browser: the webserver on the demo's data, pages rendered by headless Chromium,
+what a user sees asserted, and a partition materialised through the webserver's GraphQL API."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import Demo
+from .production import ROOT, Stack, stack
+
+pytestmark = pytest.mark.ui
+REQUIRE_UI = os.environ.get("SXOPS_REQUIRE_UI") == "1"
+ARTIFACTS = Path(os.environ.get("SXOPS_ARTIFACTS_DIR") or ROOT / "var" / "test-artifacts")
+GROUPS = {"province_registration": 67, "province_enforcement": 42, "province_food_safety": 33, "bureau": 14,
+          "statistics": 2, "ops": 6}  # fmt: skip
+
+
+def chromium() -> str:
+    found = next(
+        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
+    )
+    if not found:
+        if REQUIRE_UI:
+            pytest.fail("SXOPS_REQUIRE_UI=1 but no Chromium: .ci/run installs Debian's chromium package")
+        pytest.skip(
+            "no Chromium on this machine (apt-get install chromium); the UI test needs a real browser"
+        )
+    return found
+
+
+def browse(browser: str, url: str, *, screenshot: Path | None = None) -> str:
+    """The page as a user sees it after its scripts ran: visible text (or a screenshot)."""
+    args = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+            "--virtual-time-budget=15000", "--window-size=1600,1000"]  # fmt: skip
+    args += [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
+    done = subprocess.run([*args, url], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-2000:]
+    html = re.sub(r"<(style|script)\b.*?</\1>", " ", done.stdout, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def wait_run(s: Stack, run_id: str, timeout: float = 300) -> str:
+    query = "query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"
+    deadline, status = time.monotonic() + timeout, ""
+    while time.monotonic() < deadline:
+        status = s.graphql(query, {"id": run_id})["runOrError"]["status"]
+        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            return status
+        time.sleep(2)
+    raise AssertionError(f"run {run_id} still {status} after {timeout:.0f}s\n{s.log_tail()}")
+
+
+def test_the_asset_graph_in_a_browser_and_a_partition_launched(demo: Demo, tmp_path: Path) -> None:
+    browser = chromium()
+    assert demo.done.returncode == 0, demo.done.stdout[-2000:] + demo.done.stderr[-2000:]
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # As `make ui` (dagster dev) does, the daemon runs beside the webserver: launched runs go through its queue.
+    with stack(demo.env, tmp_path / "logs", daemon=True) as s:
+        s.graphql("mutation { setNuxSeen }")  # the first-visit newsletter dialog would cover the graph
+
+        text = browse(browser, f"{s.url}/asset-groups")
+        assert "Global asset lineage" in text
+        for group, count in GROUPS.items():
+            assert re.search(rf"\b{group} {count}\b", text), (
+                f"group {group} with {count} assets not shown: {text[:800]}"
+            )
+        browse(browser, f"{s.url}/asset-groups", screenshot=ARTIFACTS / "ui_global_lineage.png")
+
+        stats = browse(browser, f"{s.url}/locations/shaoxing_ops/asset-groups/statistics/lineage")
+        for name in ("market_entities", "market_entity_report", "e_baseinfo", "e_pb_baseinfo", "e_cancel",
+                     "e_revoke", "monthly_report"):  # fmt: skip
+            assert name in stats, f"{name} not in the statistics lineage: {stats[:800]}"
+        browse(browser, f"{s.url}/locations/shaoxing_ops/asset-groups/statistics/lineage",
+               screenshot=ARTIFACTS / "ui_statistics_lineage.png")  # fmt: skip
+
+        # The lineage the graph draws: provincial (front) tables feed the bureau tables and the statistics.
+        nodes = s.graphql(
+            "{ assetNodes { assetKey { path } groupName dependencyKeys { path } description } }"
+        )
+        deps = {"/".join(n["assetKey"]["path"]): {"/".join(d["path"]) for d in n["dependencyKeys"]}
+                for n in nodes["assetNodes"]}  # fmt: skip
+        assert "province/registration/e_baseinfo" in deps["bureau/scjg_ztxx"]
+        assert "province/registration/e_pri_person" in deps["bureau/scjg_fddbrxx"]
+        assert {"province/registration/e_baseinfo", "province/registration/e_cancel"} <= deps[
+            "stats/market_entities"
+        ]
+        assert deps["stats/market_entity_report"] == {"stats/market_entities"}
+        assert all(n["description"] for n in nodes["assetNodes"])
+        bureau = browse(
+            browser, f"{s.url}/assets/bureau/scjg_ztxx?view=lineage&lineageScope=upstream&lineageDepth=1"
+        )
+        assert "scjg_ztxx" in bureau and "e_baseinfo" in bureau and "e_pb_baseinfo" in bureau
+
+        # Materialise a partition on demand, as from the launchpad, and wait for it.
+        day = demo_day(demo)
+        run_id = s.launch(
+            "province_nightly", [["province", "enforcement", "case_clue"]], {"dagster/partition": day}
+        )
+        assert wait_run(s, run_id) == "SUCCESS"
+        page = browse(browser, f"{s.url}/runs/{run_id}")
+        assert "Success" in page or "SUCCESS" in page.upper()
+
+
+def demo_day(demo: Demo) -> str:
+    """The last day the demo loaded, from its own output."""
+    found = re.findall(r"inspection sheet of (\d{4}-\d{2}-\d{2})", demo.done.stdout)
+    assert found, demo.done.stdout[-2000:]
+    return found[-1]
