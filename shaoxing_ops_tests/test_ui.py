@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from .browser import Browser, find_chromium
 from .conftest import Demo
 from .production import ROOT, Stack, stack
 
@@ -22,28 +22,21 @@ GROUPS = {"province_registration": 67, "province_enforcement": 42, "province_foo
           "statistics": 2, "ops": 6}  # fmt: skip
 
 
-def chromium() -> str:
-    found = next(
-        (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None
-    )
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Browser]:
+    found = find_chromium()
     if not found:
         if REQUIRE_UI:
             pytest.fail("SXOPS_REQUIRE_UI=1 but no Chromium: .ci/run installs Debian's chromium package")
         pytest.skip(
             "no Chromium on this machine (apt-get install chromium); the UI test needs a real browser"
         )
-    return found
+    with Browser(found, tmp_path / "chromium") as b:
+        yield b
 
 
-def browse(browser: str, url: str, *, screenshot: Path | None = None) -> str:
-    """The page as a user sees it after its scripts ran: visible text (or a screenshot)."""
-    args = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-            "--virtual-time-budget=15000", "--window-size=1600,1000"]  # fmt: skip
-    args += [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
-    done = subprocess.run([*args, url], capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, done.stderr[-2000:]
-    html = re.sub(r"<(style|script)\b.*?</\1>", " ", done.stdout, flags=re.S)
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+def has_all(*words: str):
+    return lambda text: all(w in text for w in words)
 
 
 def wait_run(s: Stack, run_id: str, timeout: float = 300) -> str:
@@ -57,28 +50,34 @@ def wait_run(s: Stack, run_id: str, timeout: float = 300) -> str:
     raise AssertionError(f"run {run_id} still {status} after {timeout:.0f}s\n{s.log_tail()}")
 
 
-def test_the_asset_graph_in_a_browser_and_a_partition_launched(demo: Demo, tmp_path: Path) -> None:
-    browser = chromium()
+def test_the_asset_graph_in_a_browser_and_a_partition_launched(
+    demo: Demo, browser: Browser, tmp_path: Path
+) -> None:
     assert demo.done.returncode == 0, demo.done.stdout[-2000:] + demo.done.stderr[-2000:]
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     # As `make ui` (dagster dev) does, the daemon runs beside the webserver: launched runs go through its queue.
     with stack(demo.env, tmp_path / "logs", daemon=True) as s:
         s.graphql("mutation { setNuxSeen }")  # the first-visit newsletter dialog would cover the graph
 
-        text = browse(browser, f"{s.url}/asset-groups")
+        counts = [re.compile(rf"\b{group} {count}\b") for group, count in GROUPS.items()]
+        text = browser.open(
+            f"{s.url}/asset-groups",
+            lambda t: "Global asset lineage" in t and all(c.search(t) for c in counts),
+        )
         assert "Global asset lineage" in text
         for group, count in GROUPS.items():
-            assert re.search(rf"\b{group} {count}\b", text), (
-                f"group {group} with {count} assets not shown: {text[:800]}"
-            )
-        browse(browser, f"{s.url}/asset-groups", screenshot=ARTIFACTS / "ui_global_lineage.png")
+            assert re.search(rf"\b{group} {count}\b", text), f"group {group} with {count} assets not shown"
+        # For the picture only: give the groups' statuses a while to arrive (they are not what is asserted).
+        browser.wait(lambda t: "fetching statuses" not in t, timeout=60)
+        browser.screenshot(ARTIFACTS / "ui_global_lineage.png")
 
-        stats = browse(browser, f"{s.url}/locations/shaoxing_ops/asset-groups/statistics/lineage")
-        for name in ("market_entities", "market_entity_report", "e_baseinfo", "e_pb_baseinfo", "e_cancel",
-                     "e_revoke", "monthly_report"):  # fmt: skip
+        names = ("market_entities", "market_entity_report", "e_baseinfo", "e_pb_baseinfo", "e_cancel",
+                 "e_revoke", "monthly_report")  # fmt: skip
+        stats = browser.open(
+            f"{s.url}/locations/shaoxing_ops/asset-groups/statistics/lineage", has_all(*names)
+        )
+        for name in names:
             assert name in stats, f"{name} not in the statistics lineage: {stats[:800]}"
-        browse(browser, f"{s.url}/locations/shaoxing_ops/asset-groups/statistics/lineage",
-               screenshot=ARTIFACTS / "ui_statistics_lineage.png")  # fmt: skip
+        browser.screenshot(ARTIFACTS / "ui_statistics_lineage.png")
 
         # The lineage the graph draws: provincial (front) tables feed the bureau tables and the statistics.
         nodes = s.graphql(
@@ -93,10 +92,12 @@ def test_the_asset_graph_in_a_browser_and_a_partition_launched(demo: Demo, tmp_p
         ]
         assert deps["stats/market_entity_report"] == {"stats/market_entities"}
         assert all(n["description"] for n in nodes["assetNodes"])
-        bureau = browse(
-            browser, f"{s.url}/assets/bureau/scjg_ztxx?view=lineage&lineageScope=upstream&lineageDepth=1"
+        bureau = browser.open(
+            f"{s.url}/assets/bureau/scjg_ztxx?view=lineage&lineageScope=upstream&lineageDepth=1",
+            has_all("scjg_ztxx", "e_baseinfo", "e_pb_baseinfo"),
         )
         assert "scjg_ztxx" in bureau and "e_baseinfo" in bureau and "e_pb_baseinfo" in bureau
+        browser.screenshot(ARTIFACTS / "ui_bureau_upstream.png")
 
         # Materialise a partition on demand, as from the launchpad, and wait for it.
         day = demo_day(demo)
@@ -104,8 +105,9 @@ def test_the_asset_graph_in_a_browser_and_a_partition_launched(demo: Demo, tmp_p
             "province_nightly", [["province", "enforcement", "case_clue"]], {"dagster/partition": day}
         )
         assert wait_run(s, run_id) == "SUCCESS"
-        page = browse(browser, f"{s.url}/runs/{run_id}")
-        assert "Success" in page or "SUCCESS" in page.upper()
+        page = browser.open(f"{s.url}/runs/{run_id}", lambda t: "Success" in t or "SUCCESS" in t.upper())
+        assert "case_clue" in page and day in page, page[:800]
+        browser.screenshot(ARTIFACTS / "ui_run.png")
 
 
 def demo_day(demo: Demo) -> str:
