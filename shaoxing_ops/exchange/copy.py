@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -194,19 +195,34 @@ def _pipe_pg(
 @contextmanager
 def _staging(conn: Connection, table: Table) -> Iterator[sa.Table]:
     """A temporary table shaped like the target, without keys: it may hold several versions of a key."""
-    name = f"stg_{table.db_name}"
-    cols = [sa.Column(c.name, c.type) for c in sa_table(table).columns]
     pg = is_postgres(conn.engine)
-    # PostgreSQL drops it at commit by itself; on failure the rollback removes it on both dialects.
-    stg = sa.Table(
-        name, sa.MetaData(), *cols, prefixes=["TEMPORARY"], **({"postgresql_on_commit": "DROP"} if pg else {})
-    )
+    stg = _staging_table(table, pg)
     if not pg:
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{_q(conn, name)}")
-    stg.create(conn)
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{_q(conn, stg.name)}")
+    # The DDL is the same every night: compiled once per table and dialect, not once per load.
+    conn.exec_driver_sql(_staging_ddl(table, conn.dialect))
     yield stg
     if not pg:
-        conn.exec_driver_sql(f"DROP TABLE temp.{_q(conn, name)}")
+        conn.exec_driver_sql(f"DROP TABLE temp.{_q(conn, stg.name)}")
+
+
+@cache
+def _staging_table(table: Table, pg: bool) -> sa.Table:
+    cols = [sa.Column(c.name, c.type) for c in sa_table(table).columns]
+    # PostgreSQL drops it at commit by itself; on failure the rollback removes it on both dialects.
+    return sa.Table(
+        f"stg_{table.db_name}",
+        sa.MetaData(),
+        *cols,
+        prefixes=["TEMPORARY"],
+        **({"postgresql_on_commit": "DROP"} if pg else {}),
+    )
+
+
+@cache
+def _staging_ddl(table: Table, dialect: sa.Dialect) -> str:
+    stg = _staging_table(table, dialect.name == "postgresql")
+    return str(sa.schema.CreateTable(stg).compile(dialect=dialect)).strip()
 
 
 def _merge(conn: Connection, table: Table, stg: str, tgt: str, result: CopyResult) -> None:
@@ -230,14 +246,15 @@ def _merge(conn: Connection, table: Table, stg: str, tgt: str, result: CopyResul
         + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in nonkey)
         + f" WHERE ({_cols(conn, nonkey, t_ref + '.')}) {distinct} ({_cols(conn, nonkey, 'EXCLUDED.')})"
     )
-    live = int(conn.exec_driver_sql(f"SELECT count(*) FROM {upserts} x").scalar_one())
-    if pg:
+    if pg:  # one round trip: the live rows staged, and which of them the upsert inserted or updated
         row = conn.exec_driver_sql(
             f"WITH up AS ({upsert} RETURNING (xmax = 0) AS ins) "
-            "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM up"
+            f"SELECT (SELECT count(*) FROM {upserts} x), count(*) FILTER (WHERE ins), "
+            "count(*) FILTER (WHERE NOT ins) FROM up"
         ).one()
-        result.inserted, result.updated = int(row[0]), int(row[1])
+        live, result.inserted, result.updated = int(row[0]), int(row[1]), int(row[2])
     else:
+        live = int(conn.exec_driver_sql(f"SELECT count(*) FROM {upserts} x").scalar_one())
         match = " AND ".join(f"t.{q(k)} = x.{q(k)}" for k in table.key)
         result.inserted = int(
             conn.exec_driver_sql(
