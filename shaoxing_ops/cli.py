@@ -65,12 +65,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         say("reset: dropping the simulated tables")
         store.reset()
     started = time.perf_counter()
-    last_note = [""]
+    last_note, last_said = [""], [0.0]
 
     def progress(note: str, rows: int) -> None:
-        head = note.split(":")[0]
-        if note.startswith("day") or head != last_note[0]:
-            say(f"  {note:<40} {rows:>9,} rows  ({time.perf_counter() - started:,.1f}s)")
+        # Every day gets a line; the baseline's ~140 tables get one every few seconds, so it never goes quiet.
+        head, now = note.split(":")[0], time.perf_counter()
+        if note.startswith("day") or head != last_note[0] or now - last_said[0] >= 3.0:
+            say(f"  {note:<40} {rows:>9,} rows  ({now - started:,.1f}s)")
+            last_said[0] = now
         last_note[0] = head
 
     state = store.load_state()
