@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from shaoxing_ops.catalog import Table
 
 from .dbs import is_postgres, reading
-from .schema import column_type, count_rows, ensure_table, sa_table, table_exists, tombstone_table
+from .schema import cast_type, count_rows, ensure_table, sa_table, table_exists, tombstone_table
 from .windows import to_local_naive
 
 Progress = Callable[[int, str], None]  # (amount so far, "rows" | "bytes")
@@ -99,7 +99,7 @@ def stream_rows(
     # On PostgreSQL each column is cast to its catalog type, so a source that retyped a column (schema drift)
     # still reads as the catalog says, or fails with the database's own message. SQLite types are per value.
     query = (
-        sa.select(*[sa.cast(c, c.type).label(c.name) for c in t.c])
+        sa.select(*[sa.cast(t.c[c.name], cast_type(c)).label(c.name) for c in table.columns])
         if is_postgres(source)
         else sa.select(*t.c)
     )
@@ -149,7 +149,7 @@ def _pg_select_sql(conn: Connection, table: Table, where_sql: str) -> str:
     """A SELECT of the catalog's columns cast to the catalog's types: binary COPY needs exact types."""
     exprs = []
     for c in table.columns:
-        pg_type = column_type(c).compile(dialect=conn.dialect)
+        pg_type = cast_type(c).compile(dialect=conn.dialect)
         exprs.append(f"CAST({_q(conn, c.name)} AS {pg_type})")
     return f"SELECT {', '.join(exprs)} FROM {_q(conn, table.db_name)}{where_sql}"
 

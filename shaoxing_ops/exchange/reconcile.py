@@ -160,10 +160,16 @@ class _Session:
         self.a, self.b = a, b
         self.conns = [reading(a.engine.connect()), reading(b.engine.connect())]
         ignored = [{"k": a.key_text(k)} for k in ignore]
+        # Both sides scan at once. On one server they already share its cores, and parallel workers on top
+        # would only oversubscribe them: measured on 2 cores, 1.75 s for two 1 M-row sides with workers,
+        # about 1.1 s without. On separate servers each side keeps its parallel workers.
+        one_server = a.pg and b.pg and _server(a.engine) == _server(b.engine)
         for side, conn in zip((a, b), self.conns, strict=True):
             if side.pg:  # a few thousand groups: hash them, do not sort a million rows
                 conn.exec_driver_sql("SET LOCAL enable_sort = off")
                 conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+                if one_server:
+                    conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
             else:
                 _sqlite_hashes(conn.connection.driver_connection)
             if ignored:
@@ -182,6 +188,11 @@ class _Session:
         for conn in self.conns:
             conn.rollback()  # the temporary table goes with the transaction (PostgreSQL) or is dropped next time
             conn.close()
+
+
+def _server(engine: Engine) -> tuple[str | None, int | None]:
+    url = engine.url
+    return url.host, url.port
 
 
 @cache
