@@ -2,10 +2,14 @@
 
 The wiring deliberately uses a few of Dagster's beta and preview parameters (single-run backfill policy,
 partitioned check specs, the automation sensor's options). Dagster warns about each on every definition it
-builds, a thousand lines per demo that tell an operator nothing they can act on, so they are silenced here,
-for these two categories only (matched by message, so the engine layer stays free of Dagster imports).
+builds, a thousand lines per demo that tell an operator nothing they can act on, so those two warning categories
+are silenced here, where the wiring is imported (the engine never imports this package). pyproject.toml's pytest
+settings silence the same two, since pytest resets warning filters around each test.
 """
 
 import warnings
 
-warnings.filterwarnings("ignore", message=r".* is currently in (beta|preview)\b")
+import dagster as dg
+
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)

@@ -162,7 +162,7 @@ class _Session:
         ignored = [{"k": a.key_text(k)} for k in ignore]
         # Both sides scan at once. On one server they already share its cores, and parallel workers on top
         # would only oversubscribe them: measured on 2 cores, 1.75 s for two 1 M-row sides with workers,
-        # about 1.1 s without. On separate servers each side keeps its parallel workers.
+        # about 1.2 s without. On separate servers each side keeps its parallel workers.
         one_server = a.pg and b.pg and _server(a.engine) == _server(b.engine)
         for side, conn in zip((a, b), self.conns, strict=True):
             if side.pg:  # a few thousand groups: hash them, do not sort a million rows
