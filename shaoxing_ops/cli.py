@@ -23,6 +23,13 @@ telemetry:
 concurrency:
   pools:
     default_limit: 4
+# Dagster's SQLite event log in its usual place, keeping its databases open between statements: a ranged
+# load records one check result per check and day (shaoxing_ops/dagster_internals.py says why and how).
+event_log_storage:
+  module: shaoxing_ops.dagster_internals
+  class: PooledSqliteEventLogStorage
+  config:
+    base_dir: {runs}
 """
 
 
@@ -44,7 +51,7 @@ def ensure_dagster_home() -> Path:
     os.environ["DAGSTER_HOME"] = str(home)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(LOCAL_INSTANCE_YAML, encoding="utf-8")
+        config.write_text(LOCAL_INSTANCE_YAML.format(runs=home / "history" / "runs"), encoding="utf-8")
     return home
 
 
@@ -191,9 +198,11 @@ def run_partition(job_fn, partition: str):  # type: ignore[no-untyped-def]
 
 
 def run_range(job_fn, start: dt.date, end: dt.date, selection=None):  # type: ignore[no-untyped-def]
-    """One Dagster run over ``[start, end]`` (one step per table), with the per-table figures it recorded."""
+    """One Dagster run over ``[start, end]`` (one step per table), with the per-table figures it recorded:
+    each day's rows summed over the range, the step's seconds and the table's rows afterwards."""
     import dagster as dg
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from shaoxing_ops.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
     instance = dg.DagsterInstance.get()
     tags = {
@@ -214,10 +223,12 @@ def run_range(job_fn, start: dt.date, end: dt.date, selection=None):  # type: ig
                 info["status"] = "ok"
             elif event.is_step_failure:
                 info["status"] = "FAILED"
-            elif event.is_step_materialization and "rows_read" not in info:
-                # A ranged step records one materialisation per day, all with the same figures.
-                metadata = event.step_materialization_data.materialization.metadata
-                info.update({k: v.value for k, v in metadata.items()})
+            elif event.is_step_materialization:  # one per day, each with that day's figures
+                for k, v in event.step_materialization_data.materialization.metadata.items():
+                    if k.startswith("rows_"):
+                        info[k] = info.get(k, 0) + int(v.value)
+                    else:
+                        info[k] = v.value
         return result.success, result.run_id, per_table
 
 
@@ -230,13 +241,32 @@ def run_province_range(start: dt.date, end: dt.date, system: str | None = None):
     return run_range(nightly_job, start, end, selection)
 
 
+def demo_window(end: dt.date, days: int, start: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The days the demo loads: up to ``end``, at least ``days`` of them, from the 1st of a month (whole
+    months: the monthly report then covers only loaded days, none 未开始), never before SXOPS_START_DATE. An
+    explicit ``start`` wins over the whole-month rule."""
+    first = start or (end - dt.timedelta(days=days - 1)).replace(day=1)
+    return max(first, settings.start_date()), end
+
+
+def last_whole_month(end: dt.date) -> str:
+    """The last month that is over on ``end``: its own month when ``end`` is the month's last day."""
+    over = end if (end + dt.timedelta(days=1)).day == 1 else end.replace(day=1) - dt.timedelta(days=1)
+    return over.strftime("%Y-%m")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from shaoxing_ops.catalog import load_catalog
     from shaoxing_ops.exchange import count_rows, make_engine, sa_table, table_exists
 
+    yesterday = settings.today() - dt.timedelta(days=1)
+    if args.end and args.end > yesterday:
+        print(f"error: --end {args.end} is not over yet; choose {yesterday} or earlier", file=sys.stderr)
+        return 2
     home = ensure_dagster_home()
-    end = settings.today() - dt.timedelta(days=1)
-    start = max(end - dt.timedelta(days=args.days - 1), settings.start_date())
+    start, end = demo_window(args.end or yesterday, args.days, args.start)
+    # the catalog's expected volumes are Shaoxing's size; the stand-in is `--scale` of it (volume check)
+    os.environ.setdefault("SXOPS_VOLUME_SCALE", str(args.scale))
     say(f"shaoxing-ops demo: data in {settings.data_dir()}, Dagster instance in {home}")
     say(f"step 1/6  simulate the province, {start} … {end}, scale {args.scale}")
     sim_args = argparse.Namespace(start=start, end=end, scale=args.scale, seed=args.seed, reset=args.reset)
@@ -294,7 +324,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         failed += status != "ok"
         unequal += live != loaded
         moved = sum(int(info.get(k, 0)) for k in ("rows_inserted", "rows_updated", "rows_deleted"))
-        rows.append((table.name, table.title, moved, info.get("seconds", 0.0), status, live, loaded))
+        rows.append((table.name, table.title, moved, info.get("step_seconds", 0.0), status, live, loaded))
     say(f"\n{'table':<24}{'rows moved':>11}{'seconds':>9}  {'status':<8}{'province':>10}{'front':>10}  title")
     for name, title, moved, secs, status, live, loaded in rows:
         mark = "" if live == loaded else "  ≠"
@@ -302,7 +332,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     total = sum(r[2] for r in rows)
     say(f"\n{len(rows)} tables, {total:,} rows moved, {failed} failed steps, {unequal} tables differing")
 
-    month = (end.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+    month = last_whole_month(end)
     say(f"step 5/6  market-entity statistics of {month} (stats_monthly)")
     stats_ok, run_id, stats = run_month(month)
     ok &= stats_ok
@@ -324,8 +354,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for job_fn, partition, key in ((ops_daily_job, end.isoformat(), "ops/inspection_sheet"),
                                    (ops_weekly_job, monday.isoformat(), "ops/weekly_report"),
                                    (ops_monthly_job, f"{month}-01", "ops/monthly_report")):  # fmt: skip
-        if partition < settings.start_date().isoformat():
-            say(f"          {key}: {partition} is before SXOPS_START_DATE, skipped")
+        if partition < start.isoformat():
+            say(f"          {key}: {partition} is before the first loaded day {start}, skipped")
             continue
         run_ok, run_id, meta = run_partition(job_fn, partition)
         ok &= run_ok
@@ -378,10 +408,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("demo", help="simulate ~60 days and load every table through Dagster")
-    p.add_argument("--days", type=int, default=60)
+    p.add_argument("--days", type=int, default=60, help="at least this many days, from the 1st of a month")
     p.add_argument("--scale", type=float, default=0.02)
     p.add_argument("--seed", type=int, default=20250101)
     p.add_argument("--reset", action="store_true", help="start the province stand-in afresh")
+    p.add_argument("--start", type=_date, help="first day instead of the 1st of a month (a shorter demo)")
+    p.add_argument("--end", type=_date, help="last day (default: yesterday)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("tables", help="list the catalog")
@@ -408,6 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--individual-code", choices=("9600", "9999"), help="type code for 个体工商户 (default 9600)"
     )
+    p.add_argument("--force", action="store_true", help="compute a month that is not over yet")
     p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser(
@@ -417,12 +450,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "date", help="daily: the day; weekly: any day of the week (Monday to Sunday); monthly: YYYY-MM"
     )
+    p.add_argument("--force", action="store_true", help="write it even for a period outside the loaded days")
     p.set_defaults(func=cmd_report)
 
+    from shaoxing_ops.alerts.cli import add_alert_parser
     from shaoxing_ops.operations.cli import add_feedback_parser, add_host_parser
 
     add_feedback_parser(sub)
     add_host_parser(sub)
+    add_alert_parser(sub)
     return parser
 
 
@@ -514,6 +550,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
     base = Settings.from_env()
     stats_settings = Settings(base.since, args.revoked_in_stock or base.revoked_in_stock,
                               args.individual_code or base.individual_code)  # fmt: skip
+    first = dt.date.fromisoformat(f"{args.month}-01")
+    last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    if last >= settings.today() and not args.force:
+        print(f"error: the month {args.month} is not over (today is {settings.today()}); statistics are "
+              "made of complete months: choose an earlier month, or add --force", file=sys.stderr)  # fmt: skip
+        return 2
     if args.month < stats_settings.since:
         print(f"error: {args.month} is before the statistics start {stats_settings.since}; "
               "choose a later month or set SXOPS_STATS_SINCE", file=sys.stderr)  # fmt: skip
@@ -556,6 +598,17 @@ def report_period(kind: str, text: str) -> tuple[dt.date, dt.date]:
     return first, (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
 
 
+def outside_data(what: str, first: dt.date, last: dt.date) -> str | None:
+    """Why a period cannot be reported from the data (it starts before the first partition, or is not over
+    yet), or None. Such a report would only list every table as 未开始."""
+    start, yesterday = settings.start_date(), settings.today() - dt.timedelta(days=1)
+    if last < start or first < start:
+        return f"{what} begins before the first partition, {start} (SXOPS_START_DATE)"
+    if last > yesterday:
+        return f"{what} reaches past the last complete day, {yesterday}"
+    return None
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     import dagster as dg
 
@@ -567,6 +620,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         first, last = report_period(args.kind, args.date)
     except argparse.ArgumentTypeError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    period = str(first) if first == last else f"{first} … {last}"
+    problem = outside_data(f"the {args.kind} report of {period}", first, last)
+    if problem and not args.force:
+        print(f"error: {problem}; choose another date, or add --force to write it anyway", file=sys.stderr)
         return 2
     home = ensure_dagster_home()
     say(f"[1/3] reading runs and checks of {first} … {last} from the Dagster instance in {home}")

@@ -45,3 +45,16 @@ def start_date() -> dt.date:
 
 def today() -> dt.date:
     return dt.datetime.now(TZ).date()
+
+
+def volume_scale() -> float:
+    """``SXOPS_VOLUME_SCALE``: the catalog's expected volumes are Shaoxing's real size; a smaller site (or the
+    demo's stand-in at ``--scale``) says by how much, for the ``volume`` check while history is short."""
+    text = os.environ.get("SXOPS_VOLUME_SCALE", "1")
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise ValueError(f"SXOPS_VOLUME_SCALE={text!r} is not a number >= 0; use e.g. 1 or 0.02")
+    return value

@@ -34,6 +34,12 @@ REQUIRE_PG = os.environ.get("SXOPS_REQUIRE_PG") == "1"
 SIM_START, SIM_END, SIM_SCALE, SIM_SEED = dt.date(2026, 3, 1), dt.date(2026, 3, 2), 0.004, 11
 
 
+@pytest.fixture(autouse=True)
+def _volume_scale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalog's expected volumes are Shaoxing's size; the tests' province is ``SIM_SCALE`` of it."""
+    monkeypatch.setenv("SXOPS_VOLUME_SCALE", str(SIM_SCALE))
+
+
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return load_catalog()
@@ -196,8 +202,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     """The demo at a tiny scale, made once for the tests that need its data (the CLI and UI tests)."""
     root = tmp_path_factory.mktemp("demo")
     run = Demo(subprocess.CompletedProcess([], 0), root)
+    # the last whole month, whatever today is: its monthly report is written, every day of it loaded
+    end = dt.date.today().replace(day=1) - dt.timedelta(days=1)
     run.done = subprocess.run(
-        [sys.executable, "-m", "shaoxing_ops.cli", "demo", "--days", "3", "--scale", "0.002"],
+        [sys.executable, "-m", "shaoxing_ops.cli", "demo", "--end", str(end), "--days", "1", "--scale", "0.002"],
         cwd=root, env=run.env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     return run

@@ -96,3 +96,27 @@ def test_broken_yaml_is_named(copy_dir: Path) -> None:
     (copy_dir / "codesets.yaml").write_text("REGSTATE: [unclosed\n", encoding="utf-8")
     with pytest.raises(CatalogError, match=r"codesets\.yaml: not valid YAML"):
         load_catalog_from(copy_dir)
+
+
+def test_volume_thresholds_are_data_with_per_table_overrides(copy_dir: Path) -> None:
+    edit(copy_dir / "volume.yaml", "silent_below: 10 ", "silent_below: 8 ")
+    edit(copy_dir / "province" / "registration.yaml", "    volume: 320\n",
+         "    volume: 320\n    volume_check: {drop_ratio: 0.5, history_weeks: 6}\n")  # fmt: skip
+    catalog = load_catalog_from(copy_dir)
+    rules = catalog.table("E_BASEINFO").volume_rules
+    assert (rules.silent_below, rules.drop_ratio, rules.history_weeks) == (8.0, 0.5, 6)
+    assert catalog.table("E_CANCEL").volume_rules.drop_ratio == 0.25  # the defaults elsewhere
+    assert catalog.bureau[0].table.volume_rules.silent_below == 8.0
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [("{silent_below: -1}", r"E_BASEINFO\.volume_check\.silent_below: expected a number >= 0, got -1"),
+     ("{quiet: 1}", r"E_BASEINFO\.volume_check\.quiet: unknown field; known: history_weeks"),
+     ("7", r"E_BASEINFO\.volume_check: expected a mapping")],
+)  # fmt: skip
+def test_volume_overrides_are_validated(copy_dir: Path, override: str, message: str) -> None:
+    edit(copy_dir / "province" / "registration.yaml", "    volume: 320\n",
+         f"    volume: 320\n    volume_check: {override}\n")  # fmt: skip
+    with pytest.raises(CatalogError, match=message):
+        load_catalog_from(copy_dir)

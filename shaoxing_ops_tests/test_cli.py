@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 
-from shaoxing_ops.cli import main
+from shaoxing_ops.cli import demo_window, last_whole_month, main
 from shaoxing_ops.exchange import full_reload
 from shaoxing_ops.exchange.opsdb import OpsStore
 
@@ -85,3 +87,21 @@ def test_demo_runs_end_to_end(demo: Demo) -> None:
     assert len(list((tmp_path / "data" / "reports" / "inspection").glob("*.html"))) == 1
     workbooks = list((tmp_path / "data" / "reports" / "stats").glob("*/*.xlsx"))
     assert len(workbooks) == 1 and workbooks[0].stat().st_size > 10_000, done.stdout[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("today", "days", "window", "month"),
+    [
+        ("2026-12-01", 60, ("2026-10-01", "2026-11-30"), "2026-11"),  # November is over on its last day
+        ("2026-12-01", 3, ("2026-11-01", "2026-11-30"), "2026-11"),
+        ("2026-11-20", 60, ("2026-09-01", "2026-11-19"), "2026-10"),  # November not over: October's report
+        ("2026-02-10", 60, ("2026-01-01", "2026-02-09"), "2026-01"),  # never before SXOPS_START_DATE
+    ],
+)
+def test_the_demo_loads_whole_months(today: str, days: int, window: tuple[str, str], month: str) -> None:
+    yesterday = dt.date.fromisoformat(today) - dt.timedelta(days=1)
+    start, end = demo_window(yesterday, days)
+    assert (start.isoformat(), end.isoformat()) == window
+    assert start.day == 1 and last_whole_month(end) == month
+    short = demo_window(yesterday, 3, yesterday - dt.timedelta(days=2))
+    assert (short[1] - short[0]).days == 2

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from shaoxing_ops.catalog import Catalog
 from shaoxing_ops.cli import nightly_job
-from shaoxing_ops.defs.province.assets import province_assets
+from shaoxing_ops.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from shaoxing_ops.defs.checks import CHECK_NAMES
+from shaoxing_ops.defs.province.assets import asset_key, province_assets
 from shaoxing_ops.defs.resources import Databases
-from shaoxing_ops.exchange import copy_window, day_window
+from shaoxing_ops.exchange import copy_window, day_window, make_engine
 
 from .conftest import SIM_END, SIM_START, Dbs, simulate_into
 from .test_engine import province_live, snapshot
@@ -75,20 +77,27 @@ def test_materialised_partition_equals_engine_load(dbs: Dbs, catalog: Catalog) -
             m = meta[table.db_name]
             assert m["rows_read"].value == reference.read and m["rows_inserted"].value == reference.inserted
             assert m["dagster/row_count"].value == reference.target_rows
-            assert {"rows_updated", "rows_deleted", "seconds"} <= set(m)
+            assert {"rows_updated", "rows_deleted", "rows_unchanged", "step_seconds", "window"} <= set(m)
+            assert (
+                m["window"].value.startswith(f"[{day.isoformat()}T00:00:00+08:00") and "loaded_with" not in m
+            )
         recorded = instance.get_latest_materialization_event(
             dg.AssetKey(["province", "registration", "e_baseinfo"])
         )
         assert recorded.asset_materialization.partition == day.isoformat()
 
 
-def test_ranged_backfill_of_every_table_makes_front_equal_province(env_dbs: Dbs, catalog: Catalog) -> None:
-    """One run, one step per table, all days at once: afterwards every front table equals the province."""
+def test_ranged_backfill_of_every_table_makes_front_equal_province(
+    env_dbs: Dbs, catalog: Catalog, tmp_path: Path
+) -> None:
+    """One run, one step per table, all days at once: afterwards every front table equals the province, and
+    every day of every table carries its own figures and its own result of every check."""
     simulate_into(env_dbs.province, catalog)
     tags = {
         ASSET_PARTITION_RANGE_START_TAG: SIM_START.isoformat(),
         ASSET_PARTITION_RANGE_END_TAG: SIM_END.isoformat(),
     }
+    days = [(SIM_START + dt.timedelta(days=i)).isoformat() for i in range((SIM_END - SIM_START).days + 1)]
     with dg.instance_for_test() as instance:
         with dg.execute_job(dg.reconstructable(nightly_job), instance, tags=tags) as result:
             assert result.success
@@ -97,12 +106,48 @@ def test_ranged_backfill_of_every_table_makes_front_equal_province(env_dbs: Dbs,
                            if e.event_type_value == "ASSET_CHECK_EVALUATION"]  # fmt: skip
         assert len(steps) == 2 * len(catalog.tables)  # each table's load, then its checks
         failed = [
-            (e.asset_key.to_user_string(), e.check_name, e.description) for e in evaluations if not e.passed
+            (e.asset_key.to_user_string(), e.check_name, e.partition, e.description)
+            for e in evaluations
+            if not e.passed
         ]
-        assert len(evaluations) == 5 * len(catalog.tables) and failed == []
-        days = (SIM_END - SIM_START).days + 1
+        assert len(evaluations) == len(CHECK_NAMES) * len(days) * len(catalog.tables) and failed == []
+        assert {e.partition for e in evaluations} == set(days)
+        assert all(e.target_materialization_data is not None for e in evaluations)
+        # What the Checks tab and the lineage node count: every check of every loaded day, none skipped.
+        keys = [dg.AssetCheckKey(asset_key(t), c) for t in catalog.tables for c in CHECK_NAMES]
+        recorded = {
+            (i.check_key, i.partition_key): i
+            for i in instance.event_log_storage.get_asset_check_partition_info(keys)
+        }
+        assert len(recorded) == len(keys) * len(days)
+        assert {i.latest_execution_status.value for i in recorded.values()} == {"SUCCEEDED"}
+        assert all(i.is_current for i in recorded.values())
         key = dg.AssetKey(["province", "registration", "e_cancel"])
-        assert len(instance.get_materialized_partitions(key)) == days
+        assert len(instance.get_materialized_partitions(key)) == len(days)
+
+        # Each day's materialisation carries that day's own figures; the days add up to one load of the range.
+        reference = make_engine(f"sqlite:///{tmp_path / 'reference.db'}")
+        start = dt.datetime.combine(SIM_START, dt.time())
+        for name in ("E_BASEINFO", "E_PRI_PERSON", "E_ALTER_RECODER", "CASE_PUB_BASEINFO"):
+            table = catalog.table(name)
+            records = instance.fetch_materializations(
+                dg.AssetRecordsFilter(asset_key=asset_key(table)), limit=10
+            ).records
+            meta = {r.partition_key: r.asset_materialization.metadata for r in records}
+            assert sorted(meta) == days
+            whole = copy_window(
+                table, env_dbs.engine("province"), reference, start, start + dt.timedelta(days=len(days))
+            )
+            for figure in ("read", "inserted", "updated", "deleted", "unchanged"):
+                per_day = [meta[d][f"rows_{figure}"].value for d in days]
+                assert sum(per_day) == getattr(whole, figure), (name, figure)
+                assert per_day == [getattr(whole.day(d), figure) for d in days], (name, figure)
+            assert meta[days[0]]["rows_read"].value != meta[days[1]]["rows_read"].value, (
+                name
+            )  # not the range's
+            for d in days:
+                assert meta[d]["window"].value.startswith(f"[{d}T00:00:00+08:00"), meta[d]["window"]
+                assert meta[d]["loaded_with"].value == f"{days[0]} … {days[-1]}（{len(days)} 天）"
     province, front = env_dbs.engine("province"), env_dbs.engine("front")
     differing = [t.name for t in catalog.tables if snapshot(front, t) != province_live(province, t)]
     assert differing == []
@@ -180,7 +225,7 @@ def test_lineage_runs_province_to_bureau(catalog: Catalog) -> None:
         assert {k.path[-1].upper() for k in node.parent_keys} == sources, bt.name
         assert all(k.path[0] == "province" for k in node.parent_keys)
         assert node.group_name == "bureau" and node.automation_condition is not None
-        assert {c.name for c in node.check_keys} == {"row_count", "freshness", "schema", "validity"}
+        assert {c.name for c in node.check_keys} == {"row_count", "freshness", "schema", "validity", "volume"}
     assert len(catalog.bureau) == 14
     sensors = {s.name for s in defs.sensors}
     assert {"province_repush_sensor", "bureau_repush_sensor", "bureau_automation"} <= sensors
@@ -201,5 +246,5 @@ def test_every_asset_and_check_is_presented_in_chinese_with_owner_kind_and_group
     assert groups == {"province_registration", "province_enforcement", "province_food_safety", "bureau",
                       "statistics", "ops"}  # fmt: skip
     checks = {spec.key: spec for ad in graph.assets_defs for spec in ad.check_specs}.values()
-    assert len(checks) == 142 * 5 + 14 * 4 + 1
+    assert len(checks) == 142 * 6 + 14 * 5 + 1
     assert all(c.description and chinese.search(c.description) for c in checks)

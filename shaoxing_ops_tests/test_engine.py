@@ -96,8 +96,56 @@ def test_inserts_updates_deletes_and_idempotent_rerun(setup) -> None:
 
     before = snapshot(target, table)
     again = copy_window(table, source, target, *day_window(DAY + dt.timedelta(days=1)))
-    assert (again.inserted, again.updated, again.deleted, again.unchanged) == (0, 0, 0, 3)
+    # p2's delete finds nothing left to delete: it is unchanged too, so read = the sum of the outcomes.
+    assert (again.inserted, again.updated, again.deleted, again.unchanged) == (0, 0, 0, 4)
     assert snapshot(target, table) == before
+
+
+def test_a_range_is_counted_per_day_and_the_days_add_up(setup) -> None:
+    """One load of three days: each day's figures are its own changes, and the days sum to the range."""
+    table, source, target, store = setup
+    d1, d2, d3 = T0, T0 + dt.timedelta(days=1), T0 + dt.timedelta(days=2)
+    write(store, table, [ent_row("k0", d1 - dt.timedelta(days=1)), ent_row("k1", d1 - dt.timedelta(days=1))])
+    copy_window(table, source, target, *day_window(DAY - dt.timedelta(days=1)))  # held before the range
+    write(store, table, [
+        ent_row("a", d1), ent_row("b", d1 + dt.timedelta(minutes=1)),
+        ent_row("b", d2, "U", entname="改名后"),  # the province keeps b's day-2 version only
+        ent_row("k0", d2, "U", entname="变更"), ent_row("k1", d3, "D"), ent_row("gone", d3, "D"),
+        ent_row("c", d3),
+    ])  # fmt: skip
+    start, _ = day_window(DAY)
+    r = copy_window(table, source, target, start, start + dt.timedelta(days=3))
+    days = [(DAY + dt.timedelta(days=i)).isoformat() for i in range(3)]
+    got = {
+        d: (f.read, f.inserted, f.updated, f.deleted, f.unchanged, f.superseded) for d, f in r.days.items()
+    }
+    assert got == {
+        days[0]: (1, 1, 0, 0, 0, 0),  # a inserted
+        days[1]: (2, 1, 1, 0, 0, 0),  # b inserted (as its newest version), k0 updated
+        days[2]: (3, 1, 0, 1, 1, 0),  # c inserted, k1 deleted, the delete of an unknown key changes nothing
+    }
+    for name in ("read", "inserted", "updated", "deleted", "unchanged"):
+        assert sum(getattr(f, name) for f in r.days.values()) == getattr(r, name), name
+    assert r.read == 6 and r.day("2026-01-01").read == 0
+    assert snapshot(target, table) == province_live(source, table)
+
+
+def test_versions_replaced_within_one_load_are_counted_as_superseded(setup) -> None:
+    """A source that keeps every version (not the stand-in, which keeps the newest): the older one is read
+    and superseded, never written."""
+    table, source, target, _ = setup
+    copy_window(table, source, target, *day_window(DAY))  # creates the source-shaped target
+    rows = [ent_row("v", T0), ent_row("v", T0 + dt.timedelta(days=1), "U", entname="第二版")]
+    t = sa_table(table)
+    with source.begin() as conn:  # a history table: two versions of one key side by side
+        conn.exec_driver_sql(f"DROP TABLE {table.db_name}")
+        sa.Table(table.db_name, sa.MetaData(), *[sa.Column(c.name, c.type) for c in t.columns]).create(conn)
+        conn.execute(sa.insert(t), rows)
+    start, _ = day_window(DAY)
+    r = copy_window(table, source, target, start, start + dt.timedelta(days=2))
+    first, second = r.day(DAY.isoformat()), r.day((DAY + dt.timedelta(days=1)).isoformat())
+    assert (first.read, first.superseded, first.inserted) == (1, 1, 0)
+    assert (second.read, second.inserted, second.superseded) == (1, 1, 0)
 
 
 def test_window_edges_at_shanghai_midnight(setup) -> None:
@@ -197,7 +245,8 @@ def test_across_dialects(direction: str, sqlite_dbs: Dbs, pg_dbs: Dbs, catalog: 
     r = copy_window(table, source, target, *day_window(DAY))
     assert (r.read, r.inserted, r.method) == (21, 20, "batched")
     assert snapshot(target, table) == province_live(source, table)
-    assert copy_window(table, source, target, *day_window(DAY)).unchanged == 20
+    again = copy_window(table, source, target, *day_window(DAY))  # 20 rows as they were, "d" still absent
+    assert (again.unchanged, again.inserted + again.updated + again.deleted) == (21, 0)
 
 
 def test_missing_source_table_says_what_to_do(dbs: Dbs, catalog: Catalog) -> None:

@@ -157,7 +157,7 @@ def test_late_day_is_found_by_the_inspection_and_repushed(province, catalog, ins
     checks = h.inspect(DAY2)
     assert not checks["row_count"].passed
     assert checks["row_count"].metadata["window_difference"].value == -withheld.rows
-    assert checks["row_count"].metadata["failed_partitions"].value == DAY2.isoformat()
+    assert checks["row_count"].partition == DAY2.isoformat()
     (request,) = h.tick().run_requests
     assert request.partition_key == DAY2.isoformat()
     h.run_request(request)
@@ -273,7 +273,7 @@ def test_slow_source_slows_the_load_but_it_completes(province, catalog, instance
     h = Harness(province, catalog, instance, "E_LP_HSTNAME")
     faults.arm(province.engine("province"), "slow-source", h.table, times=1, seconds=1.5)
     result = h.load(DAY1)
-    seconds = result.get_asset_materialization_events()[0].materialization.metadata["seconds"].value
+    seconds = result.get_asset_materialization_events()[0].materialization.metadata["step_seconds"].value
     assert seconds >= 1.5
     h.load(DAY2)
     assert h.equal()

@@ -74,7 +74,7 @@ def test_sheet_shows_a_planted_failure_then_its_repush(province: Dbs, catalog: C
     after = build.daily_sheet(instance, ops, DAY2)
     row = _row(after, "E_PRI_PERSON")
     assert row["checks"]["row_count"] == "passed" and row["checks"]["reconcile"] == "passed"
-    assert (row["repush_attempts"], row["repush_outcome"], row["count_difference"]) == (1, "成功", None)
+    assert (row["repush_attempts"], row["repush_outcome"], row["count_difference"]) == (1, "成功", 0)
     assert _row(after, "SCJG_ZTXX")["checks"]["reconcile"] == "none"  # the bureau leg has no such check
     html, data = build.write(after, f"巡检单_{DAY2}")
     text = html.read_text(encoding="utf-8")
@@ -189,3 +189,80 @@ def test_report_and_feedback_commands(tmp_path: Path, monkeypatch: pytest.Monkey
 
 def test_report_checks_match_the_defined_checks() -> None:
     assert LEG_CHECKS["bureau"] == BUREAU_CHECKS
+
+
+def test_reports_count_each_days_rows_after_one_ranged_run(province: Dbs, catalog: Catalog, instance) -> None:  # noqa: F811
+    from shaoxing_ops.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    h = Harness(province, catalog, instance, "E_PRI_PERSON")
+    tags = {
+        ASSET_PARTITION_RANGE_START_TAG: DAY1.isoformat(),
+        ASSET_PARTITION_RANGE_END_TAG: DAY2.isoformat(),
+    }
+    assert dg.materialize([h.asset, h.checks], instance=instance, tags=tags,
+                          resources={"databases": h.databases}).success  # fmt: skip
+    loaded = {r.partition_key: r.asset_materialization.metadata for r in instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=h.key), limit=5).records}  # fmt: skip
+    moved = {
+        d: sum(m[f"rows_{k}"].value for k in ("inserted", "updated", "deleted")) for d, m in loaded.items()
+    }
+    assert moved[str(DAY1)] > moved[str(DAY2)] > 0  # the baseline day, then an ordinary day: each its own
+
+    ops = OpsStore(province.engine("front")).ensure()
+    sheet = build.daily_sheet(instance, ops, DAY2)
+    row = _row(sheet, "E_PRI_PERSON")
+    assert row["rows_moved"] == moved[str(DAY2)] and row["loaded_with"].startswith(f"{DAY1} … {DAY2}")
+    assert row["source_rows"] == row["target_rows"] == loaded[str(DAY2)]["rows_read"].value
+    assert row["total_source_rows"] == row["total_target_rows"] > row["source_rows"]
+    assert row["count_difference"] == 0 and row["healthy"]
+    assert set(row["checks"].values()) == {"passed"}  # every check of the day, none left unknown
+    unloaded = _row(sheet, "E_CANCEL")
+    assert (unloaded["status"], unloaded["source_rows"], unloaded["count_difference"]) == (
+        "not_started",
+        None,
+        None,
+    )
+
+    monthly = build.period_report(instance, ops, dt.date(2026, 3, 1), dt.date(2026, 3, 31), "monthly")
+    by_day = {d["day"]: d for d in monthly["daily"]}
+    assert (
+        by_day[str(DAY1)]["rows_moved"] == moved[str(DAY1)]
+        and by_day[str(DAY2)]["rows_moved"] == moved[str(DAY2)]
+    )
+    assert by_day["2026-03-03"]["rows_moved"] == 0 and monthly["summary"]["rows_moved"] == sum(moved.values())
+    outcomes, rows = build.figures(monthly)[:2]
+    assert rows.layout.title.text == "每日交换行数" and rows.layout.yaxis.rangemode == "tozero"
+    for fig in (outcomes, rows):  # every day of the month a category, by its full date; counts from zero
+        assert fig.layout.xaxis.type == "category" and list(fig.data[0].x)[-1] == "2026-03-31"
+        assert len(fig.data[0].x) == 31 and min(min(trace.y) for trace in fig.data) >= 0
+    assert list(rows.data[0].y) == [by_day[d]["rows_moved"] for d in rows.data[0].x]
+    assert outcomes.layout.yaxis2.range[0] == 0 and outcomes.layout.yaxis2.rangemode == "tozero"
+    assert "每日交换行数" in "".join(build.charts(monthly)).encode().decode("unicode_escape")
+
+
+def test_reports_outside_the_loaded_days_are_refused_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    monkeypatch.setenv("SXOPS_FRONT_URL", f"sqlite:///{tmp_path / 'front.db'}")
+    monkeypatch.setenv("SXOPS_START_DATE", "2026-03-01")
+    monkeypatch.setattr(cli.settings, "today", lambda: dt.date(2026, 3, 20))
+    cases = [
+        (
+            ["report", "daily", "2026-03-20"],
+            "the daily report of 2026-03-20 reaches past the last complete day, 2026-03-19",
+        ),
+        (["report", "weekly", "2026-03-18"], "reaches past the last complete day"),  # the week is not over
+        (
+            ["report", "monthly", "2026-02"],
+            "begins before the first partition, 2026-03-01 (SXOPS_START_DATE)",
+        ),
+        (["stats", "--month", "2026-03"], "the month 2026-03 is not over"),
+    ]
+    for args, message in cases:
+        assert cli.main(args) == 2, args
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and message in err and err.count("\n") == 1, err
+    assert cli.main(["report", "daily", "2026-03-20", "--force"]) == 0
+    assert cli.main(["report", "daily", "2026-03-19"]) == 0
+    assert "0 succeeded" in capsys.readouterr().out

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,8 +33,16 @@ def browser(tmp_path: Path) -> Iterator[Browser]:
         pytest.skip(
             "no Chromium on this machine (apt-get install chromium); the UI test needs a real browser"
         )
+    if REQUIRE_UI and not cjk_fonts():
+        pytest.fail("SXOPS_REQUIRE_UI=1 but no CJK font: .ci/run installs Debian's fonts-noto-cjk")
     with Browser(found, tmp_path / "chromium") as b:
         yield b
+
+
+def cjk_fonts() -> bool:
+    """Whether fontconfig knows a Chinese font (without one the screenshots show empty boxes)."""
+    fc = shutil.which("fc-list")
+    return bool(fc and subprocess.run([fc, ":lang=zh"], capture_output=True, text=True).stdout.strip())
 
 
 def has_all(*words: str):
@@ -99,8 +109,21 @@ def test_the_asset_graph_in_a_browser_and_a_partition_launched(
         assert "scjg_ztxx" in bureau and "e_baseinfo" in bureau and "e_pb_baseinfo" in bureau
         browser.screenshot(ARTIFACTS / "ui_bureau_upstream.png")
 
+        # Every loaded day of a table carries that day's result of every check (the demo loads ranges).
+        day, first = demo_day(demo), demo_first_day(demo)
+        for path in (["province", "registration", "e_baseinfo"], ["bureau", "scjg_ztxx"]):
+            statuses = check_statuses(s, path)
+            assert len(statuses) >= 5, statuses
+            for name, ranges in statuses.items():
+                assert ranges and ranges[0] == (first, day, "SUCCEEDED"), (path, name, ranges)
+        checks = browser.open(
+            f"{s.url}/assets/province/registration/e_baseinfo?view=checks",
+            has_all("row_count", "volume", "freshness"),
+        )
+        assert "volume" in checks and "Skipped" not in checks, checks[:1500]
+        browser.screenshot(ARTIFACTS / "ui_checks_e_baseinfo.png")
+
         # Materialise a partition on demand, as from the launchpad, and wait for it.
-        day = demo_day(demo)
         run_id = s.launch(
             "province_nightly", [["province", "enforcement", "case_clue"]], {"dagster/partition": day}
         )
@@ -108,6 +131,36 @@ def test_the_asset_graph_in_a_browser_and_a_partition_launched(
         page = browser.open(f"{s.url}/runs/{run_id}", lambda t: "Success" in t or "SUCCESS" in t.upper())
         assert "case_clue" in page and day in page, page[:800]
         browser.screenshot(ARTIFACTS / "ui_run.png")
+
+
+def check_statuses(s: Stack, path: list[str]) -> dict[str, list[tuple[str, str, str]]]:
+    """Each check of an asset: its partition ranges (first day, last day, status), as the Checks tab reads
+    them."""
+    query = """query($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) { ... on AssetNode {
+        assetChecksOrError { ... on AssetChecks { checks { name partitionStatuses {
+            ... on AssetCheckTimePartitionStatuses { ranges { startKey endKey status } } } } } } } } }"""
+    node = s.graphql(query, {"key": {"path": path}})["assetNodeOrError"]
+    return {
+        c["name"]: [(r["startKey"], r["endKey"], r["status"]) for r in c["partitionStatuses"]["ranges"]]
+        for c in node["assetChecksOrError"]["checks"]
+    }
+
+
+def test_the_demos_monthly_report_in_a_browser(demo: Demo, browser: Browser) -> None:
+    """The monthly report the demo wrote, as the client opens it: every day of the month loaded (none
+    未开始), the rows exchanged per day on a chart of its own."""
+    assert demo.done.returncode == 0, demo.done.stdout[-2000:] + demo.done.stderr[-2000:]
+    found = re.search(r"ops/monthly_report \S+: run \S+ succeeded\s+(\S+\.html)", demo.done.stdout)
+    assert found, demo.done.stdout[-2000:]
+    text = browser.open(Path(found.group(1)).as_uri(), has_all("每日交换行数", "每日交换表运行结果"))
+    assert "每日交换行数" in text and "日期" in text and "未开始 0；" in text, text[:1500]
+    browser.screenshot(ARTIFACTS / "report_monthly.png")
+
+
+def demo_first_day(demo: Demo) -> str:
+    found = re.search(r"simulate the province, (\d{4}-\d{2}-\d{2}) …", demo.done.stdout)
+    assert found, demo.done.stdout[-2000:]
+    return found.group(1)
 
 
 def demo_day(demo: Demo) -> str:

@@ -12,6 +12,7 @@ from .model import (
     System,
     Table,
     Translation,
+    VolumeRules,
 )
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "System",
     "Table",
     "Translation",
+    "VolumeRules",
     "load_catalog",
     "load_catalog_from",
 ]

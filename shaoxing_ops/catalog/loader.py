@@ -28,6 +28,7 @@ from .model import (
     System,
     Table,
     Translation,
+    VolumeRules,
 )
 
 CHECKS = ("credit_code", "id_number", "phone")
@@ -169,13 +170,30 @@ def _key(where: str, raw: Any) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def _table(path: str, system: str, name: str, raw: Any) -> Table:
+def volume_rules(where: str, raw: Any, base: VolumeRules) -> VolumeRules:
+    """``base`` with the fields ``raw`` (a mapping, or nothing) overrides; every value a number >= 0."""
+    if raw is None:
+        return base
+    fields = VolumeRules.__dataclass_fields__
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: expected a mapping of {', '.join(fields)}")
+    values = dict(base.__dict__)
+    for name, value in raw.items():
+        if name not in fields:
+            raise CatalogError(f"{where}.{name}: unknown field; known: {', '.join(fields)}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise CatalogError(f"{where}.{name}: expected a number >= 0, got {value!r}")
+        values[name] = type(getattr(base, name))(value)
+    return VolumeRules(**values)
+
+
+def _table(path: str, system: str, name: str, raw: Any, rules: VolumeRules) -> Table:
     where = f"{path}: {name}"
     if not _TABLE.match(str(name)):
         raise CatalogError(f"{where}: table name must be upper-case letters, digits and _")
     if not isinstance(raw, dict):
         raise CatalogError(f"{where}: expected a mapping with title, key, columns")
-    unknown = set(raw) - {"title", "key", "columns", "volume", "base", "sim", "description"}
+    unknown = set(raw) - {"title", "key", "columns", "volume", "base", "sim", "description", "volume_check"}
     if unknown:
         raise CatalogError(f"{where}.{sorted(unknown)[0]}: unknown field")
     if not isinstance(raw.get("title"), str) or not raw["title"]:
@@ -200,6 +218,7 @@ def _table(path: str, system: str, name: str, raw: Any) -> Table:
         base=base,
         sim=sim,
         description=str(raw.get("description", "")),
+        volume_rules=volume_rules(f"{where}.volume_check", raw.get("volume_check"), rules),
     )
 
 
@@ -319,6 +338,9 @@ def load_catalog_from(folder: Path) -> Catalog:
                 raise CatalogError(f"{path.name}: {name}: code set declared twice")
             codesets[name] = CodeSet(name, raw["title"], {str(k): str(v) for k, v in raw["codes"].items()})
 
+    vraw = _load_yaml(folder / "volume.yaml") if (folder / "volume.yaml").exists() else {}
+    defaults = volume_rules("volume.yaml: defaults", (vraw or {}).get("defaults"), VolumeRules())
+
     # A system may be spread over several files (registration.yaml, registration_filings.yaml, ...).
     systems: dict[str, tuple[str, list[Table]]] = {}
     seen: dict[str, str] = {}
@@ -333,7 +355,7 @@ def load_catalog_from(folder: Path) -> Catalog:
             if name in seen:
                 raise CatalogError(f"{path.name}: {name}: already declared in {seen[name]}")
             seen[name] = path.name
-            table = _table(path.name, raw["system"], name, traw)
+            table = _table(path.name, raw["system"], name, traw, defaults)
             for col in table.columns:
                 if col.codeset and col.codeset not in codesets:
                     raise CatalogError(f"{path.name}: {name}.{col.name}: unknown code set {col.codeset!r}")
@@ -376,7 +398,8 @@ def load_catalog_from(folder: Path) -> Catalog:
         for part in parts:
             if part.source not in sources:
                 raise CatalogError(f"{where}.map: {part.source} is not among the sources")
-        bureau.append(BureauTable(name, raw["title"], key, columns, sources, parts))
+        rules = volume_rules(f"{where}.volume_check", raw.get("volume_check"), defaults)
+        bureau.append(BureauTable(name, raw["title"], key, columns, sources, parts, rules))
     ordered = tuple(System(name, title, tuple(tables)) for name, (title, tables) in systems.items())
     return Catalog(ordered, codesets, tuple(bureau), translations)
 

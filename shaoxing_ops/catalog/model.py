@@ -33,6 +33,22 @@ class Column:
 
 
 @dataclass(frozen=True)
+class VolumeRules:
+    """How a day's delivered changes are judged against the table's own recent history (``volume`` check).
+
+    The defaults are ``volume.yaml``'s; a table may override any of them under ``volume_check:``.
+    """
+
+    history_weeks: int = 4  # the same weekday in the last N weeks is the first history asked
+    min_history: int = 3  # days of history needed before it is trusted
+    silent_below: float = 10.0  # expecting at least this many changes, a day with none fails (未下发)
+    drop_ratio: float = 0.25  # fewer than this share of the expected changes warns (数据量骤降) …
+    drop_min_expected: float = 20.0  # … for a table expecting at least this many
+    surge_ratio: float = 4.0  # more than this multiple of the expected changes warns (数据量激增) …
+    surge_min_rows: float = 50.0  # … when at least this many rows above the expected
+
+
+@dataclass(frozen=True)
 class Table:
     system: str
     name: str  # national-standard name as published, e.g. E_BASEINFO
@@ -43,6 +59,7 @@ class Table:
     base: int  # rows before the first simulated day at scale 1.0
     sim: str = "generic"  # generic | core (hand-written model in simulate/)
     description: str = ""
+    volume_rules: VolumeRules = VolumeRules()
 
     @property
     def db_name(self) -> str:
@@ -116,6 +133,7 @@ class BureauTable:
     columns: tuple[Column, ...]
     sources: tuple[str, ...]  # province table names it is built from
     parts: tuple[MapPart, ...] = ()
+    volume_rules: VolumeRules = VolumeRules()
 
     @property
     def db_name(self) -> str:
@@ -125,7 +143,7 @@ class BureauTable:
     def table(self) -> Table:
         """The same table in the shape the exchange engine loads (platform columns included)."""
         return Table(system="bureau", name=self.name, title=self.title, key=self.key, columns=self.columns,
-                     volume=0.0, base=0)  # fmt: skip
+                     volume=0.0, base=0, volume_rules=self.volume_rules)  # fmt: skip
 
 
 @dataclass(frozen=True)

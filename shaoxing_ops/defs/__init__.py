@@ -5,11 +5,17 @@ partitioned check specs, the automation sensor's options). Dagster warns about e
 builds, a thousand lines per demo that tell an operator nothing they can act on, so those two warning categories
 are silenced here, where the wiring is imported (the engine never imports this package). pyproject.toml's pytest
 settings silence the same two, since pytest resets warning filters around each test.
+
+It also lets Dagster hand events to the instance in batches (``DAGSTER_EVENT_BATCH_SIZE``, read by Dagster when
+an event is stored): a ranged step's materialisations and check results, one per day, are then written by the
+embedded default's event log in one transaction (``dagster_internals.PooledSqliteEventLogStorage``).
 """
 
+import os
 import warnings
 
 import dagster as dg
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", "1000")

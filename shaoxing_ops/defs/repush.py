@@ -1,6 +1,6 @@
 """Automatic re-push (重新推送): a sensor that re-runs exactly the table and partition that failed.
 
-It reads from the Dagster instance the failed `row_count` and `freshness` evaluations and the failed
+It reads from the Dagster instance the failed `row_count`, `freshness` and `reconcile` evaluations and the failed
 materialisations of the assets it watches, and requests a run of that asset and partition (with its checks).
 A re-push run also reconciles the whole table and repairs the rows that differ. Attempts are bounded
 (``SXOPS_REPUSH_MAX_ATTEMPTS``, default 3) and spaced by a growing delay (``SXOPS_REPUSH_DELAY_SECONDS``,
@@ -17,25 +17,27 @@ from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
-from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-)
 from sqlalchemy.engine import Engine
 
 from shaoxing_ops.catalog import Table
+from shaoxing_ops.dagster_internals import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    IN_PROGRESS_RUN_STATUSES,
+    PARTITION_NAME_TAG,
+)
 from shaoxing_ops.exchange.maintenance import reconcile_table
 
+from .checks import CHECK_NAMES
 from .resources import Databases
 
 TARGET_TAG = "shaoxing-ops/repush-target"
 ATTEMPT_TAG = "shaoxing-ops/repush-attempt"
 REASON_TAG = "shaoxing-ops/repush-reason"
+# A day that did not arrive at all (a failed `volume` check) is not re-pushed: there is nothing to load yet. The
+# alert tells a person; once the rows arrive, `row_count` (or tonight's `reconcile`) fails and re-pushes the day.
 REPUSHED_CHECKS = ("row_count", "freshness", "reconcile")
-CHECKS_AFTER_REPUSH = ("row_count", "freshness", "schema", "validity", "reconcile")
+CHECKS_AFTER_REPUSH = CHECK_NAMES
 
 
 def max_attempts() -> int:
@@ -100,29 +102,19 @@ def _check_events(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey], aft
     newest = after
     for info in instance.event_log_storage.get_asset_check_partition_info(check_keys, after_storage_id=after):
         newest = max(newest or 0, info.latest_check_event_storage_id)
+        if info.partition_key is None:  # every check is evaluated per day (defs/checks.py)
+            continue
+        target = target_id(info.check_key.asset_key, info.partition_key)
         status = info.latest_execution_status.value
-        partitions = (
-            [info.partition_key] if info.partition_key else _range_partitions(instance, info.check_key)
-        )
-        for p in partitions:
-            target = target_id(info.check_key.asset_key, p)
-            if status == "FAILED":
-                failing[target] = (
-                    f"检查 {info.check_key.name} 未通过",
-                    "check",
-                    info.latest_check_event_storage_id,
-                )
-            elif status == "SUCCEEDED":
-                passing.add(target)
+        if status == "FAILED":
+            failing[target] = (
+                f"检查 {info.check_key.name} 未通过",
+                "check",
+                info.latest_check_event_storage_id,
+            )
+        elif status == "SUCCEEDED":
+            passing.add(target)
     return failing, passing - set(failing), newest
-
-
-def _range_partitions(instance: dg.DagsterInstance, check_key: dg.AssetCheckKey) -> list[str]:
-    """A check evaluated over a backfilled range names its failing days in its metadata."""
-    record = instance.event_log_storage.get_latest_asset_check_execution_by_key([check_key]).get(check_key)
-    evaluation = record.event.dagster_event.event_specific_data if record and record.event else None
-    value = (getattr(evaluation, "metadata", None) or {}).get("failed_partitions")
-    return [p.strip() for p in str(value.value if value else "").split(",") if p.strip()]
 
 
 def _run_failures(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey], after: float | None
@@ -140,9 +132,9 @@ def _run_failures(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey], aft
         newest = max(newest or 0.0, stamp)
         run_id = record.dagster_run.run_id
         planned = instance.get_asset_partitions_for_run(
-            run_id, DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+            run_id, dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
         )
-        done = instance.get_asset_partitions_for_run(run_id, DagsterEventType.ASSET_MATERIALIZATION)
+        done = instance.get_asset_partitions_for_run(run_id, dg.DagsterEventType.ASSET_MATERIALIZATION)
         for key, partitions in planned.items():
             if key not in watched:
                 continue

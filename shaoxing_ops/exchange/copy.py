@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -46,6 +46,28 @@ class ExchangeError(RuntimeError):
 
 
 @dataclass
+class DayFigures:
+    """What a load did with the changes stamped on one day (``dsc_biz_timestamp``'s date).
+
+    ``read`` = ``inserted + updated + deleted + unchanged + superseded``: a version that a later version of the
+    same key in the same load replaced is *superseded* (never written); a delete of a key the target does not
+    hold is *unchanged*. A load over a range of days attributes each written row to the day of its version,
+    so the days of a range add up to the range.
+    """
+
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    superseded: int = 0
+
+    @property
+    def moved(self) -> int:
+        return self.inserted + self.updated + self.deleted
+
+
+@dataclass
 class CopyResult:
     table: str
     read: int = 0
@@ -57,13 +79,11 @@ class CopyResult:
     target_rows: int = 0
     rows_before: int | None = None  # full reloads: target rows before the rebuild
     method: str = ""
+    days: dict[str, DayFigures] = field(default_factory=dict)  # by day (YYYY-MM-DD) of the rows' versions
 
-    @property
-    def moved(self) -> int:
-        return self.inserted + self.updated + self.deleted
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def day(self, day: str) -> DayFigures:
+        """The figures of one day; a day without changes in the window has all zeros."""
+        return self.days.get(day, DayFigures())
 
 
 def _q(conn: Connection, name: str) -> str:
@@ -225,17 +245,27 @@ def _staging_ddl(table: Table, dialect: sa.Dialect) -> str:
     return str(sa.schema.CreateTable(stg).compile(dialect=dialect)).strip()
 
 
+def day_of(conn: Connection, column: str) -> str:
+    """SQL for the day (``YYYY-MM-DD``) of a naive timestamp column, the same text on every dialect."""
+    return f"substr(CAST({column} AS {'text' if is_postgres(conn.engine) else 'TEXT'}), 1, 10)"
+
+
 def _merge(conn: Connection, table: Table, stg: str, tgt: str, result: CopyResult) -> None:
-    """Apply the staged rows to the target: latest version per key, deletes, identical rows left alone."""
+    """Apply the staged rows to the target: latest version per key, deletes, identical rows left alone.
+
+    What happened is counted per day of the rows' versions (``DayFigures``) in the same statements, and the
+    totals are their sums.
+    """
     q = lambda n: _q(conn, n)  # noqa: E731
     pg = is_postgres(conn.engine)
     key = _cols(conn, table.key)
     cols = _cols(conn, table.column_names)
     nonkey = [c for c in table.column_names if c not in table.key]
-    latest = (
-        f"(SELECT * FROM (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY {_cols(conn, table.key, 's.')} "
-        f"ORDER BY s.{q(TS)} DESC, s.{q(RID)} DESC) AS rn_ FROM {q(stg)} s) v WHERE rn_ = 1)"
+    ranked = (
+        f"(SELECT s.*, ROW_NUMBER() OVER (PARTITION BY {_cols(conn, table.key, 's.')} "
+        f"ORDER BY s.{q(TS)} DESC, s.{q(RID)} DESC) AS rn_ FROM {q(stg)} s)"
     )
+    latest = f"(SELECT * FROM {ranked} v WHERE rn_ = 1)"
     upserts = f"(SELECT * FROM {latest} l WHERE l.{q(OP)} <> 'D')"
     # PostgreSQL names the target by its alias, SQLite by the table name; both skip rows that are unchanged.
     t_ref = "t" if pg else q(tgt)
@@ -246,23 +276,35 @@ def _merge(conn: Connection, table: Table, stg: str, tgt: str, result: CopyResul
         + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in nonkey)
         + f" WHERE ({_cols(conn, nonkey, t_ref + '.')}) {distinct} ({_cols(conn, nonkey, 'EXCLUDED.')})"
     )
-    if pg:  # one round trip: the live rows staged, and which of them the upsert inserted or updated
-        row = conn.exec_driver_sql(
-            f"WITH up AS ({upsert} RETURNING (xmax = 0) AS ins) "
-            f"SELECT (SELECT count(*) FROM {upserts} x), count(*) FILTER (WHERE ins), "
-            "count(*) FILTER (WHERE NOT ins) FROM up"
-        ).one()
-        live, result.inserted, result.updated = int(row[0]), int(row[1]), int(row[2])
-    else:
-        live = int(conn.exec_driver_sql(f"SELECT count(*) FROM {upserts} x").scalar_one())
-        match = " AND ".join(f"t.{q(k)} = x.{q(k)}" for k in table.key)
-        result.inserted = int(
-            conn.exec_driver_sql(
-                f"SELECT count(*) FROM {upserts} x WHERE NOT EXISTS (SELECT 1 FROM {q(tgt)} t WHERE {match})"
-            ).scalar_one()
-        )
-        result.updated = conn.exec_driver_sql(upsert).rowcount - result.inserted
-    result.unchanged = live - result.inserted - result.updated
+    match = " AND ".join(f"t.{q(k)} = r.{q(k)}" for k in table.key)
+    held = f"EXISTS (SELECT 1 FROM {q(tgt)} t WHERE {match})"
+    day = day_of(conn, f"r.{q(TS)}")
+    live, dead = f"r.rn_ = 1 AND r.{q(OP)} <> 'D'", f"r.rn_ = 1 AND r.{q(OP)} = 'D'"
+    if pg:  # one round trip: the staged versions by day, and which of them the upsert inserted or updated
+        rows = conn.exec_driver_sql(
+            f"WITH up AS ({upsert} RETURNING (xmax = 0) AS ins, {day_of(conn, q(TS))} AS day), "
+            f"st AS (SELECT {day} AS day, count(*) AS rd, count(*) FILTER (WHERE r.rn_ = 1) AS lt, "
+            f"count(*) FILTER (WHERE {dead} AND {held}) AS dl FROM {ranked} r GROUP BY 1), "
+            "w AS (SELECT day, count(*) FILTER (WHERE ins) AS i, count(*) FILTER (WHERE NOT ins) AS u "
+            "FROM up GROUP BY day) "
+            "SELECT st.day, rd, lt, dl, coalesce(i, 0), coalesce(u, 0) FROM st LEFT JOIN w USING (day)"
+        ).all()
+    else:  # counted before the upsert, against the target as it was
+        changed = f"({_cols(conn, nonkey, 't.')}) IS NOT ({_cols(conn, nonkey, 'r.')})"
+        rows = conn.exec_driver_sql(
+            f"SELECT {day}, count(*), sum(r.rn_ = 1), sum({dead} AND {held}), sum({live} AND NOT {held}), "
+            f"sum({live} AND EXISTS (SELECT 1 FROM {q(tgt)} t WHERE {match} AND {changed})) "
+            f"FROM {ranked} r GROUP BY 1"
+        ).all()
+        conn.exec_driver_sql(upsert)
+    for d, read, newest, deleted, inserted, updated in rows:
+        figures = DayFigures(int(read), int(inserted), int(updated), int(deleted))
+        figures.superseded = int(read) - int(newest)
+        figures.unchanged = int(newest) - figures.inserted - figures.updated - figures.deleted
+        result.days[str(d)] = figures
+    result.inserted = sum(f.inserted for f in result.days.values())
+    result.updated = sum(f.updated for f in result.days.values())
+    result.unchanged = sum(f.unchanged for f in result.days.values())
     deletes = f"SELECT {key} FROM {latest} d WHERE d.{q(OP)} = 'D'"
     result.deleted = conn.exec_driver_sql(f"DELETE FROM {q(tgt)} WHERE ({key}) IN ({deletes})").rowcount
     # Remember what was deleted for the legs downstream; a key that is live again is no longer deleted.

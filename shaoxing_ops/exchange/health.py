@@ -1,13 +1,17 @@
-"""The health of one exchanged table: row counts, freshness, schema and validity, as plain functions.
+"""The health of one exchanged table: row counts, freshness, schema, validity and reconciliation, as plain
+functions.
 
-Each returns an ``Outcome`` whose metadata says what differs and by how much; the Dagster layer turns them into
-asset check results. Windows are ``[start, end)`` in Shanghai time, one day or a backfilled range of days.
+Windows are ``[start, end)`` in Shanghai time, one day or a backfilled range of days; every check that depends
+on the day answers for each day of the window by itself (``Days``: day -> ``Outcome``), at the cost of one
+grouped query per side rather than one per day. An ``Outcome``'s metadata says what differs and by how much;
+the Dagster layer turns each into that day's asset check evaluation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,13 +19,21 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shaoxing_ops.catalog import Catalog, Table
+from shaoxing_ops.domain import volume as volume_rules
 from shaoxing_ops.domain.validity import RowRules
 
 from .copy import OP, TS, _window_filter, stream_rows
+from .reconcile import reconcile
 from .schema import column_type, sa_table, table_exists
 from .windows import to_local_naive
 
-MAX_LISTED = 20  # keys or columns named in a check's metadata; the rest are counted
+# The checks of each leg, by their stable names (the Dagster wiring and the reports both read them here).
+LEG_CHECKS = {
+    "province": ("row_count", "freshness", "schema", "validity", "reconcile", "volume"),
+    "bureau": ("row_count", "freshness", "schema", "validity", "volume"),
+}
+MAX_LISTED = 20
+DATED_KEYS = 2000  # differing keys of a reconciliation whose day is looked up  # keys or columns named in a check's metadata; the rest are counted
 
 
 @dataclass
@@ -30,7 +42,9 @@ class Outcome:
     description: str
     metadata: dict[str, Any] = field(default_factory=dict)
     severity: str = "ERROR"  # ERROR: the sensor re-pushes; WARN: reported, nothing to re-push
-    failed_partitions: list[str] = field(default_factory=list)
+
+
+Days = dict[str, Outcome]  # day (YYYY-MM-DD) -> that day's outcome
 
 
 def _days(start: dt.datetime, end: dt.datetime) -> list[str]:
@@ -53,13 +67,20 @@ def counts_by_day(
         return {str(d): int(n) for d, n in conn.execute(query)}
 
 
-def total_rows(engine: Engine, table: Table, live_only: bool) -> int:
-    t = sa_table(table)
-    query = sa.select(sa.func.count()).select_from(t)
-    if live_only:
-        query = query.where(t.c[OP] != "D")
+def changes_between(engine: Engine, tables: Iterable[Table], start: dt.datetime, end: dt.datetime) -> int:
+    """Changes (any operation) the tables hold for ``[start, end)``: zero for a whole system means it was silent."""
+    total = 0
     with engine.connect() as conn:
-        return int(conn.execute(query).scalar_one())
+        for table in tables:
+            if not table_exists(conn, table.db_name):
+                continue
+            t = sa_table(table)
+            total += int(
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(t).where(_window_filter(t, start, end))
+                ).scalar_one()
+            )
+    return total
 
 
 def within(a: int, b: int, tolerance: float) -> bool:
@@ -116,48 +137,59 @@ def flux(table: Table, source: Engine, target: Engine, moment: dt.datetime) -> F
 
 
 def row_count(table: Table, source: Engine, target: Engine, start: dt.datetime, end: dt.datetime,
-              tolerance: float = 0.0) -> Outcome:  # fmt: skip
-    """Live source rows against target rows, in each day of the window and in the table as of its end.
+              tolerance: float = 0.0) -> Days:  # fmt: skip
+    """Per day: the day's live source rows against its target rows, and the whole table as of the day's end.
 
-    Keys changed after the window on either side are left out of both counts (see ``Flux``).
+    Keys changed after the window on either side are left out of every count (see ``Flux``). A whole-table
+    difference fails the day on which it appears (the window's first day, if it is older): the following
+    days carry it in their metadata without failing again for the same rows.
     """
     start, end = to_local_naive(start), to_local_naive(end)
     assert start is not None and end is not None
     has_target = table_exists(target, table.db_name)
     src = counts_by_day(source, table, start, end, live_only=True)
     tgt = counts_by_day(target, table, start, end, live_only=False) if has_target else {}
-    src_before = counts_before(source, table, end, live_only=True)
-    tgt_before = counts_before(target, table, end, live_only=False) if has_target else 0
+    src_total = counts_before(source, table, end, live_only=True)
+    tgt_total = counts_before(target, table, end, live_only=False) if has_target else 0
     moving = flux(table, source, target, end)
     for ts, op in moving.source.values():  # versions before the end that the window counts
         if op != "D" and ts < end:
-            src_before -= 1
+            src_total -= 1
             if ts >= start:
                 src[str(ts)[:10]] = src.get(str(ts)[:10], 0) - 1
     for ts in moving.target.values():
         if ts < end:
-            tgt_before -= 1
+            tgt_total -= 1
             if ts >= start:
                 tgt[str(ts)[:10]] = tgt.get(str(ts)[:10], 0) - 1
     days = _days(start, end)
-    failed = [d for d in days if not within(src.get(d, 0), tgt.get(d, 0), tolerance)]
-    total_ok = within(src_before, tgt_before, tolerance)
-    window_src, window_tgt = sum(src.get(d, 0) for d in days), sum(tgt.get(d, 0) for d in days)
-    metadata: dict[str, Any] = {
-        "window_source_rows": window_src, "window_target_rows": window_tgt,
-        "window_difference": window_tgt - window_src,
-        "total_source_rows": src_before, "total_target_rows": tgt_before, "total_difference": tgt_before - src_before,
-        "keys_changed_after_window": len(moving.keys), "tolerance": tolerance,
-    }  # fmt: skip
-    passed = not failed and total_ok
-    if passed:
-        text = f"窗口内 {window_src} 条、截至窗口末全表 {src_before} 条，两端一致"
-    else:
-        text = (f"窗口内源端 {window_src} 条、目标端 {window_tgt} 条；截至窗口末全表源端 {src_before} 条、"
-                f"目标端 {tgt_before} 条，相差 {tgt_before - src_before:+d} 条")  # fmt: skip
-    # A whole-table difference with equal windows lies in other days: the failure belongs to this window's
-    # re-push all the same, which reconciles the table.
-    return Outcome(passed, text, metadata, "ERROR", failed or ([] if total_ok else days))
+    # the tables as of the window's start; each day's end adds that day's rows
+    src_total -= sum(src.get(d, 0) for d in days)
+    tgt_total -= sum(tgt.get(d, 0) for d in days)
+    out: Days = {}
+    reported: int | None = None  # the whole-table difference already failed a day of this window
+    for day in days:
+        s_day, t_day = src.get(day, 0), tgt.get(day, 0)
+        src_total, tgt_total = src_total + s_day, tgt_total + t_day
+        difference = tgt_total - src_total
+        day_ok = within(s_day, t_day, tolerance)
+        total_ok = within(src_total, tgt_total, tolerance)
+        new_total = not total_ok and difference != reported
+        reported = None if total_ok else difference
+        metadata: dict[str, Any] = {
+            "window_source_rows": s_day, "window_target_rows": t_day, "window_difference": t_day - s_day,
+            "total_source_rows": src_total, "total_target_rows": tgt_total, "total_difference": difference,
+            "keys_changed_after_window": len(moving.keys), "tolerance": tolerance,
+        }  # fmt: skip
+        if day_ok and total_ok:
+            text = f"当日 {s_day} 条、截至当日末全表 {src_total} 条，两端一致"
+        else:
+            text = (f"当日源端 {s_day} 条、目标端 {t_day} 条；截至当日末全表源端 {src_total} 条、"
+                    f"目标端 {tgt_total} 条，相差 {difference:+d} 条")  # fmt: skip
+            if day_ok and not new_total:
+                text += "（当日一致；全表差异已在此前的分区报告）"
+        out[day] = Outcome(day_ok and not new_total, text, metadata, "ERROR")
+    return out
 
 
 def counts_before(engine: Engine, table: Table, moment: dt.datetime, live_only: bool) -> int:
@@ -169,42 +201,57 @@ def counts_before(engine: Engine, table: Table, moment: dt.datetime, live_only: 
         return int(conn.execute(query).scalar_one())
 
 
-def freshness(table: Table, source: Engine, target: Engine, start: dt.datetime, end: dt.datetime, *,
-              max_lag: dt.timedelta = dt.timedelta(0), loaded: bool = True, deadline: dt.datetime | None = None,
-              now: dt.datetime | None = None) -> Outcome:  # fmt: skip
-    """The target holds the source's newest change of the window, and the window was loaded by its deadline."""
-    start, end = to_local_naive(start), to_local_naive(end)
-    now = to_local_naive(now) or dt.datetime.now()
+def newest_by_day(engine: Engine, table: Table, start: dt.datetime, end: dt.datetime, live_only: bool
+                  ) -> dict[str, dt.datetime]:  # fmt: skip
+    """The newest change of each day of the window."""
     t = sa_table(table)
-    newest = sa.select(sa.func.max(t.c[TS])).where(_window_filter(t, start, end))
-    with source.connect() as conn:  # a delete leaves nothing in the target to date it: compare live rows
-        src_newest = conn.execute(newest.where(t.c[OP] != "D")).scalar_one()
-    tgt_newest = None
-    if table_exists(target, table.db_name):
-        with target.connect() as conn:
-            tgt_newest = conn.execute(newest).scalar_one()
-    src_newest, tgt_newest = _as_datetime(src_newest), _as_datetime(tgt_newest)
-    lag = src_newest - tgt_newest if src_newest and tgt_newest else None
-    metadata: dict[str, Any] = {
-        "source_newest_change": str(src_newest) if src_newest else "无",
-        "target_newest_change": str(tgt_newest) if tgt_newest else "无",
-        "lag_seconds": lag.total_seconds() if lag is not None else 0.0,
-        "max_lag_seconds": max_lag.total_seconds(),
-        "loaded": loaded,
-    }
-    if deadline is not None:
-        metadata["deadline"] = str(to_local_naive(deadline))
-    overdue = deadline is not None and not loaded and now > to_local_naive(deadline)
-    missing_all = src_newest is not None and tgt_newest is None and table.volume > 0
-    stale = lag is not None and lag > max_lag
-    days = _days(start, end)
-    if overdue:
-        return Outcome(False, f"截至 {metadata['deadline']} 仍未装载该分区", metadata, "ERROR", days)
-    if missing_all and loaded:
-        return Outcome(False, f"源端最新变更 {src_newest}，目标端没有该窗口的数据", metadata, "ERROR", days)
-    if stale:
-        return Outcome(False, f"目标端最新变更落后源端 {lag}", metadata, "ERROR", days)
-    return Outcome(True, "数据及时", metadata, "ERROR")
+    day = sa.func.substr(sa.cast(t.c[TS], sa.Text), 1, 10)
+    query = sa.select(day, sa.func.max(t.c[TS])).where(_window_filter(t, start, end)).group_by(day)
+    if live_only:
+        query = query.where(t.c[OP] != "D")
+    with engine.connect() as conn:
+        return {str(d): v for d, n in conn.execute(query) if (v := _as_datetime(n)) is not None}
+
+
+def freshness(table: Table, source: Engine, target: Engine, start: dt.datetime, end: dt.datetime, *,
+              max_lag: dt.timedelta = dt.timedelta(0), loaded: Collection[str] = (),
+              deadline: dt.time | None = None, now: dt.datetime | None = None) -> Days:  # fmt: skip
+    """Per day: the target holds the source's newest change of the day, and the day (one of ``loaded``) was
+    loaded by ``deadline`` on the following day."""
+    start, end = to_local_naive(start), to_local_naive(end)
+    assert start is not None and end is not None
+    now = to_local_naive(now) or dt.datetime.now()
+    # a delete leaves nothing in the target to date it: compare live rows
+    src = newest_by_day(source, table, start, end, live_only=True)
+    tgt = (
+        newest_by_day(target, table, start, end, live_only=False)
+        if table_exists(target, table.db_name)
+        else {}
+    )
+    out: Days = {}
+    for day in _days(start, end):
+        src_newest, tgt_newest, is_loaded = src.get(day), tgt.get(day), day in loaded
+        lag = src_newest - tgt_newest if src_newest and tgt_newest else None
+        metadata: dict[str, Any] = {
+            "source_newest_change": str(src_newest) if src_newest else "无",
+            "target_newest_change": str(tgt_newest) if tgt_newest else "无",
+            "lag_seconds": lag.total_seconds() if lag is not None else 0.0,
+            "max_lag_seconds": max_lag.total_seconds(),
+            "loaded": is_loaded,
+        }
+        due = None
+        if deadline is not None:
+            due = dt.datetime.combine(dt.date.fromisoformat(day) + dt.timedelta(days=1), deadline)
+            metadata["deadline"] = str(due)
+        if due is not None and not is_loaded and now > due:
+            out[day] = Outcome(False, f"截至 {due} 仍未装载该分区", metadata, "ERROR")
+        elif src_newest is not None and tgt_newest is None and table.volume > 0 and is_loaded:
+            out[day] = Outcome(False, f"源端最新变更 {src_newest}，目标端没有该日的数据", metadata, "ERROR")
+        elif lag is not None and lag > max_lag:
+            out[day] = Outcome(False, f"目标端最新变更落后源端 {lag}", metadata, "ERROR")
+        else:
+            out[day] = Outcome(True, "数据及时", metadata, "ERROR")
+    return out
 
 
 def _as_datetime(value: Any) -> dt.datetime | None:
@@ -257,36 +304,144 @@ def schema(table: Table, source: Engine | None, target: Engine) -> Outcome:
 
 
 def validity(table: Table, catalog: Catalog, target: Engine, start: dt.datetime, end: dt.datetime
-             ) -> tuple[Outcome, dict[str, list[dict[str, Any]]]]:  # fmt: skip
-    """Rows of the window breaking a rule, per day; the rows stay delivered as they came.
+             ) -> tuple[Days, dict[str, list[dict[str, Any]]]]:  # fmt: skip
+    """Rows of each day breaking a rule; the rows stay delivered as they came.
 
-    Returns the outcome and the quarantine entries per partition (table, key, column, reason).
+    Returns each day's outcome and its quarantine entries (table, key, column, reason).
     """
     start, end = to_local_naive(start), to_local_naive(end)
+    assert start is not None and end is not None
     rules = RowRules(table, catalog)
-    entries: dict[str, list[dict[str, Any]]] = {d: [] for d in _days(start, end)}
-    rows_checked = 0
-    reasons: dict[str, int] = defaultdict(int)
+    days = _days(start, end)
+    entries: dict[str, list[dict[str, Any]]] = {d: [] for d in days}
+    checked: dict[str, int] = defaultdict(int)
+    reasons: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     if table_exists(target, table.db_name):
         for batch in stream_rows(target, table, lambda t: _window_filter(t, start, end)):
             for row in batch:
-                rows_checked += 1
                 values = row._mapping
+                day = str(values[TS])[:10]
+                checked[day] += 1
                 found = rules.violations(values)
                 if not found:
                     continue
-                day = str(values[TS])[:10]
                 key = "/".join(str(values[k]) for k in table.key)
                 for v in found:
-                    reasons[f"{v.column}：{v.reason.split('：')[0]}"] += 1
+                    reasons[day][f"{v.column}：{v.reason.split('：')[0]}"] += 1
                     entries.setdefault(day, []).append({"partition_key": day, "record_key": key[:200],
                                                         "column_name": v.column, "reason": v.reason[:300],
                                                         "delivered": True})  # fmt: skip
-    invalid_rows = len({(e["partition_key"], e["record_key"]) for es in entries.values() for e in es})
-    failed = [d for d, es in entries.items() if es]
-    metadata: dict[str, Any] = {"rows_checked": rows_checked, "invalid_rows": invalid_rows}
-    for reason, n in sorted(reasons.items(), key=lambda x: -x[1])[:MAX_LISTED]:
-        metadata[f"违规：{reason}"] = n
-    text = (f"检查 {rows_checked} 条，{invalid_rows} 条不合规，已列入隔离清单并照常下发" if invalid_rows
-            else f"检查 {rows_checked} 条，全部合规")  # fmt: skip
-    return Outcome(not invalid_rows, text, metadata, "WARN", failed), entries
+    out: Days = {}
+    for day in days:
+        invalid = len({e["record_key"] for e in entries[day]})
+        metadata: dict[str, Any] = {"rows_checked": checked[day], "invalid_rows": invalid}
+        for reason, n in sorted(reasons[day].items(), key=lambda x: -x[1])[:MAX_LISTED]:
+            metadata[f"违规：{reason}"] = n
+        text = (f"检查 {checked[day]} 条，{invalid} 条不合规，已列入隔离清单并照常下发" if invalid
+                else f"检查 {checked[day]} 条，全部合规")  # fmt: skip
+        out[day] = Outcome(not invalid, text, metadata, "WARN")
+    return out, entries
+
+
+def first_day(engine: Engine, table: Table) -> dt.date | None:
+    """The day of the oldest change the table holds; before it, days without changes are no history."""
+    if not table_exists(engine, table.db_name):
+        return None
+    t = sa_table(table)
+    with engine.connect() as conn:
+        oldest = _as_datetime(conn.execute(sa.select(sa.func.min(t.c[TS]))).scalar_one())
+    return oldest.date() if oldest else None
+
+
+def volume(table: Table, engine: Engine, start: dt.datetime, end: dt.datetime, prior: float) -> Days:
+    """Per day: the changes ``engine`` holds for the day against the table's recent history there
+    (``domain.volume``): none where some are expected fails (未下发); a sharp drop or surge warns.
+
+    ``prior``: the changes expected on a working day while history is short (the catalog's volume).
+    """
+    start, end = to_local_naive(start), to_local_naive(end)
+    assert start is not None and end is not None
+    rules = table.volume_rules
+    since = start - dt.timedelta(days=7 * rules.history_weeks)
+    counts = {}
+    if table_exists(engine, table.db_name):
+        counts = {
+            dt.date.fromisoformat(d): n for d, n in counts_by_day(engine, table, since, end, False).items()
+        }
+    first = first_day(engine, table)
+    out: Days = {}
+    for day in _days(start, end):
+        date = dt.date.fromisoformat(day)
+        rows = counts.get(date, 0)
+        verdict = volume_rules.judge(
+            date, rows, volume_rules.expected_rows(date, counts, rules, prior, first), rules
+        )
+        expected = verdict.expected
+        metadata: dict[str, Any] = {
+            "rows": rows,
+            "expected_rows": expected.rows if expected.rows is not None else "无",
+            "basis": expected.basis,
+            "history": ", ".join(map(str, expected.history)) or "无",
+            "status": verdict.status,
+        }
+        out[day] = Outcome(verdict.passed, verdict.description, metadata, verdict.severity)
+    return out
+
+
+def reconcile_days(
+    table: Table, source: Engine, target: Engine, start: dt.datetime, end: dt.datetime
+) -> Days:
+    """The whole table compared by checksums as of the window's end, each difference told on its day.
+
+    Keys changed after the window on either side are left out. A missing or changed row belongs to the day of
+    its source version, an extra row to the day of its target version; one older than the window, to the
+    window's first day (the day on which it is found). Days with no difference of their own pass.
+    """
+    start, end = to_local_naive(start), to_local_naive(end)
+    assert start is not None and end is not None
+    moving = flux(table, source, target, end)
+    diff = reconcile(table, source, target, as_of=end, ignore=moving.keys)
+    days = _days(start, end)
+    whole: dict[str, Any] = {
+        "source_rows": diff.source_rows, "target_rows": diff.target_rows, "missing": len(diff.missing),
+        "extra": len(diff.extra), "changed": len(diff.changed), "groups_compared": diff.groups_compared,
+        "seconds": diff.seconds, "keys_changed_after_window": len(moving.keys), "as_of": str(end),
+    }  # fmt: skip
+    if diff.equal:
+        return {
+            d: Outcome(True, f"截至 {end} 全表 {diff.source_rows} 条，校验和一致", dict(whole)) for d in days
+        }
+    # the days of the first differing keys are looked up; any beyond (a wiped table) count on the first day
+    src_ts = _versions(
+        source, table, keys=sorted({*diff.missing[:DATED_KEYS], *diff.changed[:DATED_KEYS]}, key=str)
+    )
+    tgt_ts = _versions(target, table, keys=sorted(set(diff.extra[:DATED_KEYS]), key=str))
+
+    def day_of(versions: dict[tuple[Any, ...], tuple[dt.datetime, str]], key: tuple[Any, ...]) -> str:
+        ts = versions.get(key, (None, ""))[0]
+        day = str(ts)[:10] if ts is not None else days[0]
+        return day if day >= days[0] else days[0]
+
+    found: dict[str, dict[str, list[tuple[Any, ...]]]] = defaultdict(lambda: defaultdict(list))
+    for label, keys, versions in (("missing", diff.missing, src_ts), ("changed", diff.changed, src_ts),
+                                  ("extra", diff.extra, tgt_ts)):  # fmt: skip
+        for k in keys:
+            found[day_of(versions, k)][label].append(k)
+    whole_text = (
+        f"全表缺失 {len(diff.missing)} 条、多出 {len(diff.extra)} 条、内容不一致 {len(diff.changed)} 条"
+    )
+    out: Days = {}
+    for day in days:
+        mine = found.get(day)
+        if not mine:
+            out[day] = Outcome(True, f"当日无差异（{whole_text}，见其他分区）", dict(whole))
+            continue
+        metadata = dict(whole)
+        for label in ("missing", "extra", "changed"):
+            metadata[f"day_{label}"] = len(mine[label])
+            if mine[label]:
+                metadata[f"{label}_keys"] = ", ".join("/".join(map(str, k)) for k in mine[label][:MAX_LISTED])
+        text = (f"当日缺失 {len(mine['missing'])} 条、多出 {len(mine['extra'])} 条、"
+                f"内容不一致 {len(mine['changed'])} 条（{whole_text}）")  # fmt: skip
+        out[day] = Outcome(False, text, metadata, "ERROR")
+    return out

@@ -129,6 +129,21 @@ class OpsStore:
             sa.Column("resolved_by", sa.String(100)),
             sa.Index(f"ix_{prefix}feedback_status", "status", "opened_at"),
         )  # fmt: skip
+        self.alerts_sent = sa.Table(
+            f"{prefix}alerts_sent", md,
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("cause", sa.String(32), nullable=False),  # volume, freshness, run_failed, escalated, ...
+            sa.Column("subject", sa.String(200), nullable=False),  # a table, a job, a disk, a system
+            sa.Column("day", sa.String(10), nullable=False),  # the day it is about
+            sa.Column("channel", sa.String(32), nullable=False),
+            sa.Column("delivered", sa.Boolean, nullable=False),
+            sa.Column("attempts", sa.Integer, nullable=False),
+            sa.Column("last_error", sa.String(300)),
+            sa.Column("text", sa.Text, nullable=False),
+            sa.Column("first_tried_at", sa.DateTime, nullable=False),
+            sa.Column("sent_at", sa.DateTime),
+            sa.UniqueConstraint("cause", "subject", "day", "channel", name=f"uq_{prefix}alerts_sent_once"),
+        )  # fmt: skip
         self._ready = False
 
     def ensure(self) -> OpsStore:
@@ -168,6 +183,51 @@ class OpsStore:
             query = query.where(q.c.table_name == table)
         if partition:
             query = query.where(q.c.partition_key == partition)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    # -- alerts -----------------------------------------------------------------------------------------
+    def alerts_delivered(
+        self, channel: str, keys: Iterable[tuple[str, str, str]]
+    ) -> set[tuple[str, str, str]]:
+        """Which (cause, subject, day) of ``keys`` already reached ``channel``."""
+        self.ensure()
+        wanted = set(keys)
+        if not wanted:
+            return set()
+        a = self.alerts_sent
+        days = sorted({k[2] for k in wanted})
+        query = sa.select(a.c.cause, a.c.subject, a.c.day).where(
+            a.c.channel == channel, a.c.delivered.is_(True), a.c.day.in_(days)
+        )
+        with self.engine.connect() as conn:
+            return {tuple(r) for r in conn.execute(query)} & wanted  # type: ignore[misc]
+
+    def record_alerts(self, channel: str, items: Iterable[tuple[str, str, str, str]], delivered: bool,
+                      error: str | None = None) -> None:  # fmt: skip
+        """Record an attempt to send (cause, subject, day, text) items on ``channel``."""
+        self.ensure()
+        a, now = self.alerts_sent, now_local()
+        with self.engine.begin() as conn:
+            for cause, subject, day, text in items:
+                where = sa.and_(
+                    a.c.cause == cause, a.c.subject == subject, a.c.day == day, a.c.channel == channel
+                )
+                done = conn.execute(
+                    a.update().where(where).values(delivered=delivered, attempts=a.c.attempts + 1, last_error=error,
+                                                   sent_at=now if delivered else None, text=text[:2000])
+                ).rowcount  # fmt: skip
+                if not done:
+                    conn.execute(a.insert().values(cause=cause, subject=subject, day=day, channel=channel,
+                                                   delivered=delivered, attempts=1, last_error=error, text=text[:2000],
+                                                   first_tried_at=now, sent_at=now if delivered else None))  # fmt: skip
+
+    def alert_log(self, since: dt.datetime | None = None) -> list[dict[str, Any]]:
+        self.ensure()
+        a = self.alerts_sent
+        query = sa.select(a).order_by(a.c.first_tried_at, a.c.id)
+        if since is not None:
+            query = query.where(a.c.first_tried_at >= since)
         with self.engine.connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 

@@ -32,6 +32,7 @@ Row = dict[str, Any]
 class UploadResult(CopyResult):
     quarantined: int = 0
     left_filter: int = 0  # rows that no longer pass the mapping's filter: removed from the bureau
+    left_filter_days: dict[str, int] = field(default_factory=dict)  # the same, by day of the row's version
     quarantine: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # per day
 
 
@@ -98,6 +99,8 @@ def _mapped(bt: BureauTable, part: MapPart, catalog: Catalog, front: Engine, row
             # Left the filter (a legal representative no longer one): the bureau row, if any, goes.
             values = {k: row[e.value] for k, e in part.columns if k in table.key}
             result.left_filter += 1
+            day = str(ts)[:10]
+            result.left_filter_days[day] = result.left_filter_days.get(day, 0) + 1
             op = "D"
         else:
             try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,13 @@ import plotly.graph_objects as go
 import sqlalchemy as sa
 
 from shaoxing_ops import settings
+from shaoxing_ops.catalog import load_catalog
 from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.operations.assessment import assess, describe
 from shaoxing_ops.operations.feedback import summary as feedback_summary
 from shaoxing_ops.operations.patches import patch_status
 
-from .collect import CHECK_CN, CHECKS, STATUS_CN, TableDay, collect_days
+from .collect import CHECK_CN, CHECKS, DELIVERY_CN, STATUS_CN, TableDay, collect_days
 from .safety import redact_all
 
 LEG_TITLES = {"province": "省局数据下发（省局 → 前置库）", "bureau": "数据局上报（前置库 → 市数据局）"}
@@ -34,7 +36,10 @@ _env = jinja2.Environment(
     loader=jinja2.PackageLoader("shaoxing_ops.reports", "templates"),
     autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
 )
-_env.globals.update(STATUS_CN=STATUS_CN, CHECK_CN=CHECK_CN, CHECKS=CHECKS)
+CHECK_TITLES = {"row_count": "行数", "freshness": "时效", "schema": "结构", "validity": "合规", "reconcile": "全表核对",
+                "volume": "数据量"}  # fmt: skip
+_env.globals.update(STATUS_CN=STATUS_CN, CHECK_CN=CHECK_CN, CHECKS=CHECKS, DELIVERY_CN=DELIVERY_CN,
+                    CHECK_TITLES=CHECK_TITLES)  # fmt: skip
 
 
 def _now() -> dt.datetime:
@@ -56,8 +61,28 @@ def _day_summary(rows: list[TableDay]) -> dict[str, int]:
         "checks_warning": sum(1 for r in rows for v in r.checks.values() if v == "warning"),
         "repushed": sum(1 for r in rows if r.repush_attempts),
         "rows_moved": sum(r.rows_moved for r in rows),
+        "rows_read": sum(r.rows.get("read", 0) for r in rows),
+        "not_delivered": sum(1 for r in rows if r.delivery == "silent"),
+        "volume_warnings": sum(1 for r in rows if r.delivery in ("drop", "surge")),
         "quarantined": sum(r.quarantined for r in rows),
     }
+
+
+def silent_systems(rows: list[TableDay], catalog_titles: dict[str, str]) -> list[dict[str, Any]]:
+    """Source systems that delivered nothing at all on a day where a table expected changes: one incident
+    per system and day, however many of its tables' volume checks failed."""
+    by: dict[tuple[str, str], list[TableDay]] = defaultdict(list)
+    for r in rows:
+        if r.leg == "province":
+            by[(r.day, r.system)].append(r)
+    out = []
+    for (day, system), members in sorted(by.items()):
+        silent = [r for r in members if r.delivery == "silent"]
+        loaded = [r for r in members if r.status == "succeeded"]
+        if silent and loaded and not any(r.rows.get("read", 0) for r in loaded):
+            out.append({"day": day, "system": system, "title": catalog_titles.get(system, system),
+                        "tables": len(members), "silent_tables": [r.table for r in silent]})  # fmt: skip
+    return out
 
 
 def _escalations(
@@ -85,6 +110,7 @@ def daily_sheet(instance: dg.DagsterInstance, ops: OpsStore, day: dt.date) -> di
     """The inspection sheet (巡检单) of ``day``: every table of both legs, the host, the open problems."""
     rows = collect_days(instance, [day], ops)
     end = _day_bounds(day, day)[1]
+    systems = {sys.name: sys.title for sys in load_catalog().systems}
     open_items = ops.feedback_items(status="open")
     return redact_all({
         "kind": "daily",
@@ -95,16 +121,18 @@ def daily_sheet(instance: dg.DagsterInstance, ops: OpsStore, day: dt.date) -> di
         "legs": [{"leg": leg, "title": LEG_TITLES[leg], "rows": [r.to_dict() for r in rows if r.leg == leg]}
                  for leg in ("province", "bureau")],
         "attention": [r.to_dict() for r in sorted(rows, key=lambda r: r.severity) if r.severity < 3],
+        "silent_systems": silent_systems(rows, systems),
         "escalations": _escalations(ops, day, day, open_too=True),
         "host": _host(ops, end),
         "feedback_open": open_items,
     })  # fmt: skip
 
 
-def _chart(fig: go.Figure, title: str) -> str:
+def _titled(fig: go.Figure, title: str) -> go.Figure:
     fig.update_layout(title=title, font_family=FONT, height=340, template="plotly_white",
-                      margin=dict(l=50, r=30, t=50, b=40), legend=dict(orientation="h", y=-0.2))  # fmt: skip
-    return fig.to_html(full_html=False, include_plotlyjs=False)
+                      margin=dict(l=60, r=60, t=80, b=40),  # the legend above the plot, clear of the dates
+                      legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0))  # fmt: skip
+    return fig
 
 
 def _resource_series(ops: OpsStore, start: dt.datetime, end: dt.datetime) -> dict[str, dict[str, list]]:
@@ -152,6 +180,7 @@ def period_report(instance: dg.DagsterInstance, ops: OpsStore, first: dt.date, l
                 resolution = "待处理"
             incidents.append({**r.to_dict(), "failed_checks": failed_checks, "resolution": resolution})
     reinits = [r for r in ops.reinits() if start <= r["requested_at"] < end]
+    systems = {sys.name: sys.title for sys in load_catalog().systems}
     series = _resource_series(ops, start, end)
     label = "周" if kind == "weekly" else "月"
     title = (f"数据交换运维周报（{first:%Y年%m月%d日}—{last:%m月%d日}）" if kind == "weekly"
@@ -164,6 +193,7 @@ def period_report(instance: dg.DagsterInstance, ops: OpsStore, first: dt.date, l
         "summary": _day_summary(rows),
         "daily": daily,
         "incidents": incidents,
+        "silent_systems": silent_systems(rows, systems),
         "escalations": _escalations(ops, first, last),
         "reinits": reinits,
         "resources": series,
@@ -200,19 +230,38 @@ def _statistics(front: Any, first: dt.date) -> dict[str, Any]:
     }
 
 
-def charts(report: dict[str, Any]) -> list[jinja2.utils.markupsafe.Markup]:
-    """Charts of a periodic report: daily table outcomes and resource use."""
+def figures(report: dict[str, Any]) -> list[go.Figure]:
+    """Charts of a periodic report: daily table outcomes, rows exchanged, resource use.
+
+    Days are categories (the full date, never parsed as a time by plotly); each measure has its own axis,
+    titled, starting at zero; counts never run below it.
+    """
     out = []
     daily = report["daily"]
+    days = [d["day"] for d in daily]
+    xaxis = dict(type="category", title="日期", tickangle=-45)
+    most_failed = max([d["checks_failed"] for d in daily] + [1])
     fig = go.Figure()
-    x = [d["day"][5:] for d in daily]
-    for key, name in (("succeeded", "成功"), ("failed", "失败"), ("not_started", "未开始")):
-        fig.add_bar(x=x, y=[d[key] for d in daily], name=name)
-    fig.add_scatter(
-        x=x, y=[d["checks_failed"] for d in daily], name="未通过检查", yaxis="y2", mode="lines+markers"
-    )
-    fig.update_layout(barmode="stack", yaxis2=dict(overlaying="y", side="right", showgrid=False))
-    out.append(_chart(fig, "每日交换表运行结果"))
+    for key, name, colour in (("succeeded", "成功", "#2e7d32"), ("failed", "失败", "#c62828"),
+                              ("not_started", "未开始", "#9e9e9e")):  # fmt: skip
+        fig.add_bar(x=days, y=[d[key] for d in daily], name=f"{name}（表）", marker_color=colour)
+    fig.add_scatter(x=days, y=[d["checks_failed"] for d in daily], name="未通过检查（项，右轴）", yaxis="y2",
+                    mode="lines+markers", line=dict(color="#ef6c00"))  # fmt: skip
+    fig.update_layout(
+        barmode="stack",
+        xaxis=xaxis,
+        yaxis=dict(title="表数", rangemode="tozero"),
+        yaxis2=dict(title="未通过检查项", overlaying="y", side="right", showgrid=False, rangemode="tozero",
+                    range=[0, most_failed * 1.1], dtick=max(1, math.ceil(most_failed / 5)), tickformat="d"),
+    )  # fmt: skip
+    out.append(_titled(fig, "每日交换表运行结果"))
+    fig = go.Figure()
+    # each bar labelled: a first day's full load would otherwise flatten the ordinary days to nothing
+    fig.add_bar(x=days, y=[d["rows_moved"] for d in daily], name="交换行数（新增+更新+删除）",
+                marker_color="#1565c0", texttemplate="%{y:,}", textposition="outside", cliponaxis=False,
+                textfont=dict(size=9))  # fmt: skip
+    fig.update_layout(xaxis=xaxis, yaxis=dict(title="行数", rangemode="tozero"))
+    out.append(_titled(fig, "每日交换行数"))
     if report["resources"]:
         fig = go.Figure()
         for metric, s in report["resources"].items():
@@ -221,9 +270,17 @@ def charts(report: dict[str, Any]) -> list[jinja2.utils.markupsafe.Markup]:
             )
             fig.add_scatter(x=s["day"], y=s["peak"], name=f"{_resource_label(metric)} 峰值", mode="lines",
                             line=dict(dash="dot"))  # fmt: skip
-        fig.update_layout(yaxis=dict(title="使用率 %", range=[0, 100]))
-        out.append(_chart(fig, "主机资源使用率（按日）"))
-    return [jinja2.utils.markupsafe.Markup(c) for c in out]
+        fig.update_layout(xaxis=xaxis, yaxis=dict(title="使用率 %", range=[0, 100]))
+        out.append(_titled(fig, "主机资源使用率（按日）"))
+    return out
+
+
+def charts(report: dict[str, Any]) -> list[jinja2.utils.markupsafe.Markup]:
+    """The report's figures as HTML fragments (plotly.js is embedded once by the template)."""
+    return [
+        jinja2.utils.markupsafe.Markup(fig.to_html(full_html=False, include_plotlyjs=False))
+        for fig in figures(report)
+    ]
 
 
 def render(report: dict[str, Any]) -> str:

@@ -1,31 +1,31 @@
 """What happened to each exchanged table on given days, read from the Dagster instance and the ops store.
 
 The inspection sheet and the periodic reports are built from these records, so they show the real runs,
-checks and re-pushes, not a second bookkeeping.
+checks and re-pushes, not a second bookkeeping. Every day's partition carries its own figures and check
+results whatever the shape of the run that loaded it (``defs/figures.py``, ``defs/checks.py``), so a day of a
+backfilled range reads like a day loaded by the nightly run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
 
 from shaoxing_ops.catalog import Catalog, load_catalog
+from shaoxing_ops.dagster_internals import PartitionKeyFilter
+from shaoxing_ops.exchange.health import LEG_CHECKS
 
-CHECKS = ("row_count", "freshness", "schema", "validity", "reconcile")
-LEG_CHECKS = {
-    "province": CHECKS,
-    "bureau": ("row_count", "freshness", "schema", "validity"),
-}  # as defs/*/checks.py
+CHECKS = LEG_CHECKS["province"]  # the columns of the sheet: every check of either leg
 REPUSH_TARGET_TAG = "shaoxing-ops/repush-target"
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 STATUS_CN = {"succeeded": "成功", "failed": "失败", "not_started": "未开始"}
 CHECK_CN = {"passed": "通过", "failed": "未通过", "warning": "警告", "unknown": "未检查", "none": "—"}
+DELIVERY_CN = {"silent": "未下发", "drop": "数据量骤降", "surge": "数据量激增"}
+ROWS = ("read", "inserted", "updated", "deleted", "unchanged")
 
 
 @dataclass
@@ -42,12 +42,19 @@ class TableDay:
     rows_moved: int = 0
     rows: dict[str, int] = field(default_factory=dict)
     checks: dict[str, str] = field(default_factory=dict)
-    count_difference: int | None = None
+    source_rows: int | None = (
+        None  # the day's rows at the source (bureau: what the mapping makes of the front)
+    )
+    target_rows: int | None = None  # … and at the target
+    total_source_rows: int | None = None  # the whole table as of the day's end
+    total_target_rows: int | None = None
+    count_difference: int | None = None  # target minus source, whole table as of the day's end
+    delivery: str = ""  # silent | drop | surge: what the volume check found (DELIVERY_CN)
     quarantined: int = 0
     repush_attempts: int = 0
     repush_outcome: str = ""
     run_id: str = ""
-    loaded_with: str = ""  # a backfill range loaded by one run: its figures are the range's, not the day's
+    loaded_with: str = ""  # the range the run that loaded this day covered, if more than the day
 
     @property
     def healthy(self) -> bool:
@@ -63,7 +70,7 @@ class TableDay:
         return 1 if self.status == "not_started" else 2 if self.repush_attempts else 3
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "healthy": self.healthy}
+        return {**asdict(self), "healthy": self.healthy, "delivery_cn": DELIVERY_CN.get(self.delivery, "")}
 
 
 def tables(catalog: Catalog) -> list[tuple[str, str, str, str, dg.AssetKey]]:
@@ -76,63 +83,40 @@ def tables(catalog: Catalog) -> list[tuple[str, str, str, str, dg.AssetKey]]:
     return out
 
 
-def _check_statuses(instance: dg.DagsterInstance, keys: Sequence[dg.AssetKey], days: set[str]
-                    ) -> tuple[dict[tuple[dg.AssetKey, str, str], tuple[str, int]], set[str]]:  # fmt: skip
-    """(asset, check, day) -> (status, storage id of the evaluation), per partition or from a ranged evaluation;
-    and the runs that evaluated failing checks."""
-    check_keys = [dg.AssetCheckKey(k, c) for k in keys for c in CHECKS]
-    out: dict[tuple[dg.AssetKey, str, str], tuple[str, int]] = {}
-    ranged: dict[dg.AssetCheckKey, str] = {}  # check -> run that evaluated it over a range of days
-    failed_runs: set[str] = set()
-    for info in instance.event_log_storage.get_asset_check_partition_info(check_keys):
+def _check_statuses(instance: dg.DagsterInstance, keys: Sequence[tuple[str, dg.AssetKey]], days: list[str]
+                    ) -> dict[tuple[dg.AssetKey, str, str], str]:  # fmt: skip
+    """(asset, check, day) -> passed | failed, the latest evaluation of each check and day."""
+    check_keys = [dg.AssetCheckKey(k, c) for leg, k in keys for c in LEG_CHECKS[leg]]
+    out: dict[tuple[dg.AssetKey, str, str], str] = {}
+    for info in instance.event_log_storage.get_asset_check_partition_info(check_keys, partition_keys=days):
         status = {"SUCCEEDED": "passed", "FAILED": "failed"}.get(info.latest_execution_status.value)
-        if info.partition_key is None:
-            if status and info.latest_planned_run_id:
-                ranged[info.check_key] = info.latest_planned_run_id
-        elif status and info.partition_key in days:
-            out[(info.check_key.asset_key, info.check_key.name, info.partition_key)] = (
-                status, info.latest_check_event_storage_id)  # fmt: skip
-            if status == "failed" and info.latest_planned_run_id:
-                failed_runs.add(info.latest_planned_run_id)
-    if ranged:  # a check evaluated over a backfilled range lists its failing days in its metadata
-        spans: dict[str, tuple[str, str]] = {}
-        for run_id in set(ranged.values()):
-            run = instance.get_run_by_id(run_id)
-            tags = run.tags if run else {}
-            spans[run_id] = (tags.get(RANGE_START, ""), tags.get(RANGE_END, ""))
-        latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(ranged))
-        for key, record in latest.items():
-            evaluation = record.event.dagster_event.event_specific_data if record.event else None
-            meta = getattr(evaluation, "metadata", None) or {}
-            failed = {p.strip() for p in str(getattr(meta.get("failed_partitions"), "value", "")).split(",")}
-            passed = getattr(evaluation, "passed", None)
-            lo, hi = spans.get(ranged[key], ("", ""))
-            for day in days:
-                if (key.asset_key, key.name, day) in out or passed is None or not (lo <= day <= hi):
-                    continue
-                bad = day in failed or (not passed and failed == {""})
-                out[(key.asset_key, key.name, day)] = ("failed" if bad else "passed", 0)
-    return out, failed_runs
-
-
-def _warnings(
-    instance: dg.DagsterInstance, run_ids: set[str]
-) -> dict[tuple[dg.AssetKey, str, str], dict[str, Any]]:
-    """Severity and metadata of the check evaluations of the given runs, by (asset, check, partition)."""
-    out: dict[tuple[dg.AssetKey, str, str], dict[str, Any]] = {}
-    for run_id in run_ids:
-        records = instance.get_records_for_run(
-            run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
-        ).records
-        for r in records:
-            data = r.event_log_entry.dagster_event.event_specific_data
-            out[(data.asset_key, data.check_name, getattr(data, "partition", None) or "")] = {
-                "severity": getattr(getattr(data, "severity", None), "value", "ERROR"),
-                "metadata": {
-                    k: getattr(v, "value", v) for k, v in (getattr(data, "metadata", None) or {}).items()
-                },
-            }
+        if status and info.partition_key:
+            out[(info.check_key.asset_key, info.check_key.name, info.partition_key)] = status
     return out
+
+
+def _evaluations(instance: dg.DagsterInstance, key: dg.AssetKey, check: str, days: Iterable[str]
+                 ) -> dict[str, Any]:  # fmt: skip
+    """The latest evaluation of one check on each of ``days``: newest first from the check's history, then one
+    look-up per day the history did not reach."""
+    wanted = set(days)
+    found: dict[str, Any] = {}
+    check_key = dg.AssetCheckKey(key, check)
+    storage = instance.event_log_storage
+    for record in storage.get_asset_check_execution_history(check_key, limit=2 * len(wanted) + 10):
+        evaluation = record.event.dagster_event.event_specific_data if record.event else None
+        day = getattr(evaluation, "partition", None)
+        if day in wanted and day not in found and hasattr(evaluation, "passed"):
+            found[day] = evaluation
+    for day in sorted(wanted - set(found)):
+        for record in storage.get_asset_check_execution_history(
+            check_key, limit=5, partition_filter=PartitionKeyFilter(key=day)
+        ):
+            evaluation = record.event.dagster_event.event_specific_data if record.event else None
+            if hasattr(evaluation, "passed"):
+                found[day] = evaluation
+                break
+    return found
 
 
 def _failed_runs(instance: dg.DagsterInstance, days: set[str], since: dt.datetime
@@ -145,9 +129,9 @@ def _failed_runs(instance: dg.DagsterInstance, days: set[str], since: dt.datetim
     for record in records:
         run_id = record.dagster_run.run_id
         planned = instance.get_asset_partitions_for_run(
-            run_id, DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+            run_id, dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
         )
-        done = instance.get_asset_partitions_for_run(run_id, DagsterEventType.ASSET_MATERIALIZATION)
+        done = instance.get_asset_partitions_for_run(run_id, dg.DagsterEventType.ASSET_MATERIALIZATION)
         for key, partitions in planned.items():
             for p in partitions - done.get(key, set()):
                 if p in days:
@@ -167,65 +151,77 @@ def _repushes(instance: dg.DagsterInstance, since: dt.datetime) -> dict[str, lis
     return out
 
 
+def _value(metadata: Any, name: str) -> Any:
+    entry = (metadata or {}).get(name)
+    return getattr(entry, "value", entry)
+
+
+def _counts(td: TableDay, evaluation: Any) -> None:
+    """The row_count check's figures of the day, whichever leg it is."""
+    meta = getattr(evaluation, "metadata", None) or {}
+    day_source = _value(meta, "window_source_rows")
+    td.source_rows = day_source if day_source is not None else _value(meta, "window_expected_rows")
+    day_target = _value(meta, "window_target_rows")
+    td.target_rows = day_target if day_target is not None else _value(meta, "window_bureau_rows")
+    total_source = _value(meta, "total_source_rows")
+    td.total_source_rows = total_source if total_source is not None else _value(meta, "total_expected_rows")
+    total_target = _value(meta, "total_target_rows")
+    td.total_target_rows = total_target if total_target is not None else _value(meta, "total_bureau_rows")
+    difference = _value(meta, "total_difference")
+    td.count_difference = int(difference) if isinstance(difference, int | float) else None
+
+
 def collect_days(instance: dg.DagsterInstance, days: Sequence[dt.date], ops: Any = None,
                  catalog: Catalog | None = None) -> list[TableDay]:  # fmt: skip
     """Every table of both legs on each of ``days``."""
     catalog = catalog or load_catalog()
-    names = {d.isoformat() for d in days}
+    names = sorted({d.isoformat() for d in days})
     entries = tables(catalog)
-    keys = [e[4] for e in entries]
     since = dt.datetime.combine(min(days) - dt.timedelta(days=1), dt.time(), dt.UTC)
-    checks, check_runs = _check_statuses(instance, keys, names)
-    details = _warnings(instance, check_runs)
-    failed_runs = _failed_runs(instance, names, since)
+    checks = _check_statuses(instance, [(e[0], e[4]) for e in entries], names)
+    failed_runs = _failed_runs(instance, set(names), since)
     repushes = _repushes(instance, since)
     quarantine: dict[tuple[str, str], int] = defaultdict(int)
     if ops is not None:
         for q in ops.quarantined():
             if q["partition_key"] in names:
                 quarantine[(q["table_name"], q["partition_key"])] += 1
-    spans: dict[str, str] = {}
-
-    def span(run_id: str) -> str:
-        if run_id not in spans:
-            run = instance.get_run_by_id(run_id)
-            lo, hi = (run.tags.get(RANGE_START), run.tags.get(RANGE_END)) if run else (None, None)
-            spans[run_id] = f"{lo}…{hi}" if lo and hi and lo != hi else ""
-        return spans[run_id]
 
     out = []
     for leg, system, name, title, key in entries:
         found = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, asset_partitions=sorted(names)), limit=len(names) * 20
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=names), limit=len(names) * 20
         )
         latest: dict[str, Any] = {}
         for rec in found.records:  # newest first
             latest.setdefault(rec.partition_key, rec)
-        for day in sorted(names):
+        counted = _evaluations(instance, key, "row_count", names)
+        failing = {(c, d) for (k, c, d), s in checks.items() if k == key and s == "failed"}
+        details = {(c, d): _evaluations(instance, key, c, [d]).get(d) for c, d in failing}
+        for day in names:
             td = TableDay(leg, system, name, title, key.to_user_string(), day)
             rec = latest.get(day)
             if rec is not None:
                 meta = rec.asset_materialization.metadata if rec.asset_materialization else {}
-                td.status, td.run_id, td.loaded_with = "succeeded", rec.run_id, span(rec.run_id)
-                td.rows = {} if td.loaded_with else {k: int(meta[f"rows_{k}"].value) for k in ("read", "inserted", "updated", "deleted")
-                           if f"rows_{k}" in meta}  # fmt: skip
+                td.status, td.run_id = "succeeded", rec.run_id
+                td.loaded_with = str(_value(meta, "loaded_with") or "")
+                td.rows = {k: int(_value(meta, f"rows_{k}")) for k in ROWS if f"rows_{k}" in meta}
                 td.rows_moved = sum(td.rows.get(k, 0) for k in ("inserted", "updated", "deleted"))
             elif (key, day) in failed_runs:
                 td.status, td.run_id = "failed", failed_runs[(key, day)]
+            if day in counted:
+                _counts(td, counted[day])
             for check in CHECKS:
                 if check not in LEG_CHECKS[leg]:
                     td.checks[check] = "none"
                     continue
-                status = checks.get((key, check, day), ("unknown", 0))[0]
-                detail = details.get((key, check, day), {})
-                if status == "failed" and detail.get("severity") == "WARN":
+                status = checks.get((key, check, day), "unknown")
+                detail = details.get((check, day))
+                if status == "failed" and detail is not None and detail.severity.value == "WARN":
                     status = "warning"
                 td.checks[check] = status
-                if check == "row_count" and status == "failed":
-                    meta = detail.get("metadata", {})
-                    diff = meta.get("total_difference", meta.get("window_difference"))
-                    if isinstance(diff, int | float):
-                        td.count_difference = int(diff)
+                if check == "volume" and detail is not None:
+                    td.delivery = str(_value(detail.metadata, "status") or "")
             runs = repushes.get(f"{key.to_user_string()}|{day}", [])
             td.repush_attempts = len(runs)
             td.repush_outcome = ("成功" if runs and runs[-1] == "SUCCESS" else "失败" if runs and runs[-1] == "FAILURE"

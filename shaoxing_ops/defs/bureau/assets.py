@@ -5,6 +5,7 @@ import dagster as dg
 from shaoxing_ops.catalog import BureauTable, Catalog, MapPart
 from shaoxing_ops.exchange.upload import upload_window
 
+from ..figures import record_days, step_metadata
 from ..partitions import daily
 from ..province.assets import RETRY_DELAY_SECONDS, column_schema
 from ..province.assets import asset_key as province_key
@@ -64,24 +65,21 @@ def bureau_asset(bt: BureauTable, catalog: Catalog) -> dg.AssetsDefinition:
             ops.replace_quarantine(
                 "bureau", bt.name, [day], result.quarantine.get(day, []), context.run.run_id
             )
+        record_days(context, result, {
+            day: {"rows_quarantined": dg.IntMetadataValue(len(result.quarantine.get(day, []))),
+                  "rows_left_filter": dg.IntMetadataValue(result.left_filter_days.get(day, 0))}
+            for day in days
+        })  # fmt: skip
         context.log.info(
             f"{bt.name}: read {result.read}, inserted {result.inserted}, updated {result.updated}, deleted "
             f"{result.deleted}, left filter {result.left_filter}, quarantined {result.quarantined} in {result.seconds}s"
         )
-        return dg.MaterializeResult(
-            metadata={
-                "rows_read": result.read,
-                "rows_inserted": result.inserted,
-                "rows_updated": result.updated,
-                "rows_deleted": result.deleted,
-                "rows_unchanged": result.unchanged,
-                "rows_left_filter": result.left_filter,
-                "rows_quarantined": result.quarantined,
-                "seconds": result.seconds,
-                "full_remap": repush,
-                "dagster/row_count": dg.IntMetadataValue(result.target_rows),
-            }
-        )
+        extra: dict[str, dg.MetadataValue] = {"full_remap": dg.MetadataValue.bool(repush),
+                                              "source_rows_read": dg.IntMetadataValue(result.read)}  # fmt: skip
+        if repush:  # the whole table was mapped again: what that did, besides this day's own rows
+            extra.update({f"remap_rows_{k}": dg.IntMetadataValue(getattr(result, k))
+                          for k in ("inserted", "updated", "deleted", "unchanged")})  # fmt: skip
+        return dg.MaterializeResult(metadata=step_metadata(result, **extra))
 
     return _upload
 

@@ -1,56 +1,85 @@
-"""The checks of every Data Bureau table: row_count, freshness, schema, validity, per partition."""
+"""The checks of every Data Bureau table, one result per check and day: row_count, freshness, schema,
+validity, volume."""
 
 import datetime as dt
+from collections.abc import Iterator
 
 import dagster as dg
 
 from shaoxing_ops import settings
 from shaoxing_ops.catalog import BureauTable, Catalog
+from shaoxing_ops.dagster_internals import check_evaluation_events
 from shaoxing_ops.exchange import bureau_health, health
 
-from ..checks import DESCRIPTIONS, load_deadline, result
-from ..partitions import daily
+from ..checks import (
+    DESCRIPTIONS,
+    check_specs,
+    day_results,
+    latest_materializations,
+    load_deadline,
+    quarantine_days,
+    same_every_day,
+    selected_checks,
+)
 from ..resources import Databases
 from .assets import asset_key
 
-BUREAU_CHECKS = ("row_count", "freshness", "schema", "validity")
+BUREAU_CHECKS = health.LEG_CHECKS["bureau"]
 BUREAU_DESCRIPTIONS = {
     **DESCRIPTIONS,
-    "row_count": "行数比对：数据局表与按映射规则（含筛选条件）由前置库应得的记录数一致，按分区与全表；无法映射而隔离的记录不计。",
-    "freshness": "时效：该分区应上报的变更已出现在数据局表中，且在截止时间（默认 09:00）前完成上报。",
+    "row_count": "行数比对：数据局表与按映射规则（含筛选条件）由前置库应得的记录数一致，按日与全表；无法映射而隔离的记录不计。",
+    "freshness": "时效：当日应上报的变更已出现在数据局表中，且在次日截止时间（默认 09:00）前完成上报。",
+    "volume": "数据量：当日上报的记录条数与本表近期历史（近几周同一星期几的中位数）相比；通常有记录而当日为零为未上报（失败），"
+    "骤降或激增为警告。",
 }
 
 
 def bureau_checks(bt: BureauTable, catalog: Catalog) -> dg.AssetChecksDefinition:
     key = asset_key(bt)
-    specs = [dg.AssetCheckSpec(n, asset=key, description=BUREAU_DESCRIPTIONS[n], partitions_def=daily)
-             for n in BUREAU_CHECKS]  # fmt: skip
+    # while history is short, the bureau table expects about what its sources receive
+    prior = sum(catalog.table(s).volume for s in bt.sources)
 
     @dg.multi_asset_check(
-        specs=specs, can_subset=True, name=f"bureau__{bt.db_name}__checks", pool="bureau_checks"
+        specs=check_specs(key, BUREAU_CHECKS, BUREAU_DESCRIPTIONS),
+        can_subset=True,
+        name=f"bureau__{bt.db_name}__checks",
+        pool="bureau_checks",
     )
-    def _checks(context: dg.AssetCheckExecutionContext, databases: Databases):  # type: ignore[no-untyped-def]
+    def _checks(context: dg.AssetCheckExecutionContext, databases: Databases) -> Iterator[dg.DagsterEvent]:
+        yield from check_evaluation_events(context, list(_evaluate(context, databases)))
+
+    def _evaluate(
+        context: dg.AssetCheckExecutionContext, databases: Databases
+    ) -> Iterator[dg.AssetCheckEvaluation]:
         window = context.partition_time_window
-        selected = {k.name for k in context.selected_asset_check_keys}
+        start, end = window.start, window.end
+        selected = selected_checks(context, key)
+        days = list(context.partition_keys)
+        targets = latest_materializations(context.instance, key, days)
         front, bureau, ops = databases.engine("front"), databases.engine("bureau"), databases.ops()
-        if "row_count" in selected:
-            yield result(key, "row_count",
-                         bureau_health.row_count(bt, catalog, front, bureau, ops, window.start, window.end))  # fmt: skip
-        if "freshness" in selected:
-            materialized = context.instance.get_materialized_partitions(key)
-            loaded = all(p in materialized for p in context.partition_keys)
-            end = window.end.astimezone(settings.TZ).replace(tzinfo=None)
-            deadline = dt.datetime.combine(end.date(), load_deadline())
-            outcome = bureau_health.freshness(bt, catalog, front, bureau, window.start, window.end, loaded=loaded,
-                                              deadline=deadline, now=dt.datetime.now(settings.TZ))  # fmt: skip
-            yield result(key, "freshness", outcome)
+        mapped = (
+            bureau_health.expected(bt, catalog, front, start, end)
+            if {"row_count", "freshness"} & selected
+            else None
+        )
+        if mapped is not None and "row_count" in selected:
+            yield from day_results(
+                key, "row_count", bureau_health.row_count(bt, mapped, bureau, ops, start, end), targets
+            )
+        if mapped is not None and "freshness" in selected:
+            outcomes = bureau_health.freshness(bt, mapped, bureau, start, end, loaded=set(targets),
+                                               deadline=load_deadline(), now=dt.datetime.now(settings.TZ))  # fmt: skip
+            yield from day_results(key, "freshness", outcomes, targets)
         if "schema" in selected:
-            yield result(key, "schema", health.schema(bt.table, None, bureau))
+            yield from day_results(
+                key, "schema", same_every_day(health.schema(bt.table, None, bureau), days), targets
+            )
         if "validity" in selected:
-            outcome, entries = health.validity(bt.table, catalog, bureau, window.start, window.end)
-            stored = sum(ops.replace_quarantine("bureau_rows", bt.name, [day], rows, context.run.run_id)
-                         for day, rows in entries.items())  # fmt: skip
-            outcome.metadata["quarantined_entries"] = stored
-            yield result(key, "validity", outcome)
+            outcomes, entries = health.validity(bt.table, catalog, bureau, start, end)
+            quarantine_days(ops, "bureau_rows", bt.name, outcomes, entries, context.run.run_id)
+            yield from day_results(key, "validity", outcomes, targets)
+        if "volume" in selected:
+            outcomes = health.volume(bt.table, bureau, start, end, prior * settings.volume_scale())
+            yield from day_results(key, "volume", outcomes, targets)
 
     return _checks

@@ -5,6 +5,9 @@ import datetime as dt
 
 import dagster as dg
 
+from shaoxing_ops.alerts import Alert, Notifier, channels_from_env
+from shaoxing_ops.alerts.digest import daily_summary, disk_alerts
+from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.operations.assessment import assess, describe
 from shaoxing_ops.operations.cli import measure_databases
 from shaoxing_ops.operations.hostmetrics import collect
@@ -91,7 +94,24 @@ def resource_assessment(context: dg.AssetExecutionContext, databases: Databases)
         metadata[f"{r.resource} p95 %"] = dg.MetadataValue.float(round(r.p95, 2))
         if r.days_until_full is not None:
             metadata[f"{r.resource} days until full"] = dg.MetadataValue.float(round(r.days_until_full, 1))
+    alerts = disk_alerts(assessment.resources, context.partition_key)
+    if alerts:
+        metadata["disk_alerts"] = dg.MetadataValue.int(announce(context, ops, "磁盘空间预警", alerts))
     return dg.MaterializeResult(metadata=metadata)
+
+
+def announce(context: dg.AssetExecutionContext, ops: OpsStore, title: str, alerts: list[Alert],
+             lines_before: tuple[str, ...] = ()) -> int:  # fmt: skip
+    """Send through the configured channels; a channel that fails is logged and never fails the asset."""
+    channels = channels_from_env()
+    if not channels:
+        return 0
+    outcome = Notifier(channels, ops).notify(title, alerts, lines_before=lines_before)
+    for channel, error in outcome.failed.items():
+        context.log.warning(
+            f"alert channel {channel} failed; the ops_alert_sensor does not resend it: {error}"
+        )
+    return sum(outcome.sent.values())
 
 
 def _files(html, data) -> dict[str, dg.MetadataValue]:  # type: ignore[no-untyped-def]
@@ -117,10 +137,13 @@ def inspection_sheet(context: dg.AssetExecutionContext, databases: Databases) ->
     report = build.daily_sheet(context.instance, databases.ops(), day)
     html, data = build.write(report, f"巡检单_{day.isoformat()}")
     s = report["summary"]
+    title, lines, alert = daily_summary(report)
+    sent = announce(context, databases.ops(), title, [alert], tuple(lines))
     return dg.MaterializeResult(metadata={
         **_files(html, data),
         **{k: dg.MetadataValue.int(v) for k, v in s.items()},
         "healthy": dg.MetadataValue.bool(not report["attention"]),
+        "summary_sent": dg.MetadataValue.int(sent),
     })  # fmt: skip
 
 

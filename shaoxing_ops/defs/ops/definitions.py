@@ -1,5 +1,6 @@
 import dagster as dg
 
+from .alerts import ops_alert_sensor
 from .assets import (
     ASSESSMENT,
     MONTHLY,
@@ -41,7 +42,7 @@ schedules = [
 def definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[host_metrics, resource_assessment, inspection_sheet, weekly_report, monthly_report],
-        sensors=[host_metrics_sensor],
+        sensors=[host_metrics_sensor, ops_alert_sensor],
         jobs=[ops_daily, ops_weekly, ops_monthly],
         schedules=schedules,
     )

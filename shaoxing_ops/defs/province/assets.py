@@ -5,6 +5,7 @@ import dagster as dg
 from shaoxing_ops.catalog import Catalog, System, Table
 from shaoxing_ops.exchange import copy_window
 
+from ..figures import record_days, step_metadata
 from ..partitions import daily
 from ..repush import repair_if_repush
 from ..resources import Databases, backend_kind
@@ -59,31 +60,20 @@ def province_asset(table: Table, system: System) -> dg.AssetsDefinition:
     )
     def _load(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
         window = context.partition_time_window
-        result = copy_window(
-            table, databases.engine("province"), databases.engine("front"), window.start, window.end
+        province, front = databases.engine("province"), databases.engine("front")
+        result = copy_window(table, province, front, window.start, window.end)
+        # What was moved goes into the materialisations' metadata, each day its own figures; a separate log
+        # line per table would cost the nightly run one more stored event for each of 142 tables.
+        record_days(context, result)
+        repaired = repair_if_repush(context, table, province, front, databases)
+        metadata = step_metadata(
+            result, route=f"{databases.describe('province')} -> {databases.describe('front')}"
         )
-        # What was moved goes into the materialisation's metadata, which the run log shows; a separate log line
-        # per table would cost the nightly run one more stored event for each of 142 tables.
-        repaired = repair_if_repush(
-            context, table, databases.engine("province"), databases.engine("front"), databases
-        )
-        return dg.MaterializeResult(
-            metadata={
-                **repaired,
-                "rows_read": dg.IntMetadataValue(result.read),
-                "rows_inserted": dg.IntMetadataValue(result.inserted),
-                "rows_updated": dg.IntMetadataValue(result.updated),
-                "rows_deleted": dg.IntMetadataValue(result.deleted),
-                "rows_unchanged": dg.IntMetadataValue(result.unchanged),
-                "seconds": dg.FloatMetadataValue(result.seconds),
-                "dagster/row_count": dg.IntMetadataValue(
-                    repaired.get("rows_after_repair", result.target_rows)
-                ),
-                "method": result.method,
-                "window": f"[{window.start.isoformat()}, {window.end.isoformat()})",
-                "route": f"{databases.describe('province')} -> {databases.describe('front')}",
-            }
-        )
+        if repaired:
+            metadata.update(
+                repaired, **{"dagster/row_count": dg.IntMetadataValue(repaired["rows_after_repair"])}
+            )
+        return dg.MaterializeResult(metadata=metadata)
 
     return _load
 
