@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 
 import pytest
 import sqlalchemy as sa
@@ -87,6 +88,34 @@ def test_demo_runs_end_to_end(demo: Demo) -> None:
     assert len(list((tmp_path / "data" / "reports" / "inspection").glob("*.html"))) == 1
     workbooks = list((tmp_path / "data" / "reports" / "stats").glob("*/*.xlsx"))
     assert len(workbooks) == 1 and workbooks[0].stat().st_size > 10_000, done.stdout[-2000:]
+
+
+def test_every_loaded_day_of_every_table_has_each_checks_own_result(demo: Demo, catalog) -> None:  # type: ignore[no-untyped-def]
+    """The demo loads ranges, yet each day of each exchanged table carries that day's result of every check,
+    as the instance records it (what the UI's Checks tab and lineage nodes count)."""
+    import dagster as dg
+
+    from shaoxing_ops.defs.bureau.assets import asset_key as bureau_key
+    from shaoxing_ops.defs.province.assets import asset_key
+    from shaoxing_ops.exchange.health import LEG_CHECKS
+
+    assert demo.done.returncode == 0, demo.done.stdout[-2000:] + demo.done.stderr[-2000:]
+    first, last = (dt.date.fromisoformat(d) for d in demo.done.stdout.split("simulate the province, ")[1]
+                   .split(",")[0].split(" … "))  # fmt: skip
+    days = {(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)}
+    keys = [dg.AssetCheckKey(asset_key(t), c) for t in catalog.tables for c in LEG_CHECKS["province"]]
+    keys += [dg.AssetCheckKey(bureau_key(b), c) for b in catalog.bureau for c in LEG_CHECKS["bureau"]]
+    with dg.DagsterInstance.from_config(str(demo.root / "dagster")) as instance:
+        infos = instance.event_log_storage.get_asset_check_partition_info(keys)
+    found: dict[tuple[dg.AssetCheckKey, str], str] = {
+        (i.check_key, i.partition_key): i.latest_execution_status.value for i in infos if i.partition_key
+    }
+    assert len(keys) == 142 * 6 + 14 * 5
+    missing = [(k.to_user_string(), d) for k in keys for d in sorted(days) if (k, d) not in found]
+    assert not missing, f"{len(missing)} check-days without a result, e.g. {missing[:5]}"
+    statuses = Counter(found[(k, d)] for k in keys for d in days)
+    failed = [(k.to_user_string(), d) for k in keys for d in days if found[(k, d)] != "SUCCEEDED"]
+    assert statuses["SUCCEEDED"] == len(keys) * len(days), (statuses, failed[:10])
 
 
 @pytest.mark.parametrize(
