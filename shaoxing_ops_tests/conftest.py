@@ -29,6 +29,8 @@ from shaoxing_ops.simulate.run import simulate
 
 PG_URL = os.environ.get("SXOPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("SXOPS_REQUIRE_PG") == "1"
+MYSQL_URL = os.environ.get("SXOPS_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/")
+REQUIRE_MYSQL = os.environ.get("SXOPS_REQUIRE_MYSQL") == "1"
 
 # The small province most tests start from: the baseline and two days.
 SIM_START, SIM_END, SIM_SCALE, SIM_SEED = dt.date(2026, 3, 1), dt.date(2026, 3, 2), 0.004, 11
@@ -101,6 +103,52 @@ def drop_pg_database(url: str) -> None:
     admin.dispose()
 
 
+_my_checked: list[str | None] = []
+
+
+def require_mysql() -> None:
+    """MariaDB/MySQL at ``SXOPS_TEST_MYSQL_URL``, or a skip saying why (a failure under SXOPS_REQUIRE_MYSQL=1)."""
+    if not _my_checked:
+        try:
+            with make_engine(MYSQL_URL).connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            _my_checked.append(None)
+        except Exception as exc:  # any failure to connect means: no server here
+            _my_checked.append(
+                f"MariaDB/MySQL not reachable at {MYSQL_URL.split('@')[-1]}: {type(exc).__name__}"
+            )
+    if _my_checked[0]:
+        if REQUIRE_MYSQL:
+            pytest.fail(f"SXOPS_REQUIRE_MYSQL=1 but {_my_checked[0]}")
+        pytest.skip(_my_checked[0])
+
+
+def _my_admin(sql: str) -> None:
+    engine = make_engine(MYSQL_URL)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(sql)
+    engine.dispose()
+
+
+def create_mysql_database(label: str) -> str:
+    name = f"sxops_t_{uuid.uuid4().hex[:10]}_{label}"
+    _my_admin(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+    return str(make_engine(MYSQL_URL).url.set(database=name).render_as_string(hide_password=False))
+
+
+def drop_mysql_database(url: str) -> None:
+    _my_admin(f"DROP DATABASE IF EXISTS `{sa.engine.make_url(url).database}`")
+
+
+@pytest.fixture
+def mysql_dbs() -> Iterator[Dbs]:
+    require_mysql()
+    urls = [create_mysql_database(r) for r in ("province", "front", "bureau")]
+    yield Dbs("mariadb", *urls)
+    for url in urls:
+        drop_mysql_database(url)
+
+
 @pytest.fixture
 def sqlite_dbs(tmp_path: Path) -> Dbs:
     return Dbs("sqlite", *(f"sqlite:///{tmp_path / f'{r}.db'}" for r in ("province", "front", "bureau")))
@@ -121,6 +169,11 @@ def dbs(request: pytest.FixtureRequest) -> Dbs:
     return request.getfixturevalue("sqlite_dbs" if request.param == "sqlite" else "pg_dbs")
 
 
+DB_FIXTURES = {"sqlite": "sqlite_dbs", "postgres": "pg_dbs", "mariadb": "mysql_dbs"}
+ALL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
+                pytest.param("mariadb", marks=pytest.mark.mariadb)]  # fmt: skip
+
+
 _templates: dict[str, str] = {}  # backend -> a database holding the default simulation, cloned for each test
 
 
@@ -131,16 +184,28 @@ def simulate_into(url: str, catalog: Catalog, start: dt.date = SIM_START, end: d
         _simulate(url, catalog, start, end, scale, seed)
         return
     postgres = url.startswith("postgresql")
-    backend = "postgres" if postgres else "sqlite"
+    backend = "postgres" if postgres else "mariadb" if url.startswith("mysql") else "sqlite"
     if backend not in _templates:
         if postgres:
             template = create_pg_database("template")
+        elif backend == "mariadb":
+            template = create_mysql_database("template")
         else:
             template = f"sqlite:///{Path(tempfile.mkdtemp(prefix='sxops_tmpl_')) / 'province.db'}"
         _simulate(template, catalog, start, end, scale, seed)
         _templates[backend] = template
     template = _templates[backend]
-    if (
+    if backend == "mariadb":  # no templates in MariaDB: each table copied inside the server
+        source, target = sa.engine.make_url(template).database, sa.engine.make_url(url).database
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            names = [r[0] for r in conn.exec_driver_sql(
+                f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{source}'")]  # fmt: skip
+            for name in names:
+                conn.exec_driver_sql(f"CREATE TABLE `{target}`.`{name}` LIKE `{source}`.`{name}`")
+                conn.exec_driver_sql(f"INSERT INTO `{target}`.`{name}` SELECT * FROM `{source}`.`{name}`")
+        engine.dispose()
+    elif (
         postgres
     ):  # a database is cloned whole by the server: drop the empty one and recreate it from the template
         name = sa.engine.make_url(url).database
@@ -171,6 +236,8 @@ def _drop_templates() -> Iterator[None]:
     for url in _templates.values():
         if url.startswith("postgresql"):
             drop_pg_database(url)
+        elif url.startswith("mysql"):
+            drop_mysql_database(url)
 
 
 @pytest.fixture

@@ -10,13 +10,20 @@ import pytest
 import sqlalchemy as sa
 
 from shaoxing_ops.catalog import Catalog
-from shaoxing_ops.exchange import full_reload, sa_table
+from shaoxing_ops.exchange import copy_window, full_reload, sa_table
+from shaoxing_ops.exchange.dialects import family
 from shaoxing_ops.exchange.maintenance import ApprovalMissing, reconcile_table, reinitialise
 from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.exchange.reconcile import diff_report, reconcile, repair
 
-from .conftest import Dbs, simulate_into
+from .conftest import ALL_BACKENDS, DB_FIXTURES, Dbs, simulate_into
 from .test_engine import province_live, snapshot
+
+
+@pytest.fixture(params=ALL_BACKENDS)
+def dbs(request: pytest.FixtureRequest) -> Dbs:
+    """SQLite, PostgreSQL and MariaDB: the engine is proven on each."""
+    return request.getfixturevalue(DB_FIXTURES[request.param])
 
 
 @pytest.fixture
@@ -54,8 +61,9 @@ def test_finds_exactly_the_planted_differences_and_repairs_only_them(loaded) -> 
         conn.execute(
             sa.text("UPDATE e_pri_person SET natdate = NULL WHERE personid = :k"), {"k": all_keys[900]}
         )
+        zz = family(conn).concat(["'zz'", "personid"])
         conn.exec_driver_sql(
-            "INSERT INTO e_pri_person SELECT 'zz' || personid, pripid, name, sex, natdate, certype, cerno, position, "
+            f"INSERT INTO e_pri_person SELECT {zz}, pripid, name, sex, natdate, certype, cerno, position, "
             "position_cn, lerepsign, appounit, country, mobtel, dsc_biz_record_id, dsc_biz_operation, "
             "dsc_biz_timestamp FROM e_pri_person WHERE personid = '" + all_keys[20] + "'"
         )
@@ -97,7 +105,7 @@ def test_reconcile_table_records_its_result(loaded, dbs: Dbs) -> None:
     ops = OpsStore(dbs.engine("front")).ensure()
     with target.begin() as conn:
         conn.exec_driver_sql(
-            "DELETE FROM e_pri_person WHERE personid IN (SELECT personid FROM e_pri_person LIMIT 5)"
+            "DELETE FROM e_pri_person WHERE personid IN (SELECT personid FROM (SELECT personid FROM e_pri_person LIMIT 5) x)"
         )
     outcome = reconcile_table(table, source, target, ops, fix=True)
     assert len(outcome.diff.missing) == 5 and outcome.after is not None and outcome.after.equal
@@ -120,7 +128,7 @@ def test_reinitialisation_audits_and_readers_never_see_a_half_table(loaded, dbs:
     ops = OpsStore(dbs.engine("front")).ensure()
     with target.begin() as conn:  # the front has drifted: rows lost and rows that should not be there
         conn.exec_driver_sql(
-            "DELETE FROM e_pri_person WHERE personid IN (SELECT personid FROM e_pri_person LIMIT 40)"
+            "DELETE FROM e_pri_person WHERE personid IN (SELECT personid FROM (SELECT personid FROM e_pri_person LIMIT 40) x)"
         )
     before = len(snapshot(target, table))
     expected = len(province_live(source, table))
@@ -153,3 +161,45 @@ def test_reinitialisation_audits_and_readers_never_see_a_half_table(loaded, dbs:
     assert (audit["rows_before"], audit["rows_after"]) == (before, expected)
     assert audit["reason"] == "代码集调整导致差异较大" and audit["finished_at"] >= audit["requested_at"]
     assert '"missing": 0' in audit["reconciliation"]
+
+
+@pytest.mark.postgres
+@pytest.mark.mariadb
+def test_mixed_site_mariadb_province_postgres_front_sqlite_bureau(
+    mysql_dbs: Dbs, pg_dbs: Dbs, sqlite_dbs: Dbs, catalog: Catalog
+) -> None:
+    """A province on MariaDB loaded into a PostgreSQL front, every table; reconciliation across the two
+    dialects finds planted differences (a changed value, a lost row, a row too many) and repairs them."""
+    simulate_into(mysql_dbs.province, catalog, end=dt.date(2026, 3, 2))
+    province, front = mysql_dbs.engine("province"), pg_dbs.engine("front")
+    start, end = dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3)
+    moved = {t.name: copy_window(t, province, front, start, end).target_rows for t in catalog.tables}
+    assert len(moved) == 142 and sum(moved.values()) > 90_000
+    unequal = [t.name for t in catalog.tables if not reconcile(t, province, front).equal]
+    assert unequal == []
+    table = catalog.table("E_BASEINFO")
+    keys = [r[table.column_names.index("pripid")] for r in province_live(province, table)]
+    with front.begin() as conn:
+        conn.exec_driver_sql(
+            f"UPDATE e_baseinfo SET entname = '绍兴𠮷测试有限公司😀' WHERE pripid = '{keys[3]}'"
+        )
+        conn.exec_driver_sql(f"DELETE FROM e_baseinfo WHERE pripid = '{keys[5]}'")
+    with province.begin() as conn:  # a row the province deleted: the front still holding it is one too many
+        conn.exec_driver_sql(f"UPDATE e_baseinfo SET dsc_biz_operation = 'D' WHERE pripid = '{keys[8]}'")
+    diff = reconcile(table, province, front)
+    assert (diff.changed, diff.missing, diff.extra) == ([(keys[3],)], [(keys[5],)], [(keys[8],)])
+    fixed = repair(table, province, front, diff)
+    assert (fixed.copied, fixed.deleted) == (2, 1) and reconcile(table, province, front).equal
+    # 4-byte characters survive MariaDB both ways: into a MariaDB front and back out again
+    mfront = mysql_dbs.engine("front")
+    with province.begin() as conn:
+        conn.exec_driver_sql(
+            f"UPDATE e_baseinfo SET entname = '绍兴𠮷测试有限公司😀' WHERE pripid = '{keys[3]}'"
+        )
+    full_reload(table, province, mfront)
+    assert reconcile(table, province, mfront).equal
+    full_reload(table, mfront, sqlite_dbs.engine("front"))
+    with sqlite_dbs.engine("front").connect() as conn:
+        name = conn.exec_driver_sql(f"SELECT entname FROM e_baseinfo WHERE pripid = '{keys[3]}'").scalar_one()
+    assert name == "绍兴𠮷测试有限公司😀"
+    assert reconcile(table, mfront, sqlite_dbs.engine("front")).equal

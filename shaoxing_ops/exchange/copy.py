@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from shaoxing_ops.catalog import Table
 
 from .dbs import is_postgres, reading
+from .dialects import FAMILIES, family
 from .schema import cast_type, count_rows, ensure_table, sa_table, table_exists, tombstone_table
 from .windows import to_local_naive
 
@@ -215,39 +216,42 @@ def _pipe_pg(
 @contextmanager
 def _staging(conn: Connection, table: Table) -> Iterator[sa.Table]:
     """A temporary table shaped like the target, without keys: it may hold several versions of a key."""
-    pg = is_postgres(conn.engine)
-    stg = _staging_table(table, pg)
-    if not pg:
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS temp.{_q(conn, stg.name)}")
+    fam = family(conn)
+    stg = _staging_table(table, fam.name)
+    # PostgreSQL drops it at commit by itself; SQLite and MySQL keep a session's temporary tables after a
+    # failure (a pooled connection lives on), so a leftover is dropped first.
+    drop = {"sqlite": f"DROP TABLE IF EXISTS temp.{_q(conn, stg.name)}",
+            "mysql": f"DROP TEMPORARY TABLE IF EXISTS {_q(conn, stg.name)}"}.get(fam.name)  # fmt: skip
+    if drop:
+        conn.exec_driver_sql(drop)
     # The DDL is the same every night: compiled once per table and dialect, not once per load.
     conn.exec_driver_sql(_staging_ddl(table, conn.dialect))
     yield stg
-    if not pg:
-        conn.exec_driver_sql(f"DROP TABLE temp.{_q(conn, stg.name)}")
+    if drop:
+        conn.exec_driver_sql(drop)
 
 
 @cache
-def _staging_table(table: Table, pg: bool) -> sa.Table:
+def _staging_table(table: Table, family_name: str) -> sa.Table:
     cols = [sa.Column(c.name, c.type) for c in sa_table(table).columns]
-    # PostgreSQL drops it at commit by itself; on failure the rollback removes it on both dialects.
     return sa.Table(
         f"stg_{table.db_name}",
         sa.MetaData(),
         *cols,
-        prefixes=["TEMPORARY"],
-        **({"postgresql_on_commit": "DROP"} if pg else {}),
+        prefixes=list(FAMILIES[family_name].staging_prefixes),
+        **({"postgresql_on_commit": "DROP"} if family_name == "postgresql" else {}),
     )
 
 
 @cache
 def _staging_ddl(table: Table, dialect: sa.Dialect) -> str:
-    stg = _staging_table(table, dialect.name == "postgresql")
+    stg = _staging_table(table, family(dialect).name)
     return str(sa.schema.CreateTable(stg).compile(dialect=dialect)).strip()
 
 
 def day_of(conn: Connection, column: str) -> str:
     """SQL for the day (``YYYY-MM-DD``) of a naive timestamp column, the same text on every dialect."""
-    return f"substr(CAST({column} AS {'text' if is_postgres(conn.engine) else 'TEXT'}), 1, 10)"
+    return family(conn).day_of(column)
 
 
 def _merge(conn: Connection, table: Table, stg: str, tgt: str, result: CopyResult) -> None:
@@ -257,30 +261,21 @@ def _merge(conn: Connection, table: Table, stg: str, tgt: str, result: CopyResul
     totals are their sums.
     """
     q = lambda n: _q(conn, n)  # noqa: E731
-    pg = is_postgres(conn.engine)
+    fam = family(conn)
     key = _cols(conn, table.key)
-    cols = _cols(conn, table.column_names)
     nonkey = [c for c in table.column_names if c not in table.key]
     ranked = (
         f"(SELECT s.*, ROW_NUMBER() OVER (PARTITION BY {_cols(conn, table.key, 's.')} "
         f"ORDER BY s.{q(TS)} DESC, s.{q(RID)} DESC) AS rn_ FROM {q(stg)} s)"
     )
     latest = f"(SELECT * FROM {ranked} v WHERE rn_ = 1)"
-    upserts = f"(SELECT * FROM {latest} l WHERE l.{q(OP)} <> 'D')"
-    # PostgreSQL names the target by its alias, SQLite by the table name; both skip rows that are unchanged.
-    t_ref = "t" if pg else q(tgt)
-    distinct = "IS DISTINCT FROM" if pg else "IS NOT"
-    upsert = (
-        f"INSERT INTO {q(tgt)}{' AS t' if pg else ''} ({cols}) SELECT {cols} FROM {upserts} u WHERE true "
-        f"ON CONFLICT ({key}) DO UPDATE SET "
-        + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in nonkey)
-        + f" WHERE ({_cols(conn, nonkey, t_ref + '.')}) {distinct} ({_cols(conn, nonkey, 'EXCLUDED.')})"
-    )
+    upserts = f"SELECT * FROM {latest} l WHERE l.{q(OP)} <> 'D'"
+    upsert = fam.upsert(q, tgt, table.column_names, table.key, upserts)
     match = " AND ".join(f"t.{q(k)} = r.{q(k)}" for k in table.key)
     held = f"EXISTS (SELECT 1 FROM {q(tgt)} t WHERE {match})"
     day = day_of(conn, f"r.{q(TS)}")
     live, dead = f"r.rn_ = 1 AND r.{q(OP)} <> 'D'", f"r.rn_ = 1 AND r.{q(OP)} = 'D'"
-    if pg:  # one round trip: the staged versions by day, and which of them the upsert inserted or updated
+    if fam.name == "postgresql":  # one round trip: the staged versions by day, and what the upsert did
         rows = conn.exec_driver_sql(
             f"WITH up AS ({upsert} RETURNING (xmax = 0) AS ins, {day_of(conn, q(TS))} AS day), "
             f"st AS (SELECT {day} AS day, count(*) AS rd, count(*) FILTER (WHERE r.rn_ = 1) AS lt, "
@@ -290,11 +285,15 @@ def _merge(conn: Connection, table: Table, stg: str, tgt: str, result: CopyResul
             "SELECT st.day, rd, lt, dl, coalesce(i, 0), coalesce(u, 0) FROM st LEFT JOIN w USING (day)"
         ).all()
     else:  # counted before the upsert, against the target as it was
-        changed = f"({_cols(conn, nonkey, 't.')}) IS NOT ({_cols(conn, nonkey, 'r.')})"
+        changed = (
+            fam.differs([f"t.{q(c)}" for c in nonkey], [f"r.{q(c)}" for c in nonkey]) if nonkey else "1 = 0"
+        )
+        n = fam.count_if
         rows = conn.exec_driver_sql(
-            f"SELECT {day}, count(*), sum(r.rn_ = 1), sum({dead} AND {held}), sum({live} AND NOT {held}), "
-            f"sum({live} AND EXISTS (SELECT 1 FROM {q(tgt)} t WHERE {match} AND {changed})) "
-            f"FROM {ranked} r GROUP BY 1"
+            f"SELECT {day}, count(*), {n('r.rn_ = 1')}, {n(f'{dead} AND {held}')}, "
+            f"{n(f'{live} AND NOT {held}')}, "
+            f"{n(f'{live} AND EXISTS (SELECT 1 FROM {q(tgt)} t WHERE {match} AND {changed})')} "
+            f"FROM {ranked} r GROUP BY {day}"
         ).all()
         conn.exec_driver_sql(upsert)
     for d, read, newest, deleted, inserted, updated in rows:
@@ -308,13 +307,11 @@ def _merge(conn: Connection, table: Table, stg: str, tgt: str, result: CopyResul
     deletes = f"SELECT {key} FROM {latest} d WHERE d.{q(OP)} = 'D'"
     result.deleted = conn.exec_driver_sql(f"DELETE FROM {q(tgt)} WHERE ({key}) IN ({deletes})").rowcount
     # Remember what was deleted for the legs downstream; a key that is live again is no longer deleted.
-    tomb = q(tombstone_table(table).name)
-    marks = _cols(conn, [*table.key, RID, OP, TS])
-    conn.exec_driver_sql(
-        f"INSERT INTO {tomb} ({marks}) SELECT {marks} FROM {latest} d WHERE d.{q(OP)} = 'D' "
-        f"ON CONFLICT ({key}) DO UPDATE SET " + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in (RID, OP, TS))
-    )
-    conn.exec_driver_sql(f"DELETE FROM {tomb} WHERE ({key}) IN (SELECT {key} FROM {upserts} r)")
+    tomb = tombstone_table(table).name
+    marks = [*table.key, RID, OP, TS]
+    dead_rows = f"SELECT {_cols(conn, marks)} FROM {latest} d WHERE d.{q(OP)} = 'D'"
+    conn.exec_driver_sql(fam.upsert(q, tomb, marks, table.key, dead_rows, skip_unchanged=False))
+    conn.exec_driver_sql(f"DELETE FROM {q(tomb)} WHERE ({key}) IN (SELECT {key} FROM ({upserts}) r)")
 
 
 def copy_window(
@@ -399,6 +396,8 @@ def full_reload(
     result = CopyResult(table=table.name)
     if is_postgres(target):
         _reload_postgres(table, source, target, result, batch_size, progress)
+    elif family(target).name == "mysql":
+        _reload_mysql(table, source, target, result, batch_size, progress)
     else:
         _reload_sqlite(table, source, target, result, batch_size, progress)
     result.seconds = round(time.perf_counter() - started, 3)
@@ -425,6 +424,34 @@ def _reload_sqlite(table: Table, source: Engine, target: Engine, result: CopyRes
         conn.exec_driver_sql(f"ALTER TABLE {q(aside)} RENAME TO {q(name)}")
         for idx in sa_table(table).indexes:
             idx.create(conn)
+    result.target_rows = result.read = result.inserted = rows
+
+
+def _reload_mysql(table: Table, source: Engine, target: Engine, result: CopyResult, batch_size: int,
+                  progress: Progress | None) -> None:  # fmt: skip
+    """MySQL commits every DDL statement by itself, so the swap cannot sit in a transaction: the table is
+    built aside with its key, loaded, indexed in one ALTER, and swapped by one ``RENAME TABLE`` of both
+    names, which MySQL performs atomically. An interrupted rebuild leaves only the aside table."""
+    name, aside, old = table.db_name, f"{table.db_name}__rebuild", f"{table.db_name}__old"
+    indexed = [c.name for c in table.columns if c.index and c.name not in table.key]
+    result.method = "batched"
+    with target.begin() as conn:
+        q = lambda n: _q(conn, n)  # noqa: E731
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(aside)}, {q(old)}")
+        result.rows_before = count_rows(conn, sa_table(table)) if table_exists(conn, name) else 0
+        sa_table(table, sa.MetaData(), name=aside, indexes=False).create(conn)
+    with target.begin() as conn:
+        built = sa_table(table, sa.MetaData(), name=aside, indexes=False)
+        rows = _write_batches(conn, table, built, stream_rows(source, table, _live, batch_size), progress)
+    with target.begin() as conn:
+        if indexed:
+            conn.exec_driver_sql(f"ALTER TABLE {q(aside)} "
+                                 + ", ".join(f"ADD INDEX {q(f'ix_{name}_{c}')} ({q(c)})" for c in indexed))  # fmt: skip
+        if table_exists(conn, name):
+            conn.exec_driver_sql(f"RENAME TABLE {q(name)} TO {q(old)}, {q(aside)} TO {q(name)}")
+            conn.exec_driver_sql(f"DROP TABLE {q(old)}")
+        else:
+            conn.exec_driver_sql(f"RENAME TABLE {q(aside)} TO {q(name)}")
     result.target_rows = result.read = result.inserted = rows
 
 

@@ -15,11 +15,22 @@ def reading(conn: Connection) -> Connection:
     return conn.execution_options(**{READ_ONLY: True})
 
 
+MYSQL_SQL_MODE = (
+    "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
+)
+
+
 def normalise_url(url: str | URL) -> URL:
-    """Use psycopg 3 for PostgreSQL whatever driver the URL names (the COPY fast path needs it)."""
+    """Use psycopg 3 for PostgreSQL whatever driver the URL names (the COPY fast path needs it); PyMySQL for
+    MySQL/MariaDB where no driver is named, talking ``utf8mb4`` unless the URL says otherwise."""
     u = make_url(url)
     if u.get_backend_name() == "postgresql" and u.get_driver_name() != "psycopg":
         u = u.set(drivername="postgresql+psycopg")
+    if u.get_backend_name() in ("mysql", "mariadb"):
+        if "+" not in u.drivername:
+            u = u.set(drivername=f"{u.get_backend_name()}+pymysql")
+        if "charset" not in u.query:
+            u = u.update_query_dict({"charset": "utf8mb4"})
     return u
 
 
@@ -62,4 +73,15 @@ def make_engine(url: str | URL) -> Engine:
         return engine
     if u.get_backend_name() == "postgresql":
         return sa.create_engine(u, pool_pre_ping=True, connect_args={"application_name": "shaoxing-ops"})
+    if u.get_backend_name() in ("mysql", "mariadb"):
+        # The server closes idle connections after wait_timeout: recycle them before, check them on checkout.
+        engine = sa.create_engine(u, pool_pre_ping=True, pool_recycle=3600)
+
+        @sa.event.listens_for(engine, "connect")
+        def _session(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            # Strict: a value that does not fit is an error, never silently cut or zeroed.
+            with dbapi_conn.cursor() as cur:
+                cur.execute(f"SET SESSION sql_mode = '{MYSQL_SQL_MODE}'")
+
+        return engine
     return sa.create_engine(u)

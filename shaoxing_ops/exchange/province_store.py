@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from shaoxing_ops.catalog import Catalog, Table
 
 from .copy import ExchangeError, _write_batches
 from .dbs import is_postgres
+from .dialects import family
 from .schema import sa_table
 
 STATE_TABLE = "sim_state"
@@ -104,13 +104,7 @@ class SqlProvinceStore:
         if fresh:
             conn.execute(t.insert(), rows)
             return
-        dialect_insert = postgresql.insert if is_postgres(self.engine) else sqlite.insert
-        stmt = dialect_insert(t)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(table.key),
-            set_={c: stmt.excluded[c] for c in names if c not in table.key},
-        )
-        conn.execute(stmt, rows)
+        conn.execute(family(conn).upsert_rows(t, table.key), rows)
 
     def _save_state(self, conn: Connection, state: dict[str, Any]) -> None:
         text = json.dumps(state, sort_keys=True)

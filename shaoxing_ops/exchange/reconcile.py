@@ -14,7 +14,6 @@ types on both sides make it just as exact.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,8 @@ from shaoxing_ops.catalog import Table
 
 from .copy import OP, TS, CopyResult, _merge, _staging, _write_batches, stream_rows
 from .dbs import is_postgres, reading
+from .dialects import family
+from .dialects.sqlite import register_hashes
 from .schema import count_rows, ensure_table, sa_table
 from .windows import to_local_naive
 
@@ -62,35 +63,29 @@ class Diff:
         }  # fmt: skip
 
 
-def _sqlite_hashes(dbapi_conn: Any) -> None:
-    def part(text: str | None, i: int) -> int | None:
-        if text is None:
-            return None
-        return int(hashlib.md5(text.encode()).hexdigest()[8 * i : 8 * i + 8], 16)
-
-    dbapi_conn.create_function("sxops_h1", 1, lambda t: part(t, 0), deterministic=True)
-    dbapi_conn.create_function("sxops_h2", 1, lambda t: part(t, 1), deterministic=True)
-
-
 class _Side:
-    """SQL for one side of a comparison: key, row hash and prefix expressions in that dialect."""
+    """SQL for one side of a comparison: key, row hash and prefix expressions in that side's family."""
 
     def __init__(self, engine: Engine, table: Table, live_only: bool, native_pg: bool,
                  as_of: dt.datetime | None = None, ignoring: bool = False) -> None:  # fmt: skip
         self.engine, self.table = engine, table
-        self.pg = is_postgres(engine)
+        self.family = fam = family(engine)
+        self.pg = fam.name == "postgresql"
         self.native = native_pg
         prep = engine.dialect.identifier_preparer
         self.q = prep.quote
         self.name = self.q(table.db_name)
         # Prefix ranges must order keys by bytes on both sides; a database already collating that way keeps its
         # indexes usable for the range scans.
-        coll = ' COLLATE "C"' if self.pg and not _byte_ordered(engine) else ""
         if len(table.key) == 1 and table.column(table.key[0]).kind in ("str", "text"):
-            self.key = f"{self.q(table.key[0])}{coll}"
+            key = self.q(table.key[0])
         else:
-            parts = [f"CAST({self.q(k)} AS TEXT)" for k in table.key]
-            self.key = f"({f' || {self._sep()} || '.join(parts)}){coll}"
+            parts = [fam.key_text(self.q(k)) for k in table.key]
+            key = fam.concat([p for part in parts for p in (part, fam.separator)][:-1])
+        if self.pg:
+            self.key = key if _byte_ordered(engine) else f'{key} COLLATE "C"'
+        else:
+            self.key = fam.byte_order(key)
         self.where = f"{self.q(OP)} <> 'D'" if live_only else "1 = 1"
         self.params: dict[str, Any] = {}
         if as_of is not None:
@@ -103,25 +98,9 @@ class _Side:
             row = f"ROW({', '.join(self.q(c) for c in table.column_names)})"
             self.h1, self.h2, self.agg = f"hash_record_extended({row}, 0)", "0", "bit_xor"
         else:
-            text = f" || {self._sep()} || ".join(self._col_text(c.name, c.kind) for c in table.columns)
-            if self.pg:
-                self.h1 = f"('x' || substr(md5({text}), 1, 8))::bit(32)::bigint"
-                self.h2 = f"('x' || substr(md5({text}), 9, 8))::bit(32)::bigint"
-            else:
-                self.h1, self.h2 = f"sxops_h1({text})", f"sxops_h2({text})"
-
-    def _sep(self) -> str:
-        return "chr(31)" if self.pg else "char(31)"
-
-    def _col_text(self, name: str, kind: str) -> str:
-        col = self.q(name)
-        if not self.pg:
-            return f"coalesce(CAST({col} AS TEXT), '{NULL}')"
-        expr = {
-            "datetime": f"to_char({col}, 'YYYY-MM-DD HH24:MI:SS.US')",
-            "date": f"to_char({col}, 'YYYY-MM-DD')",
-        }.get(kind, f"CAST({col} AS TEXT)")
-        return f"coalesce({expr}, '{NULL}')"
+            values = [fam.value_text(self.q(c.name), c.kind, c.precision, c.scale) for c in table.columns]
+            text = fam.concat([p for v in values for p in (v, fam.separator)][:-1])
+            self.h1, self.h2 = fam.hashes(text)
 
     def key_text(self, key: tuple[Any, ...]) -> str:
         return SEP.join(str(k) for k in key)
@@ -170,11 +149,12 @@ class _Session:
                 conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
                 if one_server:
                     conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
-            else:
-                _sqlite_hashes(conn.connection.driver_connection)
+            elif side.family.name == "sqlite":
+                register_hashes(conn.connection.driver_connection)
             if ignored:
-                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {IGNORE_TABLE}")
-                conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {IGNORE_TABLE} (k TEXT PRIMARY KEY)")
+                drop = "DROP TEMPORARY TABLE" if side.family.name == "mysql" else "DROP TABLE"
+                conn.exec_driver_sql(f"{drop} IF EXISTS {IGNORE_TABLE}")
+                conn.exec_driver_sql(side.family.key_table_ddl(IGNORE_TABLE))
                 conn.execute(sa.text(f"INSERT INTO {IGNORE_TABLE} (k) VALUES (:k)"), ignored)
         self.pool = ThreadPoolExecutor(max_workers=2)
 

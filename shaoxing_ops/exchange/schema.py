@@ -3,8 +3,9 @@
 On PostgreSQL the ``str(n)`` columns (keys, codes, credit codes, ID numbers, names) collate as "C": they are
 compared byte by byte, which is what an identifier means, matches SQLite's BINARY and Python's ordering, and
 lets PostgreSQL sort with abbreviated keys: a full reload builds a million-row primary key in about half the
-time it takes under a libc collation such as C.UTF-8 or zh_CN.UTF-8. Free text (``text``) keeps the
-database's collation.
+time it takes under a libc collation such as C.UTF-8 or zh_CN.UTF-8. On MySQL/MariaDB they are ``utf8mb4``
+collated ``utf8mb4_bin`` for the same reasons (the default collations there ignore case: ``'a'`` and ``'A'``
+would be one key). Free text (``text``) keeps the database's collation.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, Engine
 
 from shaoxing_ops.catalog import PLATFORM_COLUMNS as PLATFORM
 from shaoxing_ops.catalog import Column, Table
+
+from .dialects.mysql import BYTE_ORDER
 
 
 class SqliteDecimal(sa.types.TypeDecorator):
@@ -44,9 +48,15 @@ class SqliteDecimal(sa.types.TypeDecorator):
 def column_type(col: Column) -> sa.types.TypeEngine:
     match col.kind:
         case "str":
-            return sa.String(col.length).with_variant(sa.String(col.length, collation="C"), "postgresql")
+            return (
+                sa.String(col.length)
+                .with_variant(sa.String(col.length, collation="C"), "postgresql")
+                .with_variant(
+                    mysql.VARCHAR(col.length, charset="utf8mb4", collation=BYTE_ORDER), "mysql", "mariadb"
+                )
+            )
         case "text":
-            return sa.Text()
+            return sa.Text().with_variant(mysql.TEXT(charset="utf8mb4"), "mysql", "mariadb")
         case "int":
             return sa.Integer()
         case "bigint":
@@ -58,8 +68,8 @@ def column_type(col: Column) -> sa.types.TypeEngine:
             )
         case "date":
             return sa.Date()
-        case "datetime":
-            return sa.DateTime()
+        case "datetime":  # MySQL's DATETIME drops microseconds unless asked to keep them
+            return sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
     raise ValueError(f"unknown column kind {col.kind!r}")
 
 

@@ -1,0 +1,91 @@
+"""What every family answers, with the SQL standard's answer where there is one."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+
+Quote = Callable[[str], str]
+NULL_TEXT = "\\N"  # a NULL's text form in row hashes, as PostgreSQL's COPY writes it
+
+
+class UnsupportedDatabase(ValueError):
+    """A URL names a database no family knows."""
+
+
+class Family:
+    """One database family's SQL. Subclasses override what their database says differently."""
+
+    name = "generic"
+    # The staging table of a load: created per load, gone after it.
+    staging_prefixes: tuple[str, ...] = ("TEMPORARY",)
+
+    # -- reading and comparing ----------------------------------------------------------------------
+    def day_of(self, expr: str) -> str:
+        """The day (``YYYY-MM-DD``) of a naive timestamp: grouping a load's figures by day."""
+        return f"substr(CAST({expr} AS VARCHAR(32)), 1, 10)"
+
+    def differs(self, left: Sequence[str], right: Sequence[str]) -> str:
+        """True where two rows of columns differ, NULL equal to NULL."""
+        return (
+            "("
+            + " OR ".join(f"NOT ({a} IS NOT DISTINCT FROM {b})" for a, b in zip(left, right, strict=True))
+            + ")"
+        )
+
+    def count_if(self, condition: str) -> str:
+        return f"sum(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
+    # -- merging ------------------------------------------------------------------------------------
+    def upsert(self, q: Quote, target: str, columns: Sequence[str], key: Sequence[str], select: str, *,
+               skip_unchanged: bool = True) -> str:  # fmt: skip
+        """Insert the rows of ``select`` (one per key) into ``target``, updating the keys it already holds;
+        with ``skip_unchanged`` rows equal to what the target holds are not written again."""
+        raise NotImplementedError
+
+    def _merge_into(self, q: Quote, target: str, columns: Sequence[str], key: Sequence[str], select: str, *,
+                    skip_unchanged: bool) -> str:  # fmt: skip
+        """SQL:2003 ``MERGE``, as Oracle and DM write it (no ``AS`` before table aliases)."""
+        nonkey = [c for c in columns if c not in key]
+        on = " AND ".join(f"t.{q(k)} = u.{q(k)}" for k in key)
+        sql = f"MERGE INTO {q(target)} t USING ({select}) u ON ({on})"
+        if nonkey:
+            sql += " WHEN MATCHED THEN UPDATE SET " + ", ".join(f"t.{q(c)} = u.{q(c)}" for c in nonkey)
+            if skip_unchanged:
+                sql += " WHERE " + self.differs([f"t.{q(c)}" for c in nonkey], [f"u.{q(c)}" for c in nonkey])
+        cols = ", ".join(q(c) for c in columns)
+        return (
+            sql + f" WHEN NOT MATCHED THEN INSERT ({cols}) VALUES ({', '.join(f'u.{q(c)}' for c in columns)})"
+        )
+
+    def upsert_rows(self, table: sa.Table, key: Sequence[str]) -> sa.Executable:
+        """An executemany-able statement writing dicts of all columns, updating keys already present."""
+        raise NotImplementedError
+
+    # -- reconciliation: one text form and one hash on every database --------------------------------
+    def value_text(self, col: str, kind: str, precision: int | None = None, scale: int | None = None) -> str:
+        """A column's canonical text: dates ``YYYY-MM-DD``, timestamps ``YYYY-MM-DD HH:MM:SS.ffffff``,
+        decimals at their catalog scale, the rest as the database writes them; NULL as ``\\N``."""
+        return f"coalesce(CAST({col} AS VARCHAR(4000)), '{NULL_TEXT}')"
+
+    def key_text(self, col: str) -> str:
+        """A non-text key column as text, for ordering keys by prefix."""
+        return f"CAST({col} AS VARCHAR(64))"
+
+    def concat(self, parts: Sequence[str]) -> str:
+        return "(" + " || ".join(parts) + ")"
+
+    def byte_order(self, expr: str) -> str:
+        """``expr`` compared and ordered byte by byte (key prefixes must order alike on both sides)."""
+        return expr
+
+    separator = "chr(31)"  # between values of a row's text, a character no value contains
+
+    def hashes(self, text: str) -> tuple[str, str]:
+        """Two 32-bit unsigned integers from the MD5 of ``text`` (its hex digits 1-8 and 9-16)."""
+        raise NotImplementedError
+
+    def key_table_ddl(self, name: str) -> str:
+        """A session's temporary table of keys (text) to leave out of a comparison."""
+        return f"CREATE TEMPORARY TABLE {name} (k VARCHAR(4000) PRIMARY KEY)"

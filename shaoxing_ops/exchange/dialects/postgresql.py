@@ -1,0 +1,60 @@
+"""PostgreSQL, and KingbaseES (人大金仓), which speaks its protocol and SQL: ``ON CONFLICT``, ``md5``, COPY."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from .base import NULL_TEXT, Family, Quote
+
+
+class PostgreSql(Family):
+    name = "postgresql"
+
+    def day_of(self, expr: str) -> str:
+        return f"substr(CAST({expr} AS text), 1, 10)"
+
+    def differs(self, left: Sequence[str], right: Sequence[str]) -> str:
+        return f"(({', '.join(left)}) IS DISTINCT FROM ({', '.join(right)}))"
+
+    def count_if(self, condition: str) -> str:
+        return f"count(*) FILTER (WHERE {condition})"
+
+    def upsert(self, q: Quote, target: str, columns: Sequence[str], key: Sequence[str], select: str, *,
+               skip_unchanged: bool = True) -> str:  # fmt: skip
+        nonkey = [c for c in columns if c not in key]
+        cols = ", ".join(q(c) for c in columns)
+        sql = f"INSERT INTO {q(target)} AS t ({cols}) SELECT {cols} FROM ({select}) u "
+        sql += f"ON CONFLICT ({', '.join(q(k) for k in key)}) DO UPDATE SET "
+        sql += ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in nonkey)
+        if skip_unchanged:
+            sql += " WHERE " + self.differs(
+                [f"t.{q(c)}" for c in nonkey], [f"EXCLUDED.{q(c)}" for c in nonkey]
+            )
+        return sql
+
+    def upsert_rows(self, table: sa.Table, key: Sequence[str]) -> sa.Executable:
+        stmt = postgresql.insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=list(key),
+            set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in key},
+        )
+
+    def value_text(self, col: str, kind: str, precision: int | None = None, scale: int | None = None) -> str:
+        expr = {
+            "datetime": f"to_char({col}, 'YYYY-MM-DD HH24:MI:SS.US')",
+            "date": f"to_char({col}, 'YYYY-MM-DD')",
+        }.get(kind, f"CAST({col} AS TEXT)")
+        return f"coalesce({expr}, '{NULL_TEXT}')"
+
+    def key_text(self, col: str) -> str:
+        return f"CAST({col} AS TEXT)"
+
+    def hashes(self, text: str) -> tuple[str, str]:
+        return (f"('x' || substr(md5({text}), 1, 8))::bit(32)::bigint",
+                f"('x' || substr(md5({text}), 9, 8))::bit(32)::bigint")  # fmt: skip
+
+    def key_table_ddl(self, name: str) -> str:
+        return f"CREATE TEMPORARY TABLE {name} (k TEXT PRIMARY KEY)"

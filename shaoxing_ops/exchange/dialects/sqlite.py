@@ -1,0 +1,69 @@
+"""SQLite, the embedded default: ``ON CONFLICT`` upserts; md5 comes from Python as a user function."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+
+from .base import NULL_TEXT, Family, Quote
+
+
+def register_hashes(dbapi_conn: Any) -> None:
+    """``sxops_h1``/``sxops_h2``: the two halves of ``hashes`` on a raw sqlite3 connection."""
+
+    def part(text: str | None, i: int) -> int | None:
+        if text is None:
+            return None
+        return int(hashlib.md5(text.encode()).hexdigest()[8 * i : 8 * i + 8], 16)
+
+    dbapi_conn.create_function("sxops_h1", 1, lambda t: part(t, 0), deterministic=True)
+    dbapi_conn.create_function("sxops_h2", 1, lambda t: part(t, 1), deterministic=True)
+
+
+class Sqlite(Family):
+    name = "sqlite"
+    separator = "char(31)"
+
+    def day_of(self, expr: str) -> str:
+        return f"substr(CAST({expr} AS TEXT), 1, 10)"
+
+    def differs(self, left: Sequence[str], right: Sequence[str]) -> str:
+        return f"(({', '.join(left)}) IS NOT ({', '.join(right)}))"
+
+    def upsert(self, q: Quote, target: str, columns: Sequence[str], key: Sequence[str], select: str, *,
+               skip_unchanged: bool = True) -> str:  # fmt: skip
+        nonkey = [c for c in columns if c not in key]
+        cols = ", ".join(q(c) for c in columns)
+        # "WHERE true" tells SQLite's parser the ON CONFLICT belongs to the INSERT, not to a join.
+        sql = f"INSERT INTO {q(target)} ({cols}) SELECT {cols} FROM ({select}) u WHERE true "
+        sql += f"ON CONFLICT ({', '.join(q(k) for k in key)}) DO UPDATE SET "
+        sql += ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in nonkey)
+        if skip_unchanged:  # SQLite names the target by its table name
+            sql += " WHERE " + self.differs(
+                [f"{q(target)}.{q(c)}" for c in nonkey], [f"EXCLUDED.{q(c)}" for c in nonkey]
+            )
+        return sql
+
+    def upsert_rows(self, table: sa.Table, key: Sequence[str]) -> sa.Executable:
+        stmt = sqlite.insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=list(key),
+            set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in key},
+        )
+
+    def value_text(self, col: str, kind: str, precision: int | None = None, scale: int | None = None) -> str:
+        # SQLAlchemy keeps timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff' and decimals as text at their scale
+        return f"coalesce(CAST({col} AS TEXT), '{NULL_TEXT}')"
+
+    def key_text(self, col: str) -> str:
+        return f"CAST({col} AS TEXT)"
+
+    def hashes(self, text: str) -> tuple[str, str]:
+        return f"sxops_h1({text})", f"sxops_h2({text})"
+
+    def key_table_ddl(self, name: str) -> str:
+        return f"CREATE TEMPORARY TABLE {name} (k TEXT PRIMARY KEY)"
