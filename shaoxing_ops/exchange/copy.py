@@ -233,14 +233,10 @@ def _staging(conn: Connection, table: Table) -> Iterator[sa.Table]:
 
 @cache
 def _staging_table(table: Table, family_name: str) -> sa.Table:
+    fam = FAMILIES[family_name]
     cols = [sa.Column(c.name, c.type) for c in sa_table(table).columns]
-    return sa.Table(
-        f"stg_{table.db_name}",
-        sa.MetaData(),
-        *cols,
-        prefixes=list(FAMILIES[family_name].staging_prefixes),
-        **({"postgresql_on_commit": "DROP"} if family_name == "postgresql" else {}),
-    )
+    return sa.Table(fam.staging_name(table.db_name), sa.MetaData(), *cols, prefixes=list(fam.staging_prefixes),
+                    **fam.staging_options)  # fmt: skip
 
 
 @cache

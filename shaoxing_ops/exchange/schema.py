@@ -16,7 +16,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
+from sqlalchemy.dialects import mysql, oracle
 from sqlalchemy.engine import Connection, Engine
 
 from shaoxing_ops.catalog import PLATFORM_COLUMNS as PLATFORM
@@ -68,8 +68,12 @@ def column_type(col: Column) -> sa.types.TypeEngine:
             )
         case "date":
             return sa.Date()
-        case "datetime":  # MySQL's DATETIME drops microseconds unless asked to keep them
-            return sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+        case "datetime":  # MySQL's DATETIME and Oracle's DATE drop microseconds: ask for them
+            return (
+                sa.DateTime()
+                .with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+                .with_variant(oracle.TIMESTAMP(), "oracle")
+            )
     raise ValueError(f"unknown column kind {col.kind!r}")
 
 

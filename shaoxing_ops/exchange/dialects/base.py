@@ -18,8 +18,12 @@ class Family:
     """One database family's SQL. Subclasses override what their database says differently."""
 
     name = "generic"
-    # The staging table of a load: created per load, gone after it.
+    # The staging table of a load: created per load, gone after it (table options as SQLAlchemy spells them).
     staging_prefixes: tuple[str, ...] = ("TEMPORARY",)
+    staging_options: dict[str, str] = {}  # noqa: RUF012 (read only)
+
+    def staging_name(self, table_name: str) -> str:
+        return f"stg_{table_name}"
 
     # -- reading and comparing ----------------------------------------------------------------------
     def day_of(self, expr: str) -> str:

@@ -12,6 +12,10 @@ from .oracle import Oracle
 class Dm(Oracle):
     name = "dm"
     staging_prefixes = ("GLOBAL TEMPORARY",)  # rows private to the session, gone at commit
+    staging_options: dict[str, str] = {}  # noqa: RUF012
+
+    def staging_name(self, table_name: str) -> str:
+        return f"stg_{table_name}"
 
     def hashes(self, text: str) -> tuple[str, str]:
         return (f"TO_NUMBER(SUBSTR(MD5({text}), 1, 8), 'XXXXXXXX')",

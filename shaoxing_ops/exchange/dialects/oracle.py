@@ -21,8 +21,12 @@ def number_format(precision: int, scale: int) -> str:
 
 class Oracle(Family):
     name = "oracle"
-    staging_prefixes = ("PRIVATE TEMPORARY",)  # 18c+: session-private, dropped at commit
+    staging_prefixes = ("PRIVATE TEMPORARY",)  # 18c+: session-private, its definition dropped at commit
+    staging_options = {"oracle_on_commit": "DROP DEFINITION"}  # noqa: RUF012
     separator = "CHR(31)"
+
+    def staging_name(self, table_name: str) -> str:
+        return f"ORA$PTT_stg_{table_name}"  # the prefix private temporary tables must carry (the default)
 
     def day_of(self, expr: str) -> str:
         return f"TO_CHAR({expr}, 'YYYY-MM-DD')"

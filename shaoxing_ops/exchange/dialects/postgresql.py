@@ -12,6 +12,7 @@ from .base import NULL_TEXT, Family, Quote
 
 class PostgreSql(Family):
     name = "postgresql"
+    staging_options = {"postgresql_on_commit": "DROP"}  # noqa: RUF012
 
     def day_of(self, expr: str) -> str:
         return f"substr(CAST({expr} AS text), 1, 10)"
