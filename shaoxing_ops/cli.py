@@ -116,7 +116,7 @@ def apply_fault(catalog, spec: str, *, day: dt.date, rows: int, times: int, seco
     name, _, table_name = spec.partition(":")
     if name not in faults.FAULTS:
         raise faults.FaultError(f"unknown fault {name!r}; choose one of: {', '.join(faults.FAULTS)}")
-    province = make_engine(settings.database_url("province"))
+    province = make_engine(settings.database_url("province"), role="province")
     front = make_engine(settings.database_url("front"))
     if name == "deliver-late":
         return faults.deliver_late(catalog, province)
@@ -308,7 +308,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     say("step 4/6  compare live rows, province vs. front")
     province, front = (
-        make_engine(settings.database_url("province")),
+        make_engine(settings.database_url("province"), role="province"),
         make_engine(settings.database_url("front")),
     )
     rows, unequal, failed = [], 0, 0
@@ -368,6 +368,51 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if ok and not unequal else 1
 
 
+# -- catalog ----------------------------------------------------------------------------------------
+def cmd_catalog(args: argparse.Namespace) -> int:
+    """Validate the packaged catalog with the site's, and say what the site changes."""
+    from shaoxing_ops.catalog import load_catalog
+    from shaoxing_ops.catalog.loader import PACKAGED, load_catalog_from, site_catalog_dir
+
+    site = site_catalog_dir()
+    catalog = load_catalog()  # a CatalogError names file, line and field (main prints it in one line)
+    say(f"catalog valid: {len(catalog.tables)} provincial tables in {len(catalog.systems)} systems, "
+        f"{len(catalog.bureau)} Data Bureau tables, {len(catalog.codesets)} code sets")  # fmt: skip
+    if site is None:
+        say("no site catalog (SXOPS_CATALOG_DIR unset): the packaged catalog as it is")
+        return 0
+    packaged = {t.name: t for t in load_catalog_from(PACKAGED).tables}
+    mine = {t.name: t for t in catalog.tables}
+    added = sorted(set(mine) - set(packaged))
+    dropped = sorted(set(packaged) - set(mine))
+    changed = sorted(n for n in set(mine) & set(packaged) if mine[n] != packaged[n])
+    say(f"site catalog {site}: {len(added)} added, {len(changed)} changed, {len(dropped)} dropped")
+    for label, names in (("added", added), ("changed", changed), ("dropped", dropped)):
+        for name in names:
+            t = mine.get(name) or packaged[name]
+            source = f"  (source {t.source_schema + '.' if t.source_schema else ''}{t.source_name})" if (
+                name in mine and t.source_name) else ""  # fmt: skip
+            say(f"  {label:<8}{name:<24}{t.title}{source}")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from shaoxing_ops.exchange.maintenance import migrate
+
+    if not args.reason.strip() or not args.approved_by.strip():
+        print('error: 结构变更须注明原因和审批人: --reason "…" --approved-by "…" (refused)', file=sys.stderr)
+        return 2
+    _, front, ops = _engines_and_ops()
+    for i, table in enumerate(_pick(args.tables), 1):
+        added = migrate(table, front, ops, reason=args.reason, approved_by=args.approved_by)
+        if added:
+            say(f"[{i}] {table.name} {table.title}: added {', '.join(added)} (approved by {args.approved_by}); "
+                f"rows already loaded hold NULL there until `shaoxing-ops reconcile {table.name} --repair`")  # fmt: skip
+        else:
+            say(f"[{i}] {table.name} {table.title}: front table already has every catalog column")
+    return 0
+
+
 # -- tables -----------------------------------------------------------------------------------------
 def cmd_tables(args: argparse.Namespace) -> int:
     from shaoxing_ops.catalog import load_catalog
@@ -418,6 +463,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("tables", help="list the catalog")
     p.set_defaults(func=cmd_tables)
+
+    p = sub.add_parser(
+        "catalog", help="the catalog: `check` validates it with the site's (SXOPS_CATALOG_DIR)"
+    )
+    p.add_argument("action", choices=("check",))
+    p.set_defaults(func=cmd_catalog)
+
+    p = sub.add_parser("migrate", help="add the catalog's new columns to front tables in place, audited")
+    p.add_argument("tables", nargs="+", metavar="TABLE")
+    p.add_argument("--reason", default="", help="why (required)")
+    p.add_argument("--approved-by", default="", help="who approved it (required)")
+    p.set_defaults(func=cmd_migrate)
 
     p = sub.add_parser(
         "reconcile", help="checksum-compare tables, province vs. front; --repair re-copies what differs"
@@ -478,7 +535,7 @@ def _engines_and_ops():  # type: ignore[no-untyped-def]
     from shaoxing_ops.exchange import make_engine
     from shaoxing_ops.exchange.opsdb import OpsStore
 
-    province = make_engine(settings.database_url("province"))
+    province = make_engine(settings.database_url("province"), role="province")
     front = make_engine(settings.database_url("front"))
     return province, front, OpsStore(make_engine(settings.database_url("ops"))).ensure()
 

@@ -57,7 +57,7 @@ class Dbs:
     bureau: str
 
     def engine(self, role: str) -> Engine:
-        return make_engine(getattr(self, role))
+        return make_engine(getattr(self, role), role=role)
 
 
 _pg_checked: list[str | None] = []

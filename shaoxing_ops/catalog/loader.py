@@ -9,7 +9,10 @@ Every error names the file, the table and the field, so a typo is found without 
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -92,7 +95,49 @@ PLATFORM_SPECS = {
 
 
 class CatalogError(ValueError):
-    """The catalog files are inconsistent; the message names the file, table and field."""
+    """The catalog files are inconsistent; the message names the file, line, table and field."""
+
+
+class LineDict(dict):
+    """A YAML mapping that remembers the line of each of its keys, for error messages."""
+
+    lines: dict[Any, int]
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _mapping(loader: _LineLoader, node: yaml.MappingNode) -> Iterator[LineDict]:
+    data = LineDict()
+    data.lines = {}
+    yield data
+    data.update(loader.construct_mapping(node))
+    for key_node, _ in node.value:
+        data.lines[loader.construct_object(key_node)] = key_node.start_mark.line + 1
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where a catalog entry is written: ``file:line: TABLE.field`` in every message about it."""
+
+    file: str
+    line: int
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.path}" if self.line else f"{self.file}: {self.path}"
+
+    def at(self, raw: Any, key: Any) -> Where:
+        """The same path, at the line where ``key`` of ``raw`` is written (if known)."""
+        return Where(self.file, getattr(raw, "lines", {}).get(key, self.line), self.path)
+
+
+def _at(where: Where | str, raw: Any, key: Any) -> Where | str:
+    return where.at(raw, key) if isinstance(where, Where) else where
 
 
 def _valid_gen(value: str) -> bool:
@@ -107,7 +152,7 @@ def _valid_gen(value: str) -> bool:
     return not attr
 
 
-def parse_column(where: str, name: str, spec: Any) -> Column:
+def parse_column(where: Where | str, name: str, spec: Any) -> Column:
     if not isinstance(name, str) or not _NAME.match(name):
         raise CatalogError(f"{where}: column name {name!r} must be lower-case letters, digits and _")
     if not isinstance(spec, str) or len(spec.split()) < 2:
@@ -140,7 +185,7 @@ def parse_column(where: str, name: str, spec: Any) -> Column:
     return Column(**kw)
 
 
-def _columns(where: str, raw: Any, key: tuple[str, ...], platform: bool) -> tuple[Column, ...]:
+def _columns(where: Where | str, raw: Any, key: tuple[str, ...], platform: bool) -> tuple[Column, ...]:
     if not isinstance(raw, dict) or not raw:
         raise CatalogError(f"{where}: 'columns' must be a non-empty mapping")
     cols = []
@@ -149,7 +194,7 @@ def _columns(where: str, raw: Any, key: tuple[str, ...], platform: bool) -> tupl
             raise CatalogError(
                 f"{where}.{name}: platform columns are added by the catalog, do not declare them"
             )
-        col = parse_column(where, name, spec)
+        col = parse_column(_at(where, raw, name), name, spec)
         if name in key and col.nullable:
             col = Column(**{**col.__dict__, "nullable": False})
         cols.append(col)
@@ -162,7 +207,7 @@ def _columns(where: str, raw: Any, key: tuple[str, ...], platform: bool) -> tupl
     return tuple(cols)
 
 
-def _key(where: str, raw: Any) -> tuple[str, ...]:
+def _key(where: Where | str, raw: Any) -> tuple[str, ...]:
     if isinstance(raw, str):
         raw = [raw]
     if not isinstance(raw, list) or not raw or not all(isinstance(k, str) for k in raw):
@@ -170,7 +215,7 @@ def _key(where: str, raw: Any) -> tuple[str, ...]:
     return tuple(raw)
 
 
-def volume_rules(where: str, raw: Any, base: VolumeRules) -> VolumeRules:
+def volume_rules(where: Where | str, raw: Any, base: VolumeRules) -> VolumeRules:
     """``base`` with the fields ``raw`` (a mapping, or nothing) overrides; every value a number >= 0."""
     if raw is None:
         return base
@@ -187,18 +232,34 @@ def volume_rules(where: str, raw: Any, base: VolumeRules) -> VolumeRules:
     return VolumeRules(**values)
 
 
-def _table(path: str, system: str, name: str, raw: Any, rules: VolumeRules) -> Table:
-    where = f"{path}: {name}"
+_SOURCE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_$#]*$")
+TABLE_FIELDS = ("title", "key", "columns", "volume", "base", "sim", "description", "volume_check", "source")
+
+
+def _table(where: Where, system: str, name: str, raw: Any, rules: VolumeRules) -> Table:
     if not _TABLE.match(str(name)):
         raise CatalogError(f"{where}: table name must be upper-case letters, digits and _")
     if not isinstance(raw, dict):
         raise CatalogError(f"{where}: expected a mapping with title, key, columns")
-    unknown = set(raw) - {"title", "key", "columns", "volume", "base", "sim", "description", "volume_check"}
+    unknown = set(raw) - set(TABLE_FIELDS)
     if unknown:
-        raise CatalogError(f"{where}.{sorted(unknown)[0]}: unknown field")
+        field_name = sorted(unknown)[0]
+        raise CatalogError(
+            f"{where.at(raw, field_name)}.{field_name}: unknown field; known: {', '.join(TABLE_FIELDS)}"
+        )
+    source = raw.get("source") or {}
+    if not isinstance(source, dict) or set(source) - {"table", "schema"}:
+        raise CatalogError(
+            f"{where.at(raw, 'source')}.source: expected {{table: NAME, schema: NAME}}, got {source!r}"
+        )
+    for part in ("table", "schema"):
+        if part in source and not _SOURCE_NAME.match(str(source[part])):
+            raise CatalogError(
+                f"{where.at(raw, 'source')}.source.{part}: {source[part]!r} is not a database name"
+            )
     if not isinstance(raw.get("title"), str) or not raw["title"]:
         raise CatalogError(f"{where}.title: a Chinese title is required")
-    key = _key(where, raw.get("key"))
+    key = _key(where.at(raw, "key"), raw.get("key"))
     volume = raw.get("volume", 0)
     if not isinstance(volume, int | float) or volume < 0:
         raise CatalogError(f"{where}.volume: expected a number >= 0, got {volume!r}")
@@ -213,12 +274,16 @@ def _table(path: str, system: str, name: str, raw: Any, rules: VolumeRules) -> T
         name=name,
         title=raw["title"],
         key=key,
-        columns=_columns(where, raw.get("columns"), key, platform=True),
+        columns=_columns(where.at(raw, "columns"), raw.get("columns"), key, platform=True),
         volume=float(volume),
         base=base,
         sim=sim,
         description=str(raw.get("description", "")),
-        volume_rules=volume_rules(f"{where}.volume_check", raw.get("volume_check"), rules),
+        volume_rules=volume_rules(
+            f"{where.at(raw, 'volume_check')}.volume_check", raw.get("volume_check"), rules
+        ),
+        source_name=str(source.get("table", "")),
+        source_schema=source.get("schema"),
     )
 
 
@@ -321,45 +386,111 @@ def _map_part(where: str, raw: Any, columns: tuple[Column, ...], key: tuple[str,
     return MapPart(source.name, tuple(mapped), tuple(conds), joined.name if joined else None, join_on)
 
 
-def _load_yaml(path: Path) -> Any:
+def _load_yaml(path: Path, label: str | None = None) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)
     except yaml.YAMLError as exc:
-        raise CatalogError(f"{path.name}: not valid YAML: {exc}") from exc
+        raise CatalogError(f"{label or path.name}: not valid YAML: {exc}") from exc
 
 
-def load_catalog_from(folder: Path) -> Catalog:
+def _overlay_table(packaged: dict, site: dict) -> LineDict:
+    """A packaged table with a site's fields: ``columns`` merged column by column (``drop`` removes one),
+    every other field replaced."""
+    merged = LineDict(packaged)
+    merged.lines = dict(getattr(site, "lines", {}))
+    for field_name, value in site.items():
+        if field_name == "columns" and isinstance(value, dict) and isinstance(packaged.get("columns"), dict):
+            cols = LineDict(packaged["columns"])
+            cols.lines = dict(getattr(value, "lines", {}))
+            for col, spec in value.items():
+                if spec == "drop":
+                    cols.pop(col, None)
+                else:
+                    cols[col] = spec
+            merged["columns"] = cols
+        else:
+            merged[field_name] = value
+    return merged
+
+
+def load_catalog_from(folder: Path, site: Path | None = None) -> Catalog:
+    """The catalog in ``folder``, extended or overridden table by table by a ``site`` folder of the same
+    layout (``SXOPS_CATALOG_DIR``): its code sets add or replace, its ``volume.yaml`` defaults replace field by
+    field, its ``province/*.yaml`` tables add a table, change one (``columns`` merged column by column, a
+    column given as ``drop`` removed), map its source name (``source: {table: T_E_BASEINFO, schema: SCJG}``)
+    or drop it (``drop: true``), and its ``bureau.yaml`` tables add, replace or drop whole tables."""
+    label = (lambda p: f"{site.name}/{p.relative_to(site)}") if site else (lambda p: p.name)
+
+    def layers(pattern: str) -> list[tuple[Path, str]]:
+        found = [(p, p.name) for p in sorted(folder.glob(pattern))]
+        return found + ([(p, label(p)) for p in sorted(site.glob(pattern))] if site else [])
+
     codesets: dict[str, CodeSet] = {}
-    for path in sorted(folder.glob("codesets*.yaml")):
-        for name, raw in (_load_yaml(path) or {}).items():
+    for path, shown in layers("codesets*.yaml"):
+        site_layer = site is not None and path.is_relative_to(site)
+        raw_sets = _load_yaml(path, shown) or {}
+        for name, raw in raw_sets.items():
+            where = Where(shown, getattr(raw_sets, "lines", {}).get(name, 0), str(name))
             if not isinstance(raw, dict) or not isinstance(raw.get("codes"), dict) or "title" not in raw:
-                raise CatalogError(f"{path.name}: {name}: expected title and codes")
-            if name in codesets:
-                raise CatalogError(f"{path.name}: {name}: code set declared twice")
+                raise CatalogError(f"{where}: expected title and codes")
+            if name in codesets and not site_layer:
+                raise CatalogError(f"{where}: code set declared twice")
             codesets[name] = CodeSet(name, raw["title"], {str(k): str(v) for k, v in raw["codes"].items()})
 
-    vraw = _load_yaml(folder / "volume.yaml") if (folder / "volume.yaml").exists() else {}
-    defaults = volume_rules("volume.yaml: defaults", (vraw or {}).get("defaults"), VolumeRules())
+    defaults = VolumeRules()
+    for path, shown in layers("volume.yaml"):
+        vraw = _load_yaml(path, shown) or {}
+        defaults = volume_rules(f"{shown}: defaults", vraw.get("defaults"), defaults)
 
     # A system may be spread over several files (registration.yaml, registration_filings.yaml, ...).
-    systems: dict[str, tuple[str, list[Table]]] = {}
+    titles: dict[str, str] = {}
+    raw_tables: dict[str, tuple[str, Where, Any]] = {}  # name -> (system, where it is written, raw)
+    for path, shown in layers("province/*.yaml"):
+        site_layer = site is not None and path.is_relative_to(site)
+        raw = _load_yaml(path, shown)
+        if not isinstance(raw, dict) or "tables" not in raw or ("system" not in raw and not site_layer):
+            raise CatalogError(f"{shown}: expected system, title and tables")
+        system = raw.get("system")
+        if system is not None:
+            title = titles.setdefault(system, raw.get("title") or "")
+            if raw.get("title") and title != raw["title"]:
+                raise CatalogError(f"{shown}: system {system!r} is titled {title!r} elsewhere")
+        tables_raw = raw["tables"] or {}
+        for name, traw in tables_raw.items():
+            where = Where(shown, getattr(tables_raw, "lines", {}).get(name, 0), str(name))
+            if not site_layer:
+                if name in raw_tables:
+                    raise CatalogError(f"{where}: already declared in {raw_tables[name][1].file}")
+                raw_tables[name] = (system, where, traw)
+            elif isinstance(traw, dict) and traw.get("drop") is True:
+                if name not in raw_tables:
+                    raise CatalogError(f"{where}: drop: no packaged table {name!r} to drop")
+                del raw_tables[name]
+            elif name in raw_tables:
+                owner, _, packaged = raw_tables[name]
+                if not isinstance(traw, dict):
+                    raise CatalogError(f"{where}: expected a mapping of the fields to change")
+                raw_tables[name] = (system or owner, where, _overlay_table(packaged, traw))
+            else:
+                if system is None:
+                    raise CatalogError(f"{where}: a new table needs its file's 'system:'")
+                raw_tables[name] = (system, where, traw)
+    for system, title in titles.items():
+        if not title:
+            raise CatalogError(f"system {system!r}: no title given (add 'title:' beside 'system:')")
+
+    systems: dict[str, tuple[str, list[Table]]] = {s: (t, []) for s, t in titles.items()}
     seen: dict[str, str] = {}
-    for path in sorted((folder / "province").glob("*.yaml")):
-        raw = _load_yaml(path)
-        if not isinstance(raw, dict) or not {"system", "title", "tables"} <= set(raw):
-            raise CatalogError(f"{path.name}: expected system, title and tables")
-        title, tables = systems.setdefault(raw["system"], (raw["title"], []))
-        if title != raw["title"]:
-            raise CatalogError(f"{path.name}: system {raw['system']!r} is titled {title!r} elsewhere")
-        for name, traw in (raw["tables"] or {}).items():
-            if name in seen:
-                raise CatalogError(f"{path.name}: {name}: already declared in {seen[name]}")
-            seen[name] = path.name
-            table = _table(path.name, raw["system"], name, traw, defaults)
-            for col in table.columns:
-                if col.codeset and col.codeset not in codesets:
-                    raise CatalogError(f"{path.name}: {name}.{col.name}: unknown code set {col.codeset!r}")
-            tables.append(table)
+    for name, (system, where, traw) in raw_tables.items():
+        seen[name] = where.file
+        table = _table(where, system, name, traw, defaults)
+        for col in table.columns:
+            if col.codeset and col.codeset not in codesets:
+                raise CatalogError(
+                    f"{where.at(traw.get('columns'), col.name)}.{col.name}: unknown code set {col.codeset!r}"
+                )
+        systems[system][1].append(table)
+    systems = {s: v for s, v in systems.items() if v[1]}
 
     for _, tables in systems.values():
         for table in tables:
@@ -370,6 +501,16 @@ def load_catalog_from(folder: Path) -> Catalog:
                     )
 
     braw = _load_yaml(folder / "bureau.yaml") or {}
+    if site and (site / "bureau.yaml").exists():
+        sraw = _load_yaml(site / "bureau.yaml", label(site / "bureau.yaml")) or {}
+        merged_tables = dict(braw.get("tables") or {})
+        for name, traw in (sraw.get("tables") or {}).items():
+            if isinstance(traw, dict) and traw.get("drop") is True:
+                merged_tables.pop(name, None)
+            else:
+                merged_tables[name] = traw
+        braw = {"translations": {**(braw.get("translations") or {}), **(sraw.get("translations") or {})},
+                "tables": merged_tables}  # fmt: skip
     translations = {}
     for name, raw in (braw.get("translations") or {}).items():
         if not isinstance(raw, dict) or not isinstance(raw.get("codes"), dict):
@@ -404,7 +545,26 @@ def load_catalog_from(folder: Path) -> Catalog:
     return Catalog(ordered, codesets, tuple(bureau), translations)
 
 
-@cache
+PACKAGED = Path(str(resources.files("shaoxing_ops.catalog")))
+
+
+def site_catalog_dir() -> Path | None:
+    """``SXOPS_CATALOG_DIR``: the site's own catalog folder, or None."""
+    text = os.environ.get("SXOPS_CATALOG_DIR")
+    if not text:
+        return None
+    folder = Path(text)
+    if not folder.is_dir():
+        raise CatalogError(f"SXOPS_CATALOG_DIR={text!r} is not a folder; create it or unset the variable")
+    return folder
+
+
 def load_catalog() -> Catalog:
-    """The packaged catalog, validated once per process."""
-    return load_catalog_from(Path(str(resources.files("shaoxing_ops.catalog"))))
+    """The packaged catalog with the site's (``SXOPS_CATALOG_DIR``), validated once per process and folder."""
+    site = site_catalog_dir()
+    return _load(str(site.resolve()) if site else None)
+
+
+@cache
+def _load(site: str | None) -> Catalog:
+    return load_catalog_from(PACKAGED, Path(site) if site else None)

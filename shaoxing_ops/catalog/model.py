@@ -60,11 +60,18 @@ class Table:
     sim: str = "generic"  # generic | core (hand-written model in simulate/)
     description: str = ""
     volume_rules: VolumeRules = VolumeRules()
+    source_name: str = ""  # the province's own name for it, where not the standard one (e.g. T_E_BASEINFO)
+    source_schema: str | None = None  # the province's schema, where not the connection's default
 
     @property
     def db_name(self) -> str:
         """Identifier in the databases: lower case, so hand-written SQL needs no quotes on PostgreSQL."""
         return self.name.lower()
+
+    @property
+    def source_db_name(self) -> str:
+        """The table's name in the provincial database (lower case, as ``db_name``)."""
+        return (self.source_name or self.name).lower()
 
     @property
     def column_names(self) -> tuple[str, ...]:

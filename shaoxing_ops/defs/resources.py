@@ -41,7 +41,7 @@ class Databases(dg.ConfigurableResource):
 
     def engine(self, role: str) -> Engine:
         if role not in self._engines:
-            engine = make_engine(self.url(role))
+            engine = make_engine(self.url(role), role=role)
             if role == "province":
                 install_standin_hooks(engine)  # a no-op against a real province
             self._engines[role] = engine

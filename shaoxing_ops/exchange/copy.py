@@ -28,7 +28,16 @@ from shaoxing_ops.catalog import Table
 
 from .dbs import is_postgres, reading
 from .dialects import FAMILIES, family
-from .schema import cast_type, count_rows, ensure_table, sa_table, table_exists, tombstone_table
+from .schema import (
+    cast_type,
+    count_rows,
+    ensure_table,
+    exists_on,
+    sa_table,
+    table_exists,
+    table_on,
+    tombstone_table,
+)
 from .windows import to_local_naive
 
 Progress = Callable[[int, str], None]  # (amount so far, "rows" | "bytes")
@@ -96,10 +105,12 @@ def _cols(conn: Connection, names: tuple[str, ...] | list[str], prefix: str = ""
 
 
 def _require_source(source: Engine, table: Table) -> None:
-    if not table_exists(source, table.db_name):
+    if not exists_on(source, table):
+        t = table_on(source, table)
         raise ExchangeError(
-            f"{table.name}: source table {table.db_name!r} does not exist in the source database; "
-            "check SXOPS_PROVINCE_URL, or generate the stand-in with `shaoxing-ops simulate`"
+            f"{table.name}: source table {t.fullname!r} does not exist in the source database; check "
+            "SXOPS_PROVINCE_URL and the table's `source:` in the catalog, or generate the stand-in with "
+            "`shaoxing-ops simulate`"
         )
 
 
@@ -116,7 +127,7 @@ def stream_rows(
     source: Engine, table: Table, where: Any = None, batch_size: int = DEFAULT_BATCH
 ) -> Iterator[list[sa.Row]]:
     """Yield the table's rows in batches, holding one batch in memory at a time."""
-    t = sa_table(table)
+    t = table_on(source, table)
     # On PostgreSQL each column is cast to its catalog type, so a source that retyped a column (schema drift)
     # still reads as the catalog says, or fails with the database's own message. SQLite types are per value.
     query = (
@@ -172,7 +183,9 @@ def _pg_select_sql(conn: Connection, table: Table, where_sql: str) -> str:
     for c in table.columns:
         pg_type = cast_type(c).compile(dialect=conn.dialect)
         exprs.append(f"CAST({_q(conn, c.name)} AS {pg_type})")
-    return f"SELECT {', '.join(exprs)} FROM {_q(conn, table.db_name)}{where_sql}"
+    t = table_on(conn, table)
+    name = f"{_q(conn, t.schema)}.{_q(conn, t.name)}" if t.schema else _q(conn, t.name)
+    return f"SELECT {', '.join(exprs)} FROM {name}{where_sql}"
 
 
 def _pipe_pg(
@@ -355,7 +368,7 @@ def copy_window(
 def _window_has_rows(
     source: Engine, table: Table, start: dt.datetime | None, end: dt.datetime | None
 ) -> bool:
-    t = sa_table(table)
+    t = table_on(source, table)
     probe = sa.select(sa.literal(1)).select_from(t)
     where = _window_filter(t, start, end)
     if where is not None:

@@ -43,7 +43,21 @@ def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def make_engine(url: str | URL) -> Engine:
+ROLE = "shaoxing_ops_role"  # execution option: which database this is (province, front, bureau, ops)
+
+
+def role_of(bind: Engine | Connection) -> str | None:
+    return bind.get_execution_options().get(ROLE)
+
+
+def make_engine(url: str | URL, role: str | None = None) -> Engine:
+    """An engine tuned for its dialect; ``role`` names the database it reaches (the province's tables may be
+    named and placed its own way, see ``schema.table_on``)."""
+    engine = _make_engine(url)
+    return engine.execution_options(**{ROLE: role}) if role else engine
+
+
+def _make_engine(url: str | URL) -> Engine:
     u = normalise_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":

@@ -24,7 +24,7 @@ from shaoxing_ops.domain.validity import RowRules
 
 from .copy import OP, TS, _window_filter, stream_rows
 from .reconcile import reconcile
-from .schema import column_type, sa_table, table_exists
+from .schema import column_type, exists_on, table_on
 from .windows import to_local_naive
 
 # The checks of each leg, by their stable names (the Dagster wiring and the reports both read them here).
@@ -55,11 +55,16 @@ def _days(start: dt.datetime, end: dt.datetime) -> list[str]:
     return out
 
 
+def _day(t: sa.Table) -> Any:
+    """The day (``YYYY-MM-DD``) of each change, in SQL every database understands."""
+    return sa.func.substr(sa.cast(t.c[TS], sa.String(32)), 1, 10)
+
+
 def counts_by_day(
     engine: Engine, table: Table, start: dt.datetime, end: dt.datetime, live_only: bool
 ) -> dict[str, int]:
-    t = sa_table(table)
-    day = sa.func.substr(sa.cast(t.c[TS], sa.Text), 1, 10)
+    t = table_on(engine, table)
+    day = _day(t)
     query = sa.select(day, sa.func.count()).where(_window_filter(t, start, end)).group_by(day)
     if live_only:
         query = query.where(t.c[OP] != "D")
@@ -72,9 +77,9 @@ def changes_between(engine: Engine, tables: Iterable[Table], start: dt.datetime,
     total = 0
     with engine.connect() as conn:
         for table in tables:
-            if not table_exists(conn, table.db_name):
+            if not exists_on(conn, table):
                 continue
-            t = sa_table(table)
+            t = table_on(conn, table)
             total += int(
                 conn.execute(
                     sa.select(sa.func.count()).select_from(t).where(_window_filter(t, start, end))
@@ -101,14 +106,16 @@ class Flux:
     target: dict[tuple[Any, ...], dt.datetime]
 
 
-def _versions(engine: Engine, table: Table, where: Any = None, keys: list[tuple[Any, ...]] | None = None,
-              chunk: int = 500) -> dict[tuple[Any, ...], tuple[dt.datetime, str]]:  # fmt: skip
-    t = sa_table(table)
+def _versions(engine: Engine, table: Table, since: dt.datetime | None = None,
+              keys: list[tuple[Any, ...]] | None = None, chunk: int = 500,
+              ) -> dict[tuple[Any, ...], tuple[dt.datetime, str]]:  # fmt: skip
+    """Key -> (timestamp, operation) of the rows changed at or after ``since``, or of the given ``keys``."""
+    t = table_on(engine, table)
     cols = [t.c[k] for k in table.key]
     out: dict[tuple[Any, ...], tuple[dt.datetime, str]] = {}
     queries = []
     if keys is None:
-        queries.append(sa.select(*cols, t.c[TS], t.c[OP]).where(where))
+        queries.append(sa.select(*cols, t.c[TS], t.c[OP]).where(t.c[TS] >= since))
     else:
         for i in range(0, len(keys), chunk):
             part = keys[i : i + chunk]
@@ -123,14 +130,13 @@ def _versions(engine: Engine, table: Table, where: Any = None, keys: list[tuple[
 
 
 def flux(table: Table, source: Engine, target: Engine, moment: dt.datetime) -> Flux:
-    after = sa_table(table).c[TS] >= moment
-    src_after = _versions(source, table, after)
-    tgt_after = _versions(target, table, after) if table_exists(target, table.db_name) else {}
+    src_after = _versions(source, table, moment)
+    tgt_after = _versions(target, table, moment) if exists_on(target, table) else {}
     keys = set(src_after) | set(tgt_after)
     src = {**_versions(source, table, keys=sorted(keys - set(src_after), key=str)), **src_after}
     tgt = (
         {**_versions(target, table, keys=sorted(keys - set(tgt_after), key=str)), **tgt_after}
-        if tgt_after or (keys and table_exists(target, table.db_name))
+        if tgt_after or (keys and exists_on(target, table))
         else {}
     )
     return Flux(keys, src, {k: v[0] for k, v in tgt.items()})
@@ -146,7 +152,7 @@ def row_count(table: Table, source: Engine, target: Engine, start: dt.datetime, 
     """
     start, end = to_local_naive(start), to_local_naive(end)
     assert start is not None and end is not None
-    has_target = table_exists(target, table.db_name)
+    has_target = exists_on(target, table)
     src = counts_by_day(source, table, start, end, live_only=True)
     tgt = counts_by_day(target, table, start, end, live_only=False) if has_target else {}
     src_total = counts_before(source, table, end, live_only=True)
@@ -193,7 +199,7 @@ def row_count(table: Table, source: Engine, target: Engine, start: dt.datetime, 
 
 
 def counts_before(engine: Engine, table: Table, moment: dt.datetime, live_only: bool) -> int:
-    t = sa_table(table)
+    t = table_on(engine, table)
     query = sa.select(sa.func.count()).select_from(t).where(t.c[TS] < moment)
     if live_only:
         query = query.where(t.c[OP] != "D")
@@ -204,8 +210,8 @@ def counts_before(engine: Engine, table: Table, moment: dt.datetime, live_only: 
 def newest_by_day(engine: Engine, table: Table, start: dt.datetime, end: dt.datetime, live_only: bool
                   ) -> dict[str, dt.datetime]:  # fmt: skip
     """The newest change of each day of the window."""
-    t = sa_table(table)
-    day = sa.func.substr(sa.cast(t.c[TS], sa.Text), 1, 10)
+    t = table_on(engine, table)
+    day = _day(t)
     query = sa.select(day, sa.func.max(t.c[TS])).where(_window_filter(t, start, end)).group_by(day)
     if live_only:
         query = query.where(t.c[OP] != "D")
@@ -223,11 +229,7 @@ def freshness(table: Table, source: Engine, target: Engine, start: dt.datetime, 
     now = to_local_naive(now) or dt.datetime.now()
     # a delete leaves nothing in the target to date it: compare live rows
     src = newest_by_day(source, table, start, end, live_only=True)
-    tgt = (
-        newest_by_day(target, table, start, end, live_only=False)
-        if table_exists(target, table.db_name)
-        else {}
-    )
+    tgt = newest_by_day(target, table, start, end, live_only=False) if exists_on(target, table) else {}
     out: Days = {}
     for day in _days(start, end):
         src_newest, tgt_newest, is_loaded = src.get(day), tgt.get(day), day in loaded
@@ -260,16 +262,16 @@ def _as_datetime(value: Any) -> dt.datetime | None:
     return dt.datetime.fromisoformat(str(value))
 
 
-def _reflected(engine: Engine, name: str) -> dict[str, str]:
+def _reflected(engine: Engine, t: sa.Table) -> dict[str, str]:
     insp = sa.inspect(engine)
-    return {c["name"]: c["type"].compile(dialect=engine.dialect) for c in insp.get_columns(name)}
+    return {c["name"]: c["type"].compile(dialect=engine.dialect) for c in insp.get_columns(t.name, t.schema)}
 
 
 def schema(table: Table, source: Engine | None, target: Engine) -> Outcome:
     """Target columns and types against the catalog (an error); source drift is reported, never fatal."""
     metadata: dict[str, Any] = {}
     problems: list[str] = []
-    target_cols = _reflected(target, table.db_name) if table_exists(target, table.db_name) else {}
+    target_cols = _reflected(target, table_on(target, table)) if exists_on(target, table) else {}
     expected_t = {c.name: column_type(c).compile(dialect=target.dialect) for c in table.columns}
     t_missing = [c for c in expected_t if c not in target_cols]
     t_retyped = [f"{c}: {target_cols[c]} ≠ {expected_t[c]}" for c in expected_t if c in target_cols
@@ -285,7 +287,7 @@ def schema(table: Table, source: Engine | None, target: Engine) -> Outcome:
         if problems:
             return Outcome(False, "；".join(problems), metadata, "ERROR")
         return Outcome(True, "结构与目录一致", metadata, "ERROR")
-    source_cols = _reflected(source, table.db_name) if table_exists(source, table.db_name) else {}
+    source_cols = _reflected(source, table_on(source, table)) if exists_on(source, table) else {}
     expected_s = {c.name: column_type(c).compile(dialect=source.dialect) for c in table.columns}
     s_added = [c for c in source_cols if c not in expected_s]
     s_lost = [c for c in expected_s if c not in source_cols]
@@ -316,7 +318,7 @@ def validity(table: Table, catalog: Catalog, target: Engine, start: dt.datetime,
     entries: dict[str, list[dict[str, Any]]] = {d: [] for d in days}
     checked: dict[str, int] = defaultdict(int)
     reasons: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    if table_exists(target, table.db_name):
+    if exists_on(target, table):
         for batch in stream_rows(target, table, lambda t: _window_filter(t, start, end)):
             for row in batch:
                 values = row._mapping
@@ -345,9 +347,9 @@ def validity(table: Table, catalog: Catalog, target: Engine, start: dt.datetime,
 
 def first_day(engine: Engine, table: Table) -> dt.date | None:
     """The day of the oldest change the table holds; before it, days without changes are no history."""
-    if not table_exists(engine, table.db_name):
+    if not exists_on(engine, table):
         return None
-    t = sa_table(table)
+    t = table_on(engine, table)
     with engine.connect() as conn:
         oldest = _as_datetime(conn.execute(sa.select(sa.func.min(t.c[TS]))).scalar_one())
     return oldest.date() if oldest else None
@@ -364,7 +366,7 @@ def volume(table: Table, engine: Engine, start: dt.datetime, end: dt.datetime, p
     rules = table.volume_rules
     since = start - dt.timedelta(days=7 * rules.history_weeks)
     counts = {}
-    if table_exists(engine, table.db_name):
+    if exists_on(engine, table):
         counts = {
             dt.date.fromisoformat(d): n for d, n in counts_by_day(engine, table, since, end, False).items()
         }

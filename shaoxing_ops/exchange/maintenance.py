@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from shaoxing_ops.catalog import Table
 
 from .copy import CopyResult, ExchangeError, Progress, full_reload
+from .dialects import family
 from .opsdb import OpsStore, now_local
 from .reconcile import Diff, RepairResult, reconcile, repair
+from .schema import column_type, exists_on, table_on
 
 
 @dataclass
@@ -65,3 +68,46 @@ def reinitialise(table: Table, source: Engine, target: Engine, ops: OpsStore, *,
     ops.finish_reinit(audit, status="succeeded" if check.diff.equal else "unequal", rows_before=loaded.rows_before,
                       rows_after=loaded.target_rows, reconciliation=check.diff.summary())  # fmt: skip
     return loaded, check
+
+
+def missing_columns(table: Table, target: Engine) -> list[str]:
+    """Catalog columns the target table does not have yet (a column the site's catalog added)."""
+    t = table_on(target, table)
+    held = {c["name"] for c in sa.inspect(target).get_columns(t.name, t.schema)}
+    return [c.name for c in table.columns if c.name not in held]
+
+
+def migrate(table: Table, target: Engine, ops: OpsStore, *, reason: str, approved_by: str) -> list[str]:
+    """Add the catalog's new columns to the target table in place, audited like a re-initialisation.
+
+    Rows already loaded hold NULL in them until their next change, a repair (``reconcile --repair``) or a
+    re-initialisation brings the values; the ``schema`` check reports the table until this has run.
+    """
+    if not (reason or "").strip() or not (approved_by or "").strip():
+        raise ApprovalMissing(
+            f"{table.name}: 结构变更须注明原因（--reason）和审批人（--approved-by），已拒绝执行 / "
+            "a migration needs both a reason and an approver"
+        )
+    if not exists_on(target, table):
+        raise ExchangeError(f"{table.name}: the target table does not exist yet; its first load creates it")
+    added = missing_columns(table, target)
+    if not added:
+        return []
+    keys = [c for c in added if c in table.key]
+    if keys:
+        raise ExchangeError(f"{table.name}: key column(s) {', '.join(keys)} cannot be added in place; "
+                            "re-initialise the table (`shaoxing-ops reinit`)")  # fmt: skip
+    audit = ops.start_migration(table.name, added, reason.strip(), approved_by.strip())
+    fam, q = family(target), target.dialect.identifier_preparer.quote
+    t = table_on(target, table)
+    name = f"{q(t.schema)}.{q(t.name)}" if t.schema else q(t.name)
+    try:
+        with target.begin() as conn:
+            for col in added:
+                sql_type = column_type(table.column(col)).compile(dialect=target.dialect)
+                conn.exec_driver_sql(fam.add_column(name, q(col), sql_type))
+    except BaseException:
+        ops.finish_migration(audit, "failed")
+        raise
+    ops.finish_migration(audit, "succeeded")
+    return added

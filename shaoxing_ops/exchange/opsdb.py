@@ -78,6 +78,17 @@ class OpsStore:
             sa.Column("resolved_at", sa.DateTime),
             sa.UniqueConstraint("asset_key", "partition_key", name=f"uq_{prefix}escalations_target"),
         )  # fmt: skip
+        self.migrations = sa.Table(
+            f"{prefix}migrations", md,
+            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("table_name", sa.String(64), nullable=False),
+            sa.Column("columns_added", sa.Text, nullable=False),  # comma-separated
+            sa.Column("reason", sa.Text, nullable=False),
+            sa.Column("approved_by", sa.String(100), nullable=False),
+            sa.Column("requested_at", sa.DateTime, nullable=False),
+            sa.Column("finished_at", sa.DateTime),
+            sa.Column("status", sa.String(16), nullable=False),  # running | succeeded | failed
+        )  # fmt: skip
         self.reconciliations = sa.Table(
             f"{prefix}reconciliations", md,
             sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -256,6 +267,29 @@ class OpsStore:
         with self.engine.connect() as conn:
             query = sa.select(e).where(e.c.resolved_at.is_(None)).order_by(e.c.escalated_at)
             return [dict(r) for r in conn.execute(query).mappings()]
+
+    # -- catalog migrations (columns added in place) ---------------------------------------------------------
+    def start_migration(self, table: str, columns: list[str], reason: str, approved_by: str) -> int:
+        self.ensure()
+        with self.engine.begin() as conn:
+            result = conn.execute(self.migrations.insert().values(
+                table_name=table, columns_added=", ".join(columns), reason=reason, approved_by=approved_by,
+                requested_at=now_local(), status="running",
+            ))  # fmt: skip
+            return int(result.inserted_primary_key[0])
+
+    def finish_migration(self, audit_id: int, status: str) -> None:
+        m = self.migrations
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(m).where(m.c.id == audit_id).values(status=status, finished_at=now_local())
+            )
+
+    def migration_log(self) -> list[dict[str, Any]]:
+        self.ensure()
+        m = self.migrations
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(sa.select(m).order_by(m.c.id)).mappings()]
 
     # -- re-initialisation audit --------------------------------------------------------------------------
     def start_reinit(self, table: str, reason: str, approved_by: str, run_id: str | None) -> int:

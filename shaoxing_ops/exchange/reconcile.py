@@ -30,7 +30,7 @@ from .copy import OP, TS, CopyResult, _merge, _staging, _write_batches, stream_r
 from .dbs import is_postgres, reading
 from .dialects import family
 from .dialects.sqlite import register_hashes
-from .schema import count_rows, ensure_table, sa_table
+from .schema import count_rows, ensure_table, sa_table, table_on
 from .windows import to_local_naive
 
 SEP = "\x1f"
@@ -74,7 +74,8 @@ class _Side:
         self.native = native_pg
         prep = engine.dialect.identifier_preparer
         self.q = prep.quote
-        self.name = self.q(table.db_name)
+        t = table_on(engine, table)
+        self.name = f"{self.q(t.schema)}.{self.q(t.name)}" if t.schema else self.q(t.name)
         # Prefix ranges must order keys by bytes on both sides; a database already collating that way keeps its
         # indexes usable for the range scans.
         if len(table.key) == 1 and table.column(table.key[0]).kind in ("str", "text"):
@@ -202,14 +203,15 @@ def _column_types(engine: Engine, table: Table) -> list[tuple[str, str]]:
 
 
 def _estimate_rows(engine: Engine, table: Table) -> int:
+    t = table_on(engine, table)
     with engine.connect() as conn:
         if is_postgres(engine):
             n = conn.exec_driver_sql(
-                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%(t)s)", {"t": table.db_name}
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%(t)s)", {"t": t.fullname}
             ).scalar()
             if n is not None and n >= 0:
                 return int(n)
-        return int(conn.execute(sa.select(sa.func.count()).select_from(sa_table(table))).scalar_one())
+        return int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
 
 
 def _first_length(rows: int) -> int:

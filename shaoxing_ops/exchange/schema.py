@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from shaoxing_ops.catalog import PLATFORM_COLUMNS as PLATFORM
 from shaoxing_ops.catalog import Column, Table
 
+from .dbs import role_of
 from .dialects.mysql import BYTE_ORDER
 
 
@@ -113,6 +114,20 @@ def _build_table(table: Table, metadata: sa.MetaData, name: str | None, indexes:
     return t
 
 
+def table_on(bind: Engine | Connection, table: Table) -> sa.Table:
+    """The table as the database behind ``bind`` holds it: in the province under the province's own name and
+    schema where the catalog maps them (``source:``), elsewhere as ``sa_table``."""
+    if role_of(bind) == "province" and (table.source_name or table.source_schema):
+        return _source_table(table)
+    return sa_table(table)
+
+
+@cache
+def _source_table(table: Table) -> sa.Table:
+    cols = [sa.Column(c.name, column_type(c), primary_key=c.name in table.key) for c in table.columns]
+    return sa.Table(table.source_db_name, sa.MetaData(), *cols, schema=table.source_schema)
+
+
 def tombstone_table(table: Table) -> sa.Table:
     """``<table>__deleted``: the keys a load deleted, and when, so a downstream leg can apply the deletes too.
 
@@ -156,14 +171,21 @@ def count_rows(conn: Connection, t: sa.Table, where: Any = None) -> int:
     return int(conn.execute(q).scalar_one())
 
 
-def table_exists(bind: Engine | Connection, name: str) -> bool:
+def table_exists(bind: Engine | Connection, name: str, schema: str | None = None) -> bool:
     engine = bind if isinstance(bind, Engine) else bind.engine
-    if name in _known.get(engine, ()):
+    known_as = f"{schema}.{name}" if schema else name
+    if known_as in _known.get(engine, ()):
         return True
-    exists = sa.inspect(bind).has_table(name)
+    exists = sa.inspect(bind).has_table(name, schema=schema)
     if exists:
-        _known.setdefault(engine, set()).add(name)
+        _known.setdefault(engine, set()).add(known_as)
     return exists
+
+
+def exists_on(bind: Engine | Connection, table: Table) -> bool:
+    """Whether the database behind ``bind`` holds the table (under the name ``table_on`` gives it)."""
+    t = table_on(bind, table)
+    return table_exists(bind, t.name, t.schema)
 
 
 def forget_table(bind: Engine | Connection, name: str) -> None:

@@ -90,6 +90,10 @@ class Family:
         """Two 32-bit unsigned integers from the MD5 of ``text`` (its hex digits 1-8 and 9-16)."""
         raise NotImplementedError
 
+    def add_column(self, table: str, column: str, sql_type: str) -> str:
+        """DDL adding a nullable column to an existing table (names already quoted)."""
+        return f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"
+
     def key_table_ddl(self, name: str) -> str:
         """A session's temporary table of keys (text) to leave out of a comparison."""
         return f"CREATE TEMPORARY TABLE {name} (k VARCHAR(4000) PRIMARY KEY)"

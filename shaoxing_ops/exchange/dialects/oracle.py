@@ -69,5 +69,8 @@ class Oracle(Family):
         return (f"TO_NUMBER(SUBSTR({digest}, 1, 8), 'XXXXXXXX')",
                 f"TO_NUMBER(SUBSTR({digest}, 9, 8), 'XXXXXXXX')")  # fmt: skip
 
+    def add_column(self, table: str, column: str, sql_type: str) -> str:
+        return f"ALTER TABLE {table} ADD ({column} {sql_type})"
+
     def key_table_ddl(self, name: str) -> str:
         return f"CREATE PRIVATE TEMPORARY TABLE ORA$PTT_{name} (k VARCHAR2(4000) PRIMARY KEY) ON COMMIT DROP DEFINITION"
