@@ -709,8 +709,11 @@ def safe_front() -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import sqlalchemy as sa
+
     from shaoxing_ops.catalog import CatalogError
     from shaoxing_ops.exchange import ExchangeError
+    from shaoxing_ops.exchange.dbs import DatabaseConfigError, connect_error
     from shaoxing_ops.simulate.run import SimulationError
 
     args = build_parser().parse_args(argv)
@@ -720,9 +723,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         CatalogError,
         ExchangeError,
         SimulationError,
+        DatabaseConfigError,
+        settings.SettingsError,
         faults.FaultError,
     ) as exc:  # these say what to do next: no traceback
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except sa.exc.DBAPIError as exc:
+        message = connect_error(exc)
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
         return 2
 
 

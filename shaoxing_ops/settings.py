@@ -17,6 +17,10 @@ ROLES = ("province", "front", "bureau")
 DEFAULT_START_DATE = "2026-01-01"
 
 
+class SettingsError(ValueError):
+    """A setting in the environment is wrong; the message names the variable and what to do."""
+
+
 def data_dir() -> Path:
     return Path(os.environ.get("SXOPS_DATA_DIR", "var/data")).absolute()
 
@@ -25,13 +29,30 @@ def sqlite_url(role: str) -> str:
     return f"sqlite:///{data_dir() / f'{role}.db'}"
 
 
+def _from_env_or_file(name: str) -> str | None:
+    """``NAME``, or the content of the file ``NAME_FILE`` names (a mounted secret): a password then lives in
+    no environment listing and no shell history."""
+    if os.environ.get(name):
+        return os.environ[name]
+    path = os.environ.get(f"{name}_FILE")
+    if not path:
+        return None
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(
+            f"{name}_FILE={path!r} cannot be read ({exc.strerror}); fix the path or its rights"
+        ) from None
+
+
 def database_url(role: str) -> str:
-    """SQLAlchemy URL of a database role (province | front | bureau | ops) from ``SXOPS_<ROLE>_URL``."""
+    """SQLAlchemy URL of a database role (province | front | bureau | ops) from ``SXOPS_<ROLE>_URL`` or the
+    file ``SXOPS_<ROLE>_URL_FILE`` names."""
     if role == "ops":
-        return os.environ.get("SXOPS_OPS_URL") or database_url("front")
+        return _from_env_or_file("SXOPS_OPS_URL") or database_url("front")
     if role not in ROLES:
         raise ValueError(f"unknown database role {role!r}; expected one of {ROLES} or 'ops'")
-    return os.environ.get(f"SXOPS_{role.upper()}_URL") or sqlite_url(role)
+    return _from_env_or_file(f"SXOPS_{role.upper()}_URL") or sqlite_url(role)
 
 
 def start_date() -> dt.date:
@@ -40,7 +61,7 @@ def start_date() -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"SXOPS_START_DATE={text!r} is not a date; use YYYY-MM-DD") from None
+        raise SettingsError(f"SXOPS_START_DATE={text!r} is not a date; use YYYY-MM-DD") from None
 
 
 def today() -> dt.date:

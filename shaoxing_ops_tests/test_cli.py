@@ -134,3 +134,32 @@ def test_the_demo_loads_whole_months(today: str, days: int, window: tuple[str, s
     assert start.day == 1 and last_whole_month(end) == month
     short = demo_window(yesterday, 3, yesterday - dt.timedelta(days=2))
     assert (short[1] - short[0]).days == 2
+
+
+def test_a_url_from_a_file_and_errors_that_name_the_database(  # type: ignore[no-untyped-def]
+    cli_env: Dbs, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from shaoxing_ops import settings
+
+    secret = tmp_path / "province.url"
+    secret.write_text("mysql+pymysql://sxops:s3cret-pw@127.0.0.1:1/province\n", encoding="utf-8")
+    monkeypatch.delenv("SXOPS_PROVINCE_URL")
+    monkeypatch.setenv("SXOPS_PROVINCE_URL_FILE", str(secret))
+    assert settings.database_url("province") == "mysql+pymysql://sxops:s3cret-pw@127.0.0.1:1/province"
+    assert main(["reconcile", "E_BASEINFO"]) == 2  # nothing listens on port 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: the province database (mysql+pymysql://sxops:***@127.0.0.1:1/province")
+    assert "cannot be reached" in err and "check SXOPS_PROVINCE_URL" in err and "s3cret" not in err
+    assert err.count("\n") == 1
+    for url, message in [
+        ("oracle+oracledb://u:s3cret@h/x", "needs a driver that is not installed"),
+        ("not a url", "SXOPS_PROVINCE_URL is not a database URL"),
+    ]:
+        secret.write_text(url, encoding="utf-8")
+        assert main(["reconcile", "E_BASEINFO"]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "s3cret" not in err and err.count("\n") == 1, err
+    monkeypatch.setenv("SXOPS_PROVINCE_URL_FILE", str(tmp_path / "missing.url"))
+    assert main(["reconcile", "E_BASEINFO"]) == 2
+    err = capsys.readouterr().err
+    assert "SXOPS_PROVINCE_URL_FILE=" in err and "missing.url' cannot be read" in err and err.count("\n") == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -203,3 +204,35 @@ def test_mixed_site_mariadb_province_postgres_front_sqlite_bureau(
         name = conn.exec_driver_sql(f"SELECT entname FROM e_baseinfo WHERE pripid = '{keys[3]}'").scalar_one()
     assert name == "绍兴𠮷测试有限公司😀"
     assert reconcile(table, mfront, sqlite_dbs.engine("front")).equal
+
+
+@pytest.mark.postgres
+def test_a_read_only_province_account_is_enough(pg_dbs: Dbs, catalog: Catalog) -> None:
+    """The province grants SELECT and nothing else (no temporary tables): loads and reconciliations as of a
+    moment, with keys in flux left out, still work."""
+    from shaoxing_ops.exchange import make_engine
+
+    simulate_into(pg_dbs.province, catalog, end=dt.date(2026, 3, 2))
+    owner = pg_dbs.engine("province")
+    role = f"sxops_ro_{uuid.uuid4().hex[:8]}"
+    database = sa.engine.make_url(pg_dbs.province).database
+    with owner.begin() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN")
+        conn.exec_driver_sql(f'REVOKE TEMPORARY ON DATABASE "{database}" FROM PUBLIC')
+        conn.exec_driver_sql(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    try:
+        ro_url = sa.engine.make_url(pg_dbs.province).set(username=role).render_as_string(hide_password=False)
+        province, front = make_engine(ro_url, role="province"), pg_dbs.engine("front")
+        with province.connect() as conn, pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            conn.exec_driver_sql("CREATE TEMPORARY TABLE t (k int)")
+        table = catalog.table("E_PRI_PERSON")
+        copy_window(table, province, front, dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3))
+        keys = [(r[0],) for r in province_live(province, table)[:3]]
+        diff = reconcile(table, province, front, as_of=dt.datetime(2026, 3, 3), ignore=keys)
+        assert diff.equal and diff.source_rows == len(province_live(province, table)) - 3
+        province.dispose()
+    finally:
+        with owner.begin() as conn:
+            conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+        owner.dispose()

@@ -135,3 +135,28 @@ def test_rows_load_from_the_provinces_own_name_and_migrate_adds_the_column(
     _simulate(stand_in, catalog, dt.date(2026, 3, 1), dt.date(2026, 3, 2), 0.004, 11)
     loaded = copy_window(catalog.table("E_SITE_NOTE"), make_engine(stand_in), front, *day)
     assert loaded.inserted > 0 and loaded.target_rows == loaded.inserted
+
+
+@pytest.mark.postgres
+def test_a_source_table_in_the_provinces_own_schema(  # type: ignore[no-untyped-def]
+    pg_dbs: Dbs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "site"
+    (folder / "province").mkdir(parents=True)
+    (folder / "province" / "scjg.yaml").write_text(
+        "system: registration\ntables:\n  E_CANCEL:\n    source: {table: T_E_CANCEL, schema: scjg}\n",
+        encoding="utf-8",
+    )
+    simulate_into(pg_dbs.province, load_catalog(), end=dt.date(2026, 3, 2))
+    province, front = pg_dbs.engine("province"), pg_dbs.engine("front")
+    with province.begin() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA scjg")
+        conn.exec_driver_sql("ALTER TABLE e_cancel SET SCHEMA scjg")
+        conn.exec_driver_sql("ALTER TABLE scjg.e_cancel RENAME TO t_e_cancel")
+    monkeypatch.setenv("SXOPS_CATALOG_DIR", str(folder))
+    table = load_catalog().table("E_CANCEL")
+    loaded = copy_window(table, province, front, dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3))
+    assert loaded.method == "pg-binary-copy" and loaded.target_rows > 0
+    assert reconcile(table, province, front).equal
+    days = health.row_count(table, province, front, dt.datetime(2026, 3, 2), dt.datetime(2026, 3, 3))
+    assert all(o.passed for o in days.values()), days

@@ -50,11 +50,57 @@ def role_of(bind: Engine | Connection) -> str | None:
     return bind.get_execution_options().get(ROLE)
 
 
+EXTRAS = {"oracle": "pip install 'shaoxing-ops[oracle]'", "dm": "pip install 'shaoxing-ops[dm]'",
+          "mysql": "pip install pymysql", "mariadb": "pip install pymysql", "postgresql": "pip install psycopg"}  # fmt: skip
+# Connection defaults for long reads over a WAN: fail fast when a server does not answer, keep idle TCP
+# connections alive through firewalls. A URL's own query parameters (e.g. sslmode, connect_timeout) win.
+PG_CONNECT = {"connect_timeout": 15, "keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10,
+              "keepalives_count": 5}  # fmt: skip
+MYSQL_CONNECT = {"connect_timeout": 15}
+ORACLE_CONNECT = {"tcp_connect_timeout": 15, "expire_time": 1}  # minutes between keep-alive probes
+
+
+class DatabaseConfigError(ValueError):
+    """A database URL is wrong, unreachable or needs a driver that is missing; the message names the role."""
+
+
+def _variable(role: str | None) -> str:
+    return f"SXOPS_{role.upper()}_URL" if role else "the database URL"
+
+
 def make_engine(url: str | URL, role: str | None = None) -> Engine:
     """An engine tuned for its dialect; ``role`` names the database it reaches (the province's tables may be
-    named and placed its own way, see ``schema.table_on``)."""
-    engine = _make_engine(url)
+    named and placed its own way, see ``schema.table_on``) and every error about reaching it."""
+    what = f"the {role} database" if role else "the database"
+    try:
+        engine = _make_engine(url)
+    except sa.exc.ArgumentError:
+        raise DatabaseConfigError(
+            f"{what}: {_variable(role)} is not a database URL; write it as dialect+driver://user:password@host/db"
+        ) from None
+    except (sa.exc.NoSuchModuleError, ImportError) as exc:
+        backend = make_url(url).get_backend_name()
+        hint = EXTRAS.get(backend, "install its SQLAlchemy dialect and driver")
+        raise DatabaseConfigError(
+            f"{what} ({safe_url(url)}) needs a driver that is not installed ({exc}); {hint}"
+        ) from None
+
+    @sa.event.listens_for(engine, "handle_error")
+    def _name_the_database(ctx) -> None:  # type: ignore[no-untyped-def]
+        # A failure to connect says which database and which variable, in one line, instead of a traceback.
+        if ctx.connection is None and ctx.sqlalchemy_exception is not None:
+            first = str(ctx.original_exception).strip().splitlines()[0] if str(ctx.original_exception) else ""
+            ctx.sqlalchemy_exception.shaoxing_ops_message = (  # type: ignore[union-attr]
+                f"{what} ({safe_url(engine.url)}) cannot be reached: {first}; check {_variable(role)}, the "
+                "network and the account"
+            )
+
     return engine.execution_options(**{ROLE: role}) if role else engine
+
+
+def connect_error(exc: BaseException) -> str | None:
+    """The one-line message of a failure to connect, if ``exc`` is one (see ``make_engine``)."""
+    return getattr(exc, "shaoxing_ops_message", None)
 
 
 def _make_engine(url: str | URL) -> Engine:
@@ -85,11 +131,19 @@ def _make_engine(url: str | URL) -> Engine:
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
+    given = set(u.query)
     if u.get_backend_name() == "postgresql":
-        return sa.create_engine(u, pool_pre_ping=True, connect_args={"application_name": "shaoxing-ops"})
+        args = {k: v for k, v in PG_CONNECT.items() if k not in given}
+        return sa.create_engine(
+            u, pool_pre_ping=True, connect_args={"application_name": "shaoxing-ops", **args}
+        )
+    if u.get_backend_name() == "oracle":
+        args = {k: v for k, v in ORACLE_CONNECT.items() if k not in given}
+        return sa.create_engine(u, pool_pre_ping=True, connect_args=args)
     if u.get_backend_name() in ("mysql", "mariadb"):
         # The server closes idle connections after wait_timeout: recycle them before, check them on checkout.
-        engine = sa.create_engine(u, pool_pre_ping=True, pool_recycle=3600)
+        args = {k: v for k, v in MYSQL_CONNECT.items() if k not in given}
+        engine = sa.create_engine(u, pool_pre_ping=True, pool_recycle=3600, connect_args=args)
 
         @sa.event.listens_for(engine, "connect")
         def _session(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -18,7 +18,6 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from shaoxing_ops.catalog import Table
 
 from .copy import OP, TS, CopyResult, _merge, _staging, _write_batches, stream_rows
-from .dbs import is_postgres, reading
+from .dbs import is_postgres, reading, role_of
 from .dialects import family
 from .dialects.sqlite import register_hashes
 from .schema import count_rows, ensure_table, sa_table, table_on
@@ -92,8 +91,15 @@ class _Side:
         if as_of is not None:
             self.where += f" AND {self.q(TS)} < :as_of"
             self.params["as_of"] = as_of
-        if ignoring:  # keys in flux, loaded into a temporary table by the session
+        self.binds: list[Any] = []
+        # Keys in flux: loaded into a temporary table by the session, except in the province, where the
+        # account may only read (no temporary tables): there they travel as one list of bound values.
+        self.keys_in_table = ignoring and role_of(engine) != "province"
+        if self.keys_in_table:
             self.where += f" AND {self.key} NOT IN (SELECT k FROM {IGNORE_TABLE})"
+        elif ignoring:
+            self.where += f" AND {self.key} NOT IN :sxops_ignored"
+            self.binds.append(sa.bindparam("sxops_ignored", expanding=True))
         self.agg = "sum"
         if self.native:  # each column hashed by its type's own hash function: no text conversion at all
             row = f"ROW({', '.join(self.q(c) for c in table.column_names)})"
@@ -121,7 +127,7 @@ class _Side:
         )
         return {
             p: (int(n), int(s1 or 0), int(s2 or 0))
-            for p, n, s1, s2 in conn.execute(sa.text(sql), params)
+            for p, n, s1, s2 in conn.execute(sa.text(sql).bindparams(*self.binds), params)
             if n
         }
 
@@ -130,7 +136,8 @@ class _Side:
         keys = ", ".join(self.q(k) for k in self.table.key)
         sql = f"SELECT {keys}, {self.h1}, {self.h2} FROM {self.name} WHERE {self.where}{rng}"
         n = len(self.table.key)
-        return {tuple(r[:n]): (int(r[n]), int(r[n + 1])) for r in conn.execute(sa.text(sql), params)}
+        rows = conn.execute(sa.text(sql).bindparams(*self.binds), params)
+        return {tuple(r[:n]): (int(r[n]), int(r[n + 1])) for r in rows}
 
 
 class _Session:
@@ -152,7 +159,9 @@ class _Session:
                     conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
             elif side.family.name == "sqlite":
                 register_hashes(conn.connection.driver_connection)
-            if ignored:
+            if ignored and not side.keys_in_table:
+                side.params["sxops_ignored"] = [k["k"] for k in ignored]
+            elif ignored:
                 drop = "DROP TEMPORARY TABLE" if side.family.name == "mysql" else "DROP TABLE"
                 conn.exec_driver_sql(f"{drop} IF EXISTS {IGNORE_TABLE}")
                 conn.exec_driver_sql(side.family.key_table_ddl(IGNORE_TABLE))
@@ -176,19 +185,16 @@ def _server(engine: Engine) -> tuple[str | None, int | None]:
     return url.host, url.port
 
 
-@cache
-def _byte_ordered_url(url: str) -> bool:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return not conn.exec_driver_sql("SELECT 'a' < 'B'").scalar_one()
-    finally:
-        engine.dispose()
+_byte_order: dict[str, bool] = {}  # per database (URL without password)
 
 
 def _byte_ordered(engine: Engine) -> bool:
     """Whether the database compares text by bytes (C, C.UTF-8, POSIX) rather than linguistically."""
-    return _byte_ordered_url(engine.url.render_as_string(hide_password=False))
+    key = engine.url.render_as_string(hide_password=True)
+    if key not in _byte_order:
+        with engine.connect() as conn:
+            _byte_order[key] = not conn.exec_driver_sql("SELECT 'a' < 'B'").scalar_one()
+    return _byte_order[key]
 
 
 def _column_types(engine: Engine, table: Table) -> list[tuple[str, str]]:
