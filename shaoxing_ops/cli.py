@@ -9,7 +9,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, wait
 from pathlib import Path
 
 from shaoxing_ops import settings
@@ -241,6 +241,14 @@ def run_province_range(start: dt.date, end: dt.date, system: str | None = None):
     return run_range(nightly_job, start, end, selection)
 
 
+def steps_succeeded(instance, since: dt.datetime) -> int:  # type: ignore[no-untyped-def]
+    """Steps finished by the runs created since ``since`` (the demo's progress while its runs go on)."""
+    import dagster as dg
+
+    records = instance.get_run_records(filters=dg.RunsFilter(created_after=since))
+    return sum(instance.get_run_stats(r.dagster_run.run_id).steps_succeeded for r in records)
+
+
 def demo_window(end: dt.date, days: int, start: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """The days the demo loads: up to ``end``, at least ``days`` of them, from the 1st of a month (whole
     months: the monthly report then covers only loaded days, none 未开始), never before SXOPS_START_DATE. An
@@ -283,16 +291,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     systems = sorted(catalog.systems, key=lambda s: -sum(t.base for t in s.tables))
     import dagster as dg
 
-    dg.DagsterInstance.get().dispose()  # create the instance's storage once, before two runs share it
+    instance = dg.DagsterInstance.get()  # creates the instance's storage once, before two runs share it
+    since = dt.datetime.now(dt.UTC)
     with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(run_province_range, start, end, s.name): s for s in systems}
-        for future in as_completed(futures):
-            system = futures[future]
-            run_ok, run_id, tables = future.result()
-            ok &= run_ok
-            per_table.update(tables)
-            say(f"          {system.title}: run {run_id} {'succeeded' if run_ok else 'FAILED'} "
-                f"({len(system.tables)} tables, {time.perf_counter() - started:,.1f}s)")  # fmt: skip
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=5)
+            for future in done:
+                system = futures[future]
+                run_ok, run_id, tables = future.result()
+                ok &= run_ok
+                per_table.update(tables)
+                say(f"          {system.title}: run {run_id} {'succeeded' if run_ok else 'FAILED'} "
+                    f"({len(system.tables)} tables, {time.perf_counter() - started:,.1f}s)")  # fmt: skip
+            if pending:  # every few seconds: how far the runs have got, from the instance
+                loaded = steps_succeeded(instance, since)
+                say(f"          {loaded}/{len(catalog.tables) * 2} steps done (loads and checks), "
+                    f"{time.perf_counter() - started:,.1f}s")  # fmt: skip
+    instance.dispose()
 
     say(f"step 3/6  upload the {len(catalog.bureau)} Data Bureau tables for the same days (one run)")
     started = time.perf_counter()
