@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -97,3 +98,34 @@ class Family:
     def key_table_ddl(self, name: str) -> str:
         """A session's temporary table of keys (text) to leave out of a comparison."""
         return f"CREATE TEMPORARY TABLE {name} (k VARCHAR(4000) PRIMARY KEY)"
+
+
+class OnConflict(Family):
+    """``INSERT … ON CONFLICT (key) DO UPDATE``, as PostgreSQL and SQLite spell it; they differ only in how
+    the statement names its target (``target_alias``) and where SQLite's parser needs a ``WHERE``."""
+
+    target_alias: str | None = "t"  # None: the target is named by its table name
+    select_where = ""  # appended to the SELECT before ON CONFLICT
+    insert: Any = None  # the dialect's insert() construct, for upsert_rows
+
+    def upsert(self, q: Quote, target: str, columns: Sequence[str], key: Sequence[str], select: str, *,
+               skip_unchanged: bool = True) -> str:  # fmt: skip
+        nonkey = [c for c in columns if c not in key]
+        cols = ", ".join(q(c) for c in columns)
+        alias = f" AS {self.target_alias}" if self.target_alias else ""
+        sql = f"INSERT INTO {q(target)}{alias} ({cols}) SELECT {cols} FROM ({select}) u{self.select_where} "
+        sql += f"ON CONFLICT ({', '.join(q(k) for k in key)}) DO UPDATE SET "
+        sql += ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in nonkey)
+        if skip_unchanged:
+            ref = self.target_alias or q(target)
+            sql += " WHERE " + self.differs(
+                [f"{ref}.{q(c)}" for c in nonkey], [f"EXCLUDED.{q(c)}" for c in nonkey]
+            )
+        return sql
+
+    def upsert_rows(self, table: sa.Table, key: Sequence[str]) -> sa.Executable:
+        stmt = self.insert(table)
+        return stmt.on_conflict_do_update(
+            index_elements=list(key),
+            set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in key},
+        )

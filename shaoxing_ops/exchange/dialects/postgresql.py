@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from .base import NULL_TEXT, Family, Quote
+from .base import NULL_TEXT, OnConflict
 
 
-class PostgreSql(Family):
+class PostgreSql(OnConflict):
     name = "postgresql"
+    insert = staticmethod(postgresql.insert)
     staging_options = {"postgresql_on_commit": "DROP"}  # noqa: RUF012
 
     def day_of(self, expr: str) -> str:
@@ -22,26 +22,6 @@ class PostgreSql(Family):
 
     def count_if(self, condition: str) -> str:
         return f"count(*) FILTER (WHERE {condition})"
-
-    def upsert(self, q: Quote, target: str, columns: Sequence[str], key: Sequence[str], select: str, *,
-               skip_unchanged: bool = True) -> str:  # fmt: skip
-        nonkey = [c for c in columns if c not in key]
-        cols = ", ".join(q(c) for c in columns)
-        sql = f"INSERT INTO {q(target)} AS t ({cols}) SELECT {cols} FROM ({select}) u "
-        sql += f"ON CONFLICT ({', '.join(q(k) for k in key)}) DO UPDATE SET "
-        sql += ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in nonkey)
-        if skip_unchanged:
-            sql += " WHERE " + self.differs(
-                [f"t.{q(c)}" for c in nonkey], [f"EXCLUDED.{q(c)}" for c in nonkey]
-            )
-        return sql
-
-    def upsert_rows(self, table: sa.Table, key: Sequence[str]) -> sa.Executable:
-        stmt = postgresql.insert(table)
-        return stmt.on_conflict_do_update(
-            index_elements=list(key),
-            set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in key},
-        )
 
     def value_text(self, col: str, kind: str, precision: int | None = None, scale: int | None = None) -> str:
         expr = {

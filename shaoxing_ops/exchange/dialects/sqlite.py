@@ -6,10 +6,9 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
-from .base import NULL_TEXT, Family, Quote
+from .base import NULL_TEXT, OnConflict
 
 
 def register_hashes(dbapi_conn: Any) -> None:
@@ -24,8 +23,11 @@ def register_hashes(dbapi_conn: Any) -> None:
     dbapi_conn.create_function("sxops_h2", 1, lambda t: part(t, 1), deterministic=True)
 
 
-class Sqlite(Family):
+class Sqlite(OnConflict):
     name = "sqlite"
+    target_alias = None  # SQLite names the target by its table name
+    select_where = " WHERE true"  # tells its parser the ON CONFLICT belongs to the INSERT, not a join
+    insert = staticmethod(sqlite.insert)
     separator = "char(31)"
 
     def day_of(self, expr: str) -> str:
@@ -33,27 +35,6 @@ class Sqlite(Family):
 
     def differs(self, left: Sequence[str], right: Sequence[str]) -> str:
         return f"(({', '.join(left)}) IS NOT ({', '.join(right)}))"
-
-    def upsert(self, q: Quote, target: str, columns: Sequence[str], key: Sequence[str], select: str, *,
-               skip_unchanged: bool = True) -> str:  # fmt: skip
-        nonkey = [c for c in columns if c not in key]
-        cols = ", ".join(q(c) for c in columns)
-        # "WHERE true" tells SQLite's parser the ON CONFLICT belongs to the INSERT, not to a join.
-        sql = f"INSERT INTO {q(target)} ({cols}) SELECT {cols} FROM ({select}) u WHERE true "
-        sql += f"ON CONFLICT ({', '.join(q(k) for k in key)}) DO UPDATE SET "
-        sql += ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in nonkey)
-        if skip_unchanged:  # SQLite names the target by its table name
-            sql += " WHERE " + self.differs(
-                [f"{q(target)}.{q(c)}" for c in nonkey], [f"EXCLUDED.{q(c)}" for c in nonkey]
-            )
-        return sql
-
-    def upsert_rows(self, table: sa.Table, key: Sequence[str]) -> sa.Executable:
-        stmt = sqlite.insert(table)
-        return stmt.on_conflict_do_update(
-            index_elements=list(key),
-            set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in key},
-        )
 
     def value_text(self, col: str, kind: str, precision: int | None = None, scale: int | None = None) -> str:
         # SQLAlchemy keeps timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff' and decimals as text at their scale
