@@ -16,11 +16,11 @@ from shaoxing_ops.exchange.dialects import FAMILIES, UnsupportedDatabase, family
 from shaoxing_ops.exchange.dialects.oracle import number_format
 
 # family -> (sqlglot grammar, SQLAlchemy dialect compiling its DDL; DM speaks Oracle's)
-GRAMMARS = {
-    "postgresql": ("postgres", postgresql.dialect()),
-    "sqlite": ("sqlite", sqlite.dialect()),
-    "mysql": ("mysql", mysql.dialect()),
-    "mariadb": ("mysql", mysql.dialect()),
+GRAMMARS = {  # binds compiled as :name, which every grammar parses
+    "postgresql": ("postgres", postgresql.dialect(paramstyle="named")),
+    "sqlite": ("sqlite", sqlite.dialect(paramstyle="named")),
+    "mysql": ("mysql", mysql.dialect(paramstyle="named")),
+    "mariadb": ("mysql", mysql.dialect(paramstyle="named")),
     "oracle": ("oracle", oracle.dialect()),
     "dm": ("oracle", oracle.dialect()),
 }
@@ -52,6 +52,8 @@ def statements(name: str, catalog: Catalog) -> dict[str, str]:
         f"GROUP BY {fam.day_of(q(TS))}",
         "row hash": f"SELECT {q(table.key[0])}, {h1}, {h2} FROM {q(table.db_name)}",
         "key table": fam.key_table_ddl("sxops_reconcile_ignore"),
+        "add column": fam.add_column(q(table.db_name), q("ext_remark"), "VARCHAR(100)"),
+        "rows upsert": str(fam.upsert_rows(sa_table(table), table.key).compile(dialect=dialect)),
     }
 
 

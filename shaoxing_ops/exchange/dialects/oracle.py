@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import oracle
 
 from .base import NULL_TEXT, Family, Quote
 
@@ -42,7 +43,7 @@ class Oracle(Family):
         return self._merge_into(q, target, columns, key, select, skip_unchanged=skip_unchanged)
 
     def upsert_rows(self, table: sa.Table, key: Sequence[str]) -> sa.Executable:
-        prep = sa.dialects.oracle.dialect().identifier_preparer  # type: ignore[attr-defined]
+        prep = oracle.dialect().identifier_preparer
         binds = ", ".join(f":{c.name} AS {prep.quote(c.name)}" for c in table.c)
         select = f"SELECT {binds} FROM DUAL"
         return sa.text(self.upsert(prep.quote, table.name, [c.name for c in table.c], key, select))
