@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from queue import Full, Queue
@@ -168,16 +168,30 @@ def _write_batches(
                 if progress:
                     progress(total, "rows")
         return total
-    if family(conn).name == "mysql":
-        return _write_mysql(conn, target, names, _prefetched(batches), progress)
-    insert = target.insert()
-    for batch in batches:
-        if not batch:
-            continue
-        conn.execute(insert, [dict(zip(names, row, strict=True)) for row in batch])
-        total += len(batch)
-        if progress:
-            progress(total, "rows")
+    with ExitStack() as stack:
+        if family(conn).name == "mysql":
+            # MySQL's bulk path without a file: PyMySQL's executemany folds plain tuples into multi-row
+            # INSERTs of about 1 MB each (SQLAlchemy's per-row dictionaries cost as much again), while the
+            # source is read ahead on a second thread.
+            cur = stack.enter_context(conn.connection.driver_connection.cursor())
+            sql = f"INSERT INTO {_q(conn, target.name)} ({_cols(conn, names)}) VALUES ({', '.join(['%s'] * len(names))})"
+            batches = _prefetched(batches)
+
+            def write(batch: list[sa.Row]) -> None:
+                cur.executemany(sql, [tuple(row) for row in batch])
+        else:
+            insert = target.insert()
+
+            def write(batch: list[sa.Row]) -> None:
+                conn.execute(insert, [dict(zip(names, row, strict=True)) for row in batch])
+
+        for batch in batches:
+            if not batch:
+                continue
+            write(batch)
+            total += len(batch)
+            if progress:
+                progress(total, "rows")
     return total
 
 
@@ -222,30 +236,13 @@ def _prefetched(batches: Iterator[list[sa.Row]], depth: int = 2) -> Iterator[lis
         reader.join(timeout=30)
 
 
-def _write_mysql(conn: Connection, target: sa.Table, names: tuple[str, ...], batches: Iterator[list[sa.Row]],
-                 progress: Progress | None) -> int:  # fmt: skip
-    """MySQL's bulk path without a file: PyMySQL's executemany folds plain tuples into multi-row INSERTs of
-    about 1 MB each (SQLAlchemy's per-row parameter dictionaries cost as much again)."""
-    total = 0
-    sql = f"INSERT INTO {_q(conn, target.name)} ({_cols(conn, names)}) VALUES ({', '.join(['%s'] * len(names))})"
-    with conn.connection.driver_connection.cursor() as cur:
-        for batch in batches:
-            if batch:
-                cur.executemany(sql, [tuple(row) for row in batch])
-                total += len(batch)
-                if progress:
-                    progress(total, "rows")
-    return total
-
-
 def _pg_select_sql(conn: Connection, table: Table, where_sql: str) -> str:
     """A SELECT of the catalog's columns cast to the catalog's types: binary COPY needs exact types."""
     exprs = []
     for c in table.columns:
         pg_type = cast_type(c).compile(dialect=conn.dialect)
         exprs.append(f"CAST({_q(conn, c.name)} AS {pg_type})")
-    t = table_on(conn, table)
-    name = f"{_q(conn, t.schema)}.{_q(conn, t.name)}" if t.schema else _q(conn, t.name)
+    name = conn.dialect.identifier_preparer.format_table(table_on(conn, table))
     return f"SELECT {', '.join(exprs)} FROM {name}{where_sql}"
 
 

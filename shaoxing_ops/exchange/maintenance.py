@@ -99,8 +99,7 @@ def migrate(table: Table, target: Engine, ops: OpsStore, *, reason: str, approve
                             "re-initialise the table (`shaoxing-ops reinit`)")  # fmt: skip
     audit = ops.start_migration(table.name, added, reason.strip(), approved_by.strip())
     fam, q = family(target), target.dialect.identifier_preparer.quote
-    t = table_on(target, table)
-    name = f"{q(t.schema)}.{q(t.name)}" if t.schema else q(t.name)
+    name = target.dialect.identifier_preparer.format_table(table_on(target, table))
     try:
         with target.begin() as conn:
             for col in added:

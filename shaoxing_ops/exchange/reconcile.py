@@ -73,8 +73,7 @@ class _Side:
         self.native = native_pg
         prep = engine.dialect.identifier_preparer
         self.q = prep.quote
-        t = table_on(engine, table)
-        self.name = f"{self.q(t.schema)}.{self.q(t.name)}" if t.schema else self.q(t.name)
+        self.name = prep.format_table(table_on(engine, table))
         # Prefix ranges must order keys by bytes on both sides; a database already collating that way keeps its
         # indexes usable for the range scans.
         if len(table.key) == 1 and table.column(table.key[0]).kind in ("str", "text"):
