@@ -111,13 +111,13 @@ DEFAULT_FAULT_TABLE = {
 
 def apply_fault(catalog, spec: str, *, day: dt.date, rows: int, times: int, seconds: float):  # type: ignore[no-untyped-def]
     """``NAME[:TABLE]``: faults of the province act on SXOPS_PROVINCE_URL, those of the target on the front."""
-    from shaoxing_ops.exchange import make_engine
+    from shaoxing_ops.exchange.dbs import engine_for
 
     name, _, table_name = spec.partition(":")
     if name not in faults.FAULTS:
         raise faults.FaultError(f"unknown fault {name!r}; choose one of: {', '.join(faults.FAULTS)}")
-    province = make_engine(settings.database_url("province"), role="province")
-    front = make_engine(settings.database_url("front"))
+    province = engine_for("province")
+    front = engine_for("front")
     if name == "deliver-late":
         return faults.deliver_late(catalog, province)
     try:
@@ -265,7 +265,8 @@ def last_whole_month(end: dt.date) -> str:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from shaoxing_ops.catalog import load_catalog
-    from shaoxing_ops.exchange import count_rows, make_engine, sa_table, table_exists
+    from shaoxing_ops.exchange import count_rows, sa_table, table_exists
+    from shaoxing_ops.exchange.dbs import engine_for
 
     yesterday = settings.today() - dt.timedelta(days=1)
     if args.end and args.end > yesterday:
@@ -325,8 +326,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     say("step 4/6  compare live rows, province vs. front")
     province, front = (
-        make_engine(settings.database_url("province"), role="province"),
-        make_engine(settings.database_url("front")),
+        engine_for("province"),
+        engine_for("front"),
     )
     rows, unequal, failed = [], 0, 0
     for table in catalog.tables:
@@ -549,12 +550,12 @@ def faults_names() -> list[str]:
 
 
 def _engines_and_ops():  # type: ignore[no-untyped-def]
-    from shaoxing_ops.exchange import make_engine
+    from shaoxing_ops.exchange.dbs import engine_for
     from shaoxing_ops.exchange.opsdb import OpsStore
 
-    province = make_engine(settings.database_url("province"), role="province")
-    front = make_engine(settings.database_url("front"))
-    return province, front, OpsStore(make_engine(settings.database_url("ops"))).ensure()
+    province = engine_for("province")
+    front = engine_for("front")
+    return province, front, OpsStore(engine_for("ops")).ensure()
 
 
 def _pick(names: list[str]):  # type: ignore[no-untyped-def]
@@ -615,7 +616,7 @@ def cmd_reinit(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from shaoxing_ops.exchange import make_engine
+    from shaoxing_ops.exchange.dbs import engine_for
     from shaoxing_ops.stats import Settings
     from shaoxing_ops.stats import store as stats_store
     from shaoxing_ops.stats.commentary import sentences
@@ -634,7 +635,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print(f"error: {args.month} is before the statistics start {stats_settings.since}; "
               "choose a later month or set SXOPS_STATS_SINCE", file=sys.stderr)  # fmt: skip
         return 2
-    front = make_engine(settings.database_url("front"))
+    front = engine_for("front")
     months = trend_months(args.month, stats_settings)
     say(
         f"[1/3] computing {months[0]} … {months[-1]} from {safe_front()} (statistics since {stats_settings.since})"
@@ -686,7 +687,7 @@ def outside_data(what: str, first: dt.date, last: dt.date) -> str | None:
 def cmd_report(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from shaoxing_ops.exchange import make_engine
+    from shaoxing_ops.exchange.dbs import engine_for
     from shaoxing_ops.exchange.opsdb import OpsStore
     from shaoxing_ops.reports import build
 
@@ -703,12 +704,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     home = ensure_dagster_home()
     say(f"[1/3] reading runs and checks of {first} … {last} from the Dagster instance in {home}")
     instance = dg.DagsterInstance.get()
-    ops = OpsStore(make_engine(settings.database_url("ops"))).ensure()
+    ops = OpsStore(engine_for("ops")).ensure()
     if args.kind == "daily":
         report = build.daily_sheet(instance, ops, first)
         stem = f"巡检单_{first.isoformat()}"
     else:
-        front = make_engine(settings.database_url("front")) if args.kind == "monthly" else None
+        front = engine_for("front") if args.kind == "monthly" else None
         report = build.period_report(instance, ops, first, last, args.kind, front)
         stem = f"运维周报_{first.isoformat()}" if args.kind == "weekly" else f"运维服务月报_{first:%Y-%m}"
     s = report["summary"]

@@ -98,6 +98,13 @@ def make_engine(url: str | URL, role: str | None = None) -> Engine:
     return engine.execution_options(**{ROLE: role}) if role else engine
 
 
+def engine_for(role: str) -> Engine:
+    """The engine of a configured database role (``SXOPS_<ROLE>_URL``), its errors naming the role."""
+    from shaoxing_ops import settings
+
+    return make_engine(settings.database_url(role), role=role)
+
+
 def connect_error(exc: BaseException) -> str | None:
     """The one-line message of a failure to connect, if ``exc`` is one (see ``make_engine``)."""
     return getattr(exc, "shaoxing_ops_message", None)

@@ -21,9 +21,9 @@ DB_ROLES = ("province", "front", "bureau", "ops")
 
 
 def ops_store() -> OpsStore:
-    from shaoxing_ops.exchange import make_engine
+    from shaoxing_ops.exchange.dbs import engine_for
 
-    return OpsStore(make_engine(settings.database_url("ops"))).ensure()
+    return OpsStore(engine_for("ops")).ensure()
 
 
 def _refuse(message: str) -> int:
