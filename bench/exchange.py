@@ -5,6 +5,8 @@
    of the loading process. Targets: <= 1.15x the raw pipe, <= 300 MB.
 2. The nightly run of every provincial table for one simulated day through Dagster, against the same run
    with no-op assets (Dagster's own floor). Target: <= 1.5x the floor.
+3. Full reload of E_BASEINFO MariaDB → MariaDB against `mysqldump | mysql` of the same table in the same run
+   (bench/mariadb_reload.py). Targets: <= 1.5x that floor, <= 300 MB. Skipped, and said so, where no MariaDB answers.
 
 Needs a PostgreSQL server (BENCH_PG_URL, default the local one); it creates and drops its own databases.
 """
@@ -26,6 +28,8 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import mariadb_reload  # noqa: E402  (beside this file)
 
 from shaoxing_ops.catalog import load_catalog  # noqa: E402
 from shaoxing_ops.exchange import copy_window, day_window, full_reload, make_engine  # noqa: E402
@@ -211,12 +215,21 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--scale", type=float, default=0.25)
-    parser.add_argument("--only", choices=["full", "nightly"])
+    parser.add_argument("--only", choices=["full", "nightly", "mariadb"])
     args = parser.parse_args()
     if args.only in (None, "full"):
         bench_full_load(args.rows)
     if args.only in (None, "nightly"):
         bench_nightly(args.scale)
+    if args.only in (None, "mariadb"):
+        try:
+            mariadb_reload.server_sql("SELECT 1")
+        except Exception as exc:  # no server: say so rather than fail the PostgreSQL figures above
+            say(
+                f"== MariaDB full reload skipped: no server at {mariadb_reload.SERVER.split('@')[-1]} ({type(exc).__name__})"
+            )
+        else:
+            mariadb_reload.bench_full_reload(args.rows)
 
 
 if __name__ == "__main__":

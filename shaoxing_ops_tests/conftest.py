@@ -163,15 +163,15 @@ def pg_dbs() -> Iterator[Dbs]:
         drop_pg_database(url)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def dbs(request: pytest.FixtureRequest) -> Dbs:
-    """Both backends: every test using it runs on SQLite and on PostgreSQL."""
-    return request.getfixturevalue("sqlite_dbs" if request.param == "sqlite" else "pg_dbs")
-
-
 DB_FIXTURES = {"sqlite": "sqlite_dbs", "postgres": "pg_dbs", "mariadb": "mysql_dbs"}
 ALL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
                 pytest.param("mariadb", marks=pytest.mark.mariadb)]  # fmt: skip
+
+
+@pytest.fixture(params=ALL_BACKENDS)
+def dbs(request: pytest.FixtureRequest) -> Dbs:
+    """Every backend: each test using it runs on SQLite, on PostgreSQL and on MariaDB."""
+    return request.getfixturevalue(DB_FIXTURES[request.param])
 
 
 _templates: dict[str, str] = {}  # backend -> a database holding the default simulation, cloned for each test

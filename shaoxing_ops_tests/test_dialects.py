@@ -50,6 +50,8 @@ def statements(name: str, catalog: Catalog) -> dict[str, str]:
         "counts": f"SELECT {fam.day_of(q(TS))}, count(*), {fam.count_if(q(TS) + ' IS NULL')} "
         f"FROM {q(table.db_name)} t WHERE {fam.differs(['t.' + q(c) for c in cols[1:3]], ['t.' + q(c) for c in cols[3:5]])} "
         f"GROUP BY {fam.day_of(q(TS))}",
+        "months": f"SELECT {fam.month_of(q('estdate'))}, count(*) FROM {q(table.db_name)} "
+        f"GROUP BY {fam.month_of(q('estdate'))}",
         "row hash": f"SELECT {q(table.key[0])}, {h1}, {h2} FROM {q(table.db_name)}",
         "key table": fam.key_table_ddl("sxops_reconcile_ignore"),
         "add column": fam.add_column(q(table.db_name), q("ext_remark"), "VARCHAR(100)"),

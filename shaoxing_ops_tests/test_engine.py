@@ -1,4 +1,4 @@
-"""The exchange engine on SQLite and on PostgreSQL, and across the two."""
+"""The exchange engine on SQLite, PostgreSQL and MariaDB, and across them."""
 
 from __future__ import annotations
 
@@ -15,14 +15,7 @@ from shaoxing_ops.catalog import Catalog, Table
 from shaoxing_ops.exchange import copy_window, day_window, full_reload, make_engine, sa_table, stream_rows
 from shaoxing_ops.exchange.province_store import SqlProvinceStore
 
-from .conftest import ALL_BACKENDS, DB_FIXTURES, Dbs
-
-
-@pytest.fixture(params=ALL_BACKENDS)
-def dbs(request: pytest.FixtureRequest) -> Dbs:
-    """SQLite, PostgreSQL and MariaDB: the engine is proven on each."""
-    return request.getfixturevalue(DB_FIXTURES[request.param])
-
+from .conftest import Dbs
 
 DAY = dt.date(2026, 5, 10)
 T0 = dt.datetime(2026, 5, 10, 9, 0)

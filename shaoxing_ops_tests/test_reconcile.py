@@ -17,14 +17,8 @@ from shaoxing_ops.exchange.maintenance import ApprovalMissing, reconcile_table, 
 from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.exchange.reconcile import diff_report, reconcile, repair
 
-from .conftest import ALL_BACKENDS, DB_FIXTURES, Dbs, simulate_into
+from .conftest import Dbs, simulate_into
 from .test_engine import province_live, snapshot
-
-
-@pytest.fixture(params=ALL_BACKENDS)
-def dbs(request: pytest.FixtureRequest) -> Dbs:
-    """SQLite, PostgreSQL and MariaDB: the engine is proven on each."""
-    return request.getfixturevalue(DB_FIXTURES[request.param])
 
 
 @pytest.fixture
@@ -162,48 +156,6 @@ def test_reinitialisation_audits_and_readers_never_see_a_half_table(loaded, dbs:
     assert (audit["rows_before"], audit["rows_after"]) == (before, expected)
     assert audit["reason"] == "代码集调整导致差异较大" and audit["finished_at"] >= audit["requested_at"]
     assert '"missing": 0' in audit["reconciliation"]
-
-
-@pytest.mark.postgres
-@pytest.mark.mariadb
-def test_mixed_site_mariadb_province_postgres_front_sqlite_bureau(
-    mysql_dbs: Dbs, pg_dbs: Dbs, sqlite_dbs: Dbs, catalog: Catalog
-) -> None:
-    """A province on MariaDB loaded into a PostgreSQL front, every table; reconciliation across the two
-    dialects finds planted differences (a changed value, a lost row, a row too many) and repairs them."""
-    simulate_into(mysql_dbs.province, catalog, end=dt.date(2026, 3, 2))
-    province, front = mysql_dbs.engine("province"), pg_dbs.engine("front")
-    start, end = dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3)
-    moved = {t.name: copy_window(t, province, front, start, end).target_rows for t in catalog.tables}
-    assert len(moved) == 142 and sum(moved.values()) > 90_000
-    unequal = [t.name for t in catalog.tables if not reconcile(t, province, front).equal]
-    assert unequal == []
-    table = catalog.table("E_BASEINFO")
-    keys = [r[table.column_names.index("pripid")] for r in province_live(province, table)]
-    with front.begin() as conn:
-        conn.exec_driver_sql(
-            f"UPDATE e_baseinfo SET entname = '绍兴𠮷测试有限公司😀' WHERE pripid = '{keys[3]}'"
-        )
-        conn.exec_driver_sql(f"DELETE FROM e_baseinfo WHERE pripid = '{keys[5]}'")
-    with province.begin() as conn:  # a row the province deleted: the front still holding it is one too many
-        conn.exec_driver_sql(f"UPDATE e_baseinfo SET dsc_biz_operation = 'D' WHERE pripid = '{keys[8]}'")
-    diff = reconcile(table, province, front)
-    assert (diff.changed, diff.missing, diff.extra) == ([(keys[3],)], [(keys[5],)], [(keys[8],)])
-    fixed = repair(table, province, front, diff)
-    assert (fixed.copied, fixed.deleted) == (2, 1) and reconcile(table, province, front).equal
-    # 4-byte characters survive MariaDB both ways: into a MariaDB front and back out again
-    mfront = mysql_dbs.engine("front")
-    with province.begin() as conn:
-        conn.exec_driver_sql(
-            f"UPDATE e_baseinfo SET entname = '绍兴𠮷测试有限公司😀' WHERE pripid = '{keys[3]}'"
-        )
-    full_reload(table, province, mfront)
-    assert reconcile(table, province, mfront).equal
-    full_reload(table, mfront, sqlite_dbs.engine("front"))
-    with sqlite_dbs.engine("front").connect() as conn:
-        name = conn.exec_driver_sql(f"SELECT entname FROM e_baseinfo WHERE pripid = '{keys[3]}'").scalar_one()
-    assert name == "绍兴𠮷测试有限公司😀"
-    assert reconcile(table, mfront, sqlite_dbs.engine("front")).equal
 
 
 @pytest.mark.postgres

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import dagster as dg
+import sqlalchemy as sa
 from pydantic import PrivateAttr
 from sqlalchemy.engine import Engine
 
@@ -68,12 +69,6 @@ def databases_from_env() -> Databases:
 
 
 def backend_kind(role: str) -> str:
-    """``postgres`` or ``sqlite``: the kind tag the UI shows on assets stored in that database."""
-    url = settings.database_url(role)
-    return (
-        "postgres"
-        if url.startswith("postgresql")
-        else "sqlite"
-        if url.startswith("sqlite")
-        else url.split(":")[0]
-    )
+    """``postgres``, ``sqlite``, ``mysql``, ``oracle``…: the kind tag the UI shows on assets stored there."""
+    backend = sa.engine.make_url(settings.database_url(role)).get_backend_name()
+    return "postgres" if backend == "postgresql" else backend

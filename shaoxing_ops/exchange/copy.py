@@ -130,13 +130,16 @@ def stream_rows(
 ) -> Iterator[list[sa.Row]]:
     """Yield the table's rows in batches, holding one batch in memory at a time."""
     t = table_on(source, table)
-    # On PostgreSQL each column is cast to its catalog type, so a source that retyped a column (schema drift)
-    # still reads as the catalog says, or fails with the database's own message. SQLite types are per value.
-    query = (
-        sa.select(*[sa.cast(t.c[c.name], cast_type(c)).label(c.name) for c in table.columns])
-        if is_postgres(source)
-        else sa.select(*t.c)
-    )
+    # On a server each column is cast to its catalog type, so a source that retyped a column (schema drift)
+    # still reads as the catalog says, or fails with the database's own message. MySQL needs it for the
+    # columns that are not text only (its CAST knows no VARCHAR); SQLite types are per value.
+    if is_postgres(source):
+        query = sa.select(*[sa.cast(t.c[c.name], cast_type(c)).label(c.name) for c in table.columns])
+    elif source.dialect.name in ("mysql", "mariadb"):
+        query = sa.select(*[t.c[c.name] if c.kind in ("str", "text") else
+                            sa.cast(t.c[c.name], cast_type(c)).label(c.name) for c in table.columns])  # fmt: skip
+    else:
+        query = sa.select(*t.c)
     condition = where(t) if callable(where) else where
     if condition is not None:
         query = query.where(condition)

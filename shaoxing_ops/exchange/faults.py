@@ -228,6 +228,8 @@ def column_retyped(table: Table, province: Engine) -> FaultReport:
         if is_postgres(province):
             conn.exec_driver_sql(f"ALTER TABLE {table.db_name} ALTER COLUMN {col.name} TYPE VARCHAR(40) "
                                  f"USING {col.name}::text")  # fmt: skip
+        elif province.dialect.name in ("mysql", "mariadb"):
+            conn.exec_driver_sql(f"ALTER TABLE {table.db_name} MODIFY {col.name} VARCHAR(40)")
         else:  # SQLite cannot alter a column's type: rebuild the table as it is, that column declared as text
             current = sa.Table(table.db_name, sa.MetaData(), autoload_with=conn)
             cols = [sa.Column(c.name, sa.String(40) if c.name == col.name else c.type, primary_key=c.primary_key)

@@ -23,6 +23,7 @@ from shaoxing_ops.domain import volume as volume_rules
 from shaoxing_ops.domain.validity import RowRules
 
 from .copy import OP, TS, _window_filter, stream_rows
+from .dialects import family
 from .reconcile import reconcile
 from .schema import column_type, exists_on, table_on
 from .windows import to_local_naive
@@ -263,8 +264,15 @@ def _as_datetime(value: Any) -> dt.datetime | None:
 
 
 def _reflected(engine: Engine, t: sa.Table) -> dict[str, str]:
-    insp = sa.inspect(engine)
-    return {c["name"]: c["type"].compile(dialect=engine.dialect) for c in insp.get_columns(t.name, t.schema)}
+    insp, text = sa.inspect(engine), family(engine).type_text
+    return {
+        c["name"]: text(c["type"].compile(dialect=engine.dialect)) for c in insp.get_columns(t.name, t.schema)
+    }
+
+
+def _expected(engine: Engine, table: Table) -> dict[str, str]:
+    text = family(engine).type_text
+    return {c.name: text(column_type(c).compile(dialect=engine.dialect)) for c in table.columns}
 
 
 def schema(table: Table, source: Engine | None, target: Engine) -> Outcome:
@@ -272,7 +280,7 @@ def schema(table: Table, source: Engine | None, target: Engine) -> Outcome:
     metadata: dict[str, Any] = {}
     problems: list[str] = []
     target_cols = _reflected(target, table_on(target, table)) if exists_on(target, table) else {}
-    expected_t = {c.name: column_type(c).compile(dialect=target.dialect) for c in table.columns}
+    expected_t = _expected(target, table)
     t_missing = [c for c in expected_t if c not in target_cols]
     t_retyped = [f"{c}: {target_cols[c]} ≠ {expected_t[c]}" for c in expected_t if c in target_cols
                  and target_cols[c] != expected_t[c]]  # fmt: skip
@@ -288,7 +296,7 @@ def schema(table: Table, source: Engine | None, target: Engine) -> Outcome:
             return Outcome(False, "；".join(problems), metadata, "ERROR")
         return Outcome(True, "结构与目录一致", metadata, "ERROR")
     source_cols = _reflected(source, table_on(source, table)) if exists_on(source, table) else {}
-    expected_s = {c.name: column_type(c).compile(dialect=source.dialect) for c in table.columns}
+    expected_s = _expected(source, table)
     s_added = [c for c in source_cols if c not in expected_s]
     s_lost = [c for c in expected_s if c not in source_cols]
     s_retyped = [f"{c}: {source_cols[c]} ≠ {expected_s[c]}" for c in expected_s if c in source_cols

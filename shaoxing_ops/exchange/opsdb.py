@@ -1,8 +1,8 @@
 """The platform's own records: quarantine, re-initialisation audit, escalations, reconciliations, and the
 operations records: host metrics, database sizes and the problem feedback register (问题反馈登记).
 
-They live in the ops store: an ``ops`` schema on PostgreSQL, ``ops_``-prefixed tables on SQLite, in the front
-database unless ``SXOPS_OPS_URL`` names another.
+They live in the ops store: an ``ops`` schema on PostgreSQL, ``ops_``-prefixed tables elsewhere (SQLite,
+MySQL), in the front database unless ``SXOPS_OPS_URL`` names another.
 """
 
 from __future__ import annotations

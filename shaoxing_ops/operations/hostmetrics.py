@@ -102,6 +102,8 @@ def database_sizes(engine: Engine, role: str) -> list[dict[str, Any]]:
     """The database's size and its largest tables, as rows for ``OpsStore.record_db_sizes``."""
     if is_postgres(engine):
         return _postgres_sizes(engine, role)
+    if engine.dialect.name in ("mysql", "mariadb"):
+        return _mysql_sizes(engine, role)
     return _sqlite_sizes(engine, role)
 
 
@@ -122,6 +124,22 @@ def _postgres_sizes(engine: Engine, role: str) -> list[dict[str, Any]]:
         tables = conn.execute(sa.text(PG_LARGEST_TABLES), {"limit": TOP_TABLES}).all()
     rows = [_row(role, name, DATABASE_OBJECT, size)]
     return rows + [_row(role, name, table, table_bytes) for table, table_bytes in tables]
+
+
+# InnoDB's own figures (refreshed by its statistics, not exact to the byte): data and indexes of each table
+MYSQL_TABLES = """
+SELECT table_name AS name, COALESCE(data_length, 0) + COALESCE(index_length, 0) AS bytes
+FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'
+ORDER BY bytes DESC, name
+"""
+
+
+def _mysql_sizes(engine: Engine, role: str) -> list[dict[str, Any]]:
+    with reading(engine.connect()) as conn:
+        name = conn.exec_driver_sql("SELECT DATABASE()").scalar_one()
+        tables = conn.execute(sa.text(MYSQL_TABLES)).all()
+    rows = [_row(role, name, DATABASE_OBJECT, sum(int(b) for _, b in tables))]
+    return rows + [_row(role, name, table, table_bytes) for table, table_bytes in tables[:TOP_TABLES]]
 
 
 def _sqlite_sizes(engine: Engine, role: str) -> list[dict[str, Any]]:

@@ -25,6 +25,7 @@ from shaoxing_ops import settings as platform_settings
 from shaoxing_ops.catalog import Catalog, load_catalog
 from shaoxing_ops.domain.mapping import INDIVIDUAL_TYPES
 from shaoxing_ops.exchange.dbs import is_postgres, reading
+from shaoxing_ops.exchange.dialects import family
 from shaoxing_ops.exchange.schema import table_exists
 
 from . import dimensions as dims
@@ -102,13 +103,6 @@ class StatsFrame:
 
 
 # -- the cube, in the database --------------------------------------------------------------------------
-def _month_sql(engine: Engine, col: str) -> str:
-    """The month of a date as the integer YYYYMM: cheaper to compute and to group by than text."""
-    if is_postgres(engine):
-        return f"(EXTRACT(YEAR FROM {col})::int * 100 + EXTRACT(MONTH FROM {col})::int)"
-    return f"CAST(substr({col}, 1, 4) || substr({col}, 6, 2) AS INTEGER)"
-
-
 def _cube_sql(engine: Engine, catalog: Catalog) -> str:
     q = engine.dialect.identifier_preparer.quote
     cancel, revoke = q(catalog.table("E_CANCEL").db_name), q(catalog.table("E_REVOKE").db_name)
@@ -116,7 +110,7 @@ def _cube_sql(engine: Engine, catalog: Catalog) -> str:
     def bucket(col: str) -> str:  # NULL: not (yet) happened; 0: before the first statistics month
         return (
             f"CASE WHEN {col} IS NULL OR {col} >= :until THEN NULL WHEN {col} < :since THEN 0 "
-            f"ELSE {_month_sql(engine, col)} END"
+            f"ELSE {family(engine).month_of(col)} END"
         )
 
     parts = []

@@ -31,6 +31,10 @@ class Family:
         """The day (``YYYY-MM-DD``) of a naive timestamp: grouping a load's figures by day."""
         return f"substr(CAST({expr} AS VARCHAR(32)), 1, 10)"
 
+    def month_of(self, expr: str) -> str:
+        """The month of a date as the integer ``YYYYMM``: cheaper to compute and to group by than text."""
+        return f"(EXTRACT(YEAR FROM {expr}) * 100 + EXTRACT(MONTH FROM {expr}))"
+
     def differs(self, left: Sequence[str], right: Sequence[str]) -> str:
         """True where two rows of columns differ, NULL equal to NULL."""
         return (
@@ -90,6 +94,11 @@ class Family:
     def hashes(self, text: str) -> tuple[str, str]:
         """Two 32-bit unsigned integers from the MD5 of ``text`` (its hex digits 1-8 and 9-16)."""
         raise NotImplementedError
+
+    def type_text(self, compiled: str) -> str:
+        """A column type as the ``schema`` check compares it: the catalog's type compiled for this database
+        against the type reflected from it, each passed through here."""
+        return compiled
 
     def add_column(self, table: str, column: str, sql_type: str) -> str:
         """DDL adding a nullable column to an existing table (names already quoted)."""

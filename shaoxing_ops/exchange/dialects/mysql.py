@@ -7,6 +7,7 @@ microseconds (``DATETIME(6)``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -65,6 +66,13 @@ class MySql(Family):
     def hashes(self, text: str) -> tuple[str, str]:
         return (f"CAST(CONV(SUBSTRING(MD5({text}), 1, 8), 16, 10) AS UNSIGNED)",
                 f"CAST(CONV(SUBSTRING(MD5({text}), 9, 8), 16, 10) AS UNSIGNED)")  # fmt: skip
+
+    def type_text(self, compiled: str) -> str:
+        # The server names a column's character set and collation only where they differ from the table's
+        # default, prints integers with a display width and spells NUMERIC as DECIMAL: none is a change.
+        text = re.sub(r" (CHARACTER SET|COLLATE) \w+", "", compiled)
+        text = re.sub(r"^(TINYINT|SMALLINT|INTEGER|BIGINT)\(\d+\)", r"\1", text)
+        return text.replace("DECIMAL(", "NUMERIC(")
 
     def key_table_ddl(self, name: str) -> str:
         return f"CREATE TEMPORARY TABLE {name} (k VARCHAR(700) COLLATE {BYTE_ORDER} PRIMARY KEY)"

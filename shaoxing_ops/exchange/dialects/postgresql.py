@@ -17,6 +17,9 @@ class PostgreSql(OnConflict):
     def day_of(self, expr: str) -> str:
         return f"substr(CAST({expr} AS text), 1, 10)"
 
+    def month_of(self, expr: str) -> str:
+        return f"(EXTRACT(YEAR FROM {expr})::int * 100 + EXTRACT(MONTH FROM {expr})::int)"
+
     def differs(self, left: Sequence[str], right: Sequence[str]) -> str:
         return f"(({', '.join(left)}) IS DISTINCT FROM ({', '.join(right)}))"
 

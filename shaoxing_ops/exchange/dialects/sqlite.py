@@ -33,6 +33,9 @@ class Sqlite(OnConflict):
     def day_of(self, expr: str) -> str:
         return f"substr(CAST({expr} AS TEXT), 1, 10)"
 
+    def month_of(self, expr: str) -> str:  # dates are ISO text
+        return f"CAST(substr({expr}, 1, 4) || substr({expr}, 6, 2) AS INTEGER)"
+
     def differs(self, left: Sequence[str], right: Sequence[str]) -> str:
         return f"(({', '.join(left)}) IS NOT ({', '.join(right)}))"
 

@@ -1,4 +1,5 @@
-"""MariaDB benchmark, run by hand (not in CI): `python bench/mariadb.py [--rows 1000000]`.
+"""MariaDB benchmark, run by hand (not in CI): part 3 of `bench/exchange.py`, or alone as
+`python bench/mariadb_reload.py [--rows 1000000]`.
 
 A full reload of E_BASEINFO MariaDB → MariaDB (>= 1 M rows, two databases of the local server) against
 MariaDB's own floor measured in the same run: `mysqldump --no-create-info | mysql` of the same table into an
@@ -109,14 +110,12 @@ def floor(src: str, tgt: str) -> float:
     return seconds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    args = parser.parse_args()
-    say(f"== full reload of E_BASEINFO, MariaDB → MariaDB, >= {args.rows:,} rows")
+def bench_full_reload(rows: int) -> None:
+    """The full reload against ``mysqldump | mysql``, best of two each, printed."""
+    say(f"== full reload of E_BASEINFO, MariaDB → MariaDB, >= {rows:,} rows")
     src, tgt = new_db("src"), new_db("tgt")
     try:
-        say(f"   source rows: {grow_baseinfo(src, args.rows):,}")
+        say(f"   source rows: {grow_baseinfo(src, rows):,}")
         floors, loads = [], []
         for _ in range(2):
             floors.append(floor(src, tgt))
@@ -134,6 +133,12 @@ def main() -> None:
     finally:
         for url in (src, tgt):
             server_sql(f"DROP DATABASE IF EXISTS `{sa.engine.make_url(url).database}`")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    bench_full_reload(parser.parse_args().rows)
 
 
 if __name__ == "__main__":
