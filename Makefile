@@ -17,9 +17,9 @@ install: $(BIN)/.installed
 demo: install
 	$(BIN)/shaoxing-ops demo
 
-## test: the whole test suite (PostgreSQL tests skip, and say so, where no server answers)
+## test: the whole test suite on every core (PostgreSQL/MariaDB tests skip, and say so, where no server answers)
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 lint: install
 	$(BIN)/ruff check shaoxing_ops shaoxing_ops_tests bench

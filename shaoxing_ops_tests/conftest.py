@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shaoxing_ops.catalog import Catalog, load_catalog
+from shaoxing_ops.catalog import Catalog, Table, load_catalog
 from shaoxing_ops.exchange import make_engine
 from shaoxing_ops.exchange.province_store import SqlProvinceStore
 from shaoxing_ops.simulate.run import simulate
@@ -36,15 +36,56 @@ REQUIRE_MYSQL = os.environ.get("SXOPS_REQUIRE_MYSQL") == "1"
 SIM_START, SIM_END, SIM_SCALE, SIM_SEED = dt.date(2026, 3, 1), dt.date(2026, 3, 2), 0.004, 11
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Temporary files (SQLite databases, Dagster instances, the demo) in memory where /dev/shm is there: the
+    instance's storage is not what these tests test, and on disk its fsyncs took most of the suite's time."""
+    shm = Path("/dev/shm")
+    if "TMPDIR" not in os.environ and shm.is_dir() and os.access(shm, os.W_OK):
+        os.environ["TMPDIR"] = str(shm)  # for the subprocesses too: the demo, the webserver, the daemon
+        tempfile.tempdir = None  # forget a folder chosen before
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests sharing the session's demo run on one xdist worker, so the demo is made once."""
+    for item in items:
+        if "demo" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("demo"))
+
+
 @pytest.fixture(autouse=True)
 def _volume_scale(monkeypatch: pytest.MonkeyPatch) -> None:
     """The catalog's expected volumes are Shaoxing's size; the tests' province is ``SIM_SCALE`` of it."""
     monkeypatch.setenv("SXOPS_VOLUME_SCALE", str(SIM_SCALE))
+    # The step retries are real; only their wait is shortened (what is tested is that they happen).
+    monkeypatch.setenv("SXOPS_RETRY_DELAY_SECONDS", "0.01")
 
 
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return load_catalog()
+
+
+def representative_tables(catalog: Catalog) -> list[Table]:
+    """Tables standing for all 142 where each further one adds nothing new to a test: the core registration
+    tables the tests read figures from, one simulated by each model (core, generic), the first of each system,
+    a composite key, and one holding each column kind and each validity rule."""
+    picked = ["E_BASEINFO", "E_PRI_PERSON", "E_ALTER_RECODER", "E_CANCEL", "CASE_PUB_BASEINFO"]
+
+    def add(table: Table | None) -> None:
+        if table is not None and table.name not in picked:
+            picked.append(table.name)
+
+    for system in sorted({t.system for t in catalog.tables}):
+        add(next(t for t in catalog.tables if t.system == system))
+    add(next((t for t in catalog.tables if len(t.key) > 1), None))
+    add(next((t for t in catalog.tables if t.sim == "generic"), None))
+    for kind in sorted({c.kind for t in catalog.tables for c in t.columns}):
+        if not any(c.kind == kind for n in picked for c in catalog.table(n).columns):
+            add(next(t for t in catalog.tables if any(c.kind == kind for c in t.columns)))
+    for rule in sorted({c.check for t in catalog.tables for c in t.columns if c.check}):
+        if not any(c.check == rule for n in picked for c in catalog.table(n).columns):
+            add(next(t for t in catalog.tables if any(c.check == rule for c in t.columns)))
+    return [catalog.table(n) for n in picked]
 
 
 @dataclass

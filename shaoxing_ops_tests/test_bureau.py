@@ -88,11 +88,11 @@ def rows(engine: sa.Engine, sql: str) -> list[tuple]:
 
 @pytest.fixture
 def both_legs(dbs: Dbs, catalog: Catalog) -> Dbs:
-    """The front loaded with both simulated days, every table."""
+    """The front loaded with both simulated days, every table a bureau table is built from."""
     simulate_into(dbs.province, catalog)
     province, front = dbs.engine("province"), dbs.engine("front")
-    for table in catalog.tables:
-        copy_window(table, province, front, None, None)
+    for name in sorted({s for bt in catalog.bureau for s in bt.sources}):
+        copy_window(catalog.table(name), province, front, None, None)
     return dbs
 
 

@@ -99,9 +99,6 @@ def province(dbs: Dbs, catalog: Catalog) -> Dbs:
 
 @pytest.fixture(autouse=True)
 def _fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    import shaoxing_ops.defs.province.assets as assets
-
-    monkeypatch.setattr(assets, "RETRY_DELAY_SECONDS", 0.01)
     monkeypatch.setenv("SXOPS_REPUSH_DELAY_SECONDS", "0")
 
 

@@ -7,8 +7,8 @@ from shaoxing_ops.exchange.upload import upload_window
 
 from ..figures import record_days, step_metadata
 from ..partitions import daily
-from ..province.assets import RETRY_DELAY_SECONDS, column_schema
 from ..province.assets import asset_key as province_key
+from ..province.assets import column_schema, retry_policy
 from ..repush import TARGET_TAG
 from ..resources import Databases, backend_kind
 
@@ -50,7 +50,7 @@ def bureau_asset(bt: BureauTable, catalog: Catalog) -> dg.AssetsDefinition:
         },
         # The day's bureau partition runs once its provincial partitions have been loaded that night.
         automation_condition=dg.AutomationCondition.eager(),
-        retry_policy=dg.RetryPolicy(max_retries=2, delay=RETRY_DELAY_SECONDS, backoff=dg.Backoff.EXPONENTIAL),
+        retry_policy=retry_policy(),
         pool="bureau_db",
     )
     def _upload(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:

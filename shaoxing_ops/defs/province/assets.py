@@ -1,5 +1,7 @@
 """One daily-partitioned asset per provincial table, all made by one factory from the catalog."""
 
+import os
+
 import dagster as dg
 
 from shaoxing_ops.catalog import Catalog, System, Table
@@ -11,8 +13,13 @@ from ..repush import repair_if_repush
 from ..resources import Databases, backend_kind
 
 OWNER = "team:exchange"
-# Passing faults (a dropped connection) are retried in the step before any sensor has to step in.
-RETRY_DELAY_SECONDS = 5.0
+
+
+def retry_policy() -> dg.RetryPolicy:
+    """Passing faults (a dropped connection) are retried in the step before any sensor has to step in: twice,
+    after ``SXOPS_RETRY_DELAY_SECONDS`` (default 5) and then twice that."""
+    delay = float(os.environ.get("SXOPS_RETRY_DELAY_SECONDS", "5"))
+    return dg.RetryPolicy(max_retries=2, delay=delay, backoff=dg.Backoff.EXPONENTIAL)
 
 
 def asset_key(table: Table) -> dg.AssetKey:
@@ -55,7 +62,7 @@ def province_asset(table: Table, system: System) -> dg.AssetsDefinition:
             "dagster/table_name": f"front.{table.db_name}",
             "dagster/column_schema": column_schema(table),
         },
-        retry_policy=dg.RetryPolicy(max_retries=2, delay=RETRY_DELAY_SECONDS, backoff=dg.Backoff.EXPONENTIAL),
+        retry_policy=retry_policy(),
         pool="front_db",
     )
     def _load(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
