@@ -8,6 +8,7 @@ PostgreSQL tests are skipped with the reason shown by ``-ra``; with ``SXOPS_REQU
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sqlite3
 import subprocess
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from filelock import FileLock
 from sqlalchemy.engine import Engine
 
 from shaoxing_ops.catalog import Catalog, Table, load_catalog
@@ -43,13 +45,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if "TMPDIR" not in os.environ and shm.is_dir() and os.access(shm, os.W_OK):
         os.environ["TMPDIR"] = str(shm)  # for the subprocesses too: the demo, the webserver, the daemon
         tempfile.tempdir = None  # forget a folder chosen before
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests sharing the session's demo run on one xdist worker, so the demo is made once."""
-    for item in items:
-        if "demo" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("demo"))
 
 
 @pytest.fixture(autouse=True)
@@ -306,14 +301,29 @@ class Demo:
 
 
 @pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    """The demo at a tiny scale, made once for the tests that need its data (the CLI and UI tests)."""
-    root = tmp_path_factory.mktemp("demo")
-    run = Demo(subprocess.CompletedProcess([], 0), root)
-    # the last whole month, whatever today is: its monthly report is written, every day of it loaded
-    end = dt.date.today().replace(day=1) - dt.timedelta(days=1)
-    run.done = subprocess.run(
-        [sys.executable, "-m", "shaoxing_ops.cli", "demo", "--end", str(end), "--days", "1", "--scale", "0.002"],
-        cwd=root, env=run.env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    return run
+def demo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Demo:
+    """The demo at a tiny scale, made once for the tests that need its data (the CLI and UI tests): once per
+    session, also under xdist, where the first worker to need it makes it and the others wait and reuse it."""
+    # under xdist each worker's temporary folder sits in the session's own, which is shared by all of them
+    shared = (
+        tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    )
+    root, made = shared / "demo", shared / "demo.json"
+    with FileLock(str(shared / "demo.lock")):
+        if made.exists():
+            done = json.loads(made.read_text())
+            return Demo(
+                subprocess.CompletedProcess(done["args"], done["returncode"], done["stdout"], done["stderr"]),
+                root,
+            )
+        root.mkdir()
+        run = Demo(subprocess.CompletedProcess([], 0), root)
+        # the last whole month, whatever today is: its monthly report is written, every day of it loaded
+        end = dt.date.today().replace(day=1) - dt.timedelta(days=1)
+        run.done = subprocess.run(
+            [sys.executable, "-m", "shaoxing_ops.cli", "demo", "--end", str(end), "--days", "1", "--scale", "0.002"],
+            cwd=root, env=run.env, capture_output=True, text=True, timeout=900,
+        )  # fmt: skip
+        made.write_text(json.dumps({"args": run.done.args, "returncode": run.done.returncode,
+                                    "stdout": run.done.stdout, "stderr": run.done.stderr}))  # fmt: skip
+        return run

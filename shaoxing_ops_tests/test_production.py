@@ -55,7 +55,7 @@ def test_queued_run_fails_and_the_sensor_tick_repairs_it(tmp_path: Path, catalog
             "DAGSTER_PG_PASSWORD": pg.password or "trust-auth-ignores-it",
             "SXOPS_PROVINCE_URL": dbs["province"], "SXOPS_FRONT_URL": dbs["front"], "SXOPS_BUREAU_URL": dbs["bureau"],
             "SXOPS_DATA_DIR": str(tmp_path / "data"),
-            "SXOPS_REPUSH_DELAY_SECONDS": "0",
+            "SXOPS_REPUSH_DELAY_SECONDS": "0", "SXOPS_RETRY_DELAY_SECONDS": "0.01",
         }  # fmt: skip
         for key, value in env.items():
             if key.startswith(("DAGSTER_", "SXOPS_")):
