@@ -68,6 +68,18 @@ def today() -> dt.date:
     return dt.datetime.now(TZ).date()
 
 
+def retry_delay_seconds() -> float:
+    """``SXOPS_RETRY_DELAY_SECONDS``: the wait before a step's first retry of a passing fault (default 5 s)."""
+    text = os.environ.get("SXOPS_RETRY_DELAY_SECONDS", "5")
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value < 0:
+        raise SettingsError(f"SXOPS_RETRY_DELAY_SECONDS={text!r} is not a number of seconds >= 0; use e.g. 5")
+    return value
+
+
 def volume_scale() -> float:
     """``SXOPS_VOLUME_SCALE``: the catalog's expected volumes are Shaoxing's real size; a smaller site (or the
     demo's stand-in at ``--scale``) says by how much, for the ``volume`` check while history is short."""

@@ -1,9 +1,8 @@
 """One daily-partitioned asset per provincial table, all made by one factory from the catalog."""
 
-import os
-
 import dagster as dg
 
+from shaoxing_ops import settings
 from shaoxing_ops.catalog import Catalog, System, Table
 from shaoxing_ops.exchange import copy_window
 
@@ -18,7 +17,7 @@ OWNER = "team:exchange"
 def retry_policy() -> dg.RetryPolicy:
     """Passing faults (a dropped connection) are retried in the step before any sensor has to step in: twice,
     after ``SXOPS_RETRY_DELAY_SECONDS`` (default 5) and then twice that."""
-    delay = float(os.environ.get("SXOPS_RETRY_DELAY_SECONDS", "5"))
+    delay = settings.retry_delay_seconds()
     return dg.RetryPolicy(max_retries=2, delay=delay, backoff=dg.Backoff.EXPONENTIAL)
 
 
