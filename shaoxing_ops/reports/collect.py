@@ -187,6 +187,11 @@ def collect_days(instance: dg.DagsterInstance, days: Sequence[dt.date], ops: Any
             if q["partition_key"] in names:
                 quarantine[(q["table_name"], q["partition_key"])] += 1
 
+    failing_by_key: dict[dg.AssetKey, set[tuple[str, str]]] = defaultdict(set)
+    for (k, c, d), s in checks.items():
+        if s == "failed":
+            failing_by_key[k].add((c, d))
+
     out = []
     for leg, system, name, title, key in entries:
         found = instance.fetch_materializations(
@@ -196,8 +201,7 @@ def collect_days(instance: dg.DagsterInstance, days: Sequence[dt.date], ops: Any
         for rec in found.records:  # newest first
             latest.setdefault(rec.partition_key, rec)
         counted = _evaluations(instance, key, "row_count", names)
-        failing = {(c, d) for (k, c, d), s in checks.items() if k == key and s == "failed"}
-        details = {(c, d): _evaluations(instance, key, c, [d]).get(d) for c, d in failing}
+        details = {(c, d): _evaluations(instance, key, c, [d]).get(d) for c, d in failing_by_key[key]}
         for day in names:
             td = TableDay(leg, system, name, title, key.to_user_string(), day)
             rec = latest.get(day)
