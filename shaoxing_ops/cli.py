@@ -33,6 +33,14 @@ event_log_storage:
 """
 
 
+def embedded_event_log(runs: Path) -> dict:
+    """The embedded default instance's event-log storage with its databases in ``runs``: for an instance made
+    elsewhere (the tests', the benchmarks') to write events as ``shaoxing-ops`` runs do."""
+    import yaml
+
+    return yaml.safe_load(LOCAL_INSTANCE_YAML.format(runs=runs))["event_log_storage"]
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)

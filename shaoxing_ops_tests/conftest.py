@@ -16,11 +16,14 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import pytest
 import sqlalchemy as sa
+import yaml
 from filelock import FileLock
 from sqlalchemy.engine import Engine
 
@@ -53,6 +56,20 @@ def _volume_scale(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SXOPS_VOLUME_SCALE", str(SIM_SCALE))
     # The step retries are real; only their wait is shortened (what is tested is that they happen).
     monkeypatch.setenv("SXOPS_RETRY_DELAY_SECONDS", "0.01")
+
+
+@contextmanager
+def embedded_instance() -> Iterator[dg.DagsterInstance]:
+    """A test instance (temporary folder) whose event log is the embedded default's (``shaoxing-ops``'s
+    dagster.yaml: ``PooledSqliteEventLogStorage``), so the tests run on the storage people's runs write to."""
+    from shaoxing_ops.cli import LOCAL_INSTANCE_YAML
+
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as home:
+        config = yaml.safe_load(LOCAL_INSTANCE_YAML.format(runs=Path(home) / "history" / "runs"))
+        with dg.instance_for_test(
+            temp_dir=home, overrides={"event_log_storage": config["event_log_storage"]}
+        ) as instance:
+            yield instance
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from shaoxing_ops.alerts.channels import dingtalk_sign
 from shaoxing_ops.exchange import make_engine
 from shaoxing_ops.exchange.opsdb import OpsStore
 
+from .conftest import embedded_instance
 from .receivers import http_receiver, smtp_receiver
 
 SECRET = "SECd7f0c1a2b3"
@@ -177,7 +178,7 @@ def test_the_sensor_tells_of_failed_runs_and_escalations_once(
         "检查 row_count 未通过；已自动重推 3 次仍未恢复，需人工处理",
         3,
     )
-    with dg.instance_for_test() as instance, http_receiver() as http:
+    with embedded_instance() as instance, http_receiver() as http:
         monkeypatch.setenv("SXOPS_ALERT_WEBHOOK", http.url("/hook"))
         run = DagsterRun(job_name="province_nightly", status=DagsterRunStatus.STARTED,
                          tags={"dagster/partition": "2026-03-02"})  # fmt: skip
@@ -228,7 +229,7 @@ def test_a_whole_system_silent_for_a_day_is_one_alert(tmp_path: Path, catalog) -
                                        metadata={"status": "silent"}, partition=day,
                                        description="未下发：当日无任何变更，通常约 12 条")  # fmt: skip
 
-    with dg.instance_for_test() as instance:
+    with embedded_instance() as instance:
         for table in enforcement[:3]:
             instance.report_runless_asset_event(silent(table, "2026-03-18"))
         instance.report_runless_asset_event(
@@ -259,7 +260,7 @@ def test_daily_summary_goes_out_once_with_the_inspection_sheet(
     databases = Databases(front_url=f"sqlite:///{tmp_path / 'front.db'}", province_url=f"sqlite:///{tmp_path / 'p.db'}",
                           bureau_url=f"sqlite:///{tmp_path / 'b.db'}")  # fmt: skip
     day = (dt.date.today() - dt.timedelta(days=1)).isoformat()
-    with dg.instance_for_test() as instance, http_receiver() as http:
+    with embedded_instance() as instance, http_receiver() as http:
         monkeypatch.setenv("SXOPS_ALERT_WEBHOOK", http.url("/hook"))
         for _ in range(2):  # the 09:30 job, then a re-run of it
             done = dg.materialize([resource_assessment, inspection_sheet], instance=instance, partition_key=day,

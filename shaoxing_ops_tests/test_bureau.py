@@ -21,7 +21,7 @@ from shaoxing_ops.exchange import copy_window, day_window, faults
 from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.exchange.upload import upload_window
 
-from .conftest import SIM_END, SIM_START, Dbs, simulate_into
+from .conftest import SIM_END, SIM_START, Dbs, embedded_instance, simulate_into
 from .test_health import evaluations
 
 # The independent definition of each bureau table: plain SQL over the front database, written from the Data
@@ -182,7 +182,7 @@ def test_a_day_through_both_legs_with_automation(dbs: Dbs, catalog: Catalog) -> 
     legs = Legs(dbs, catalog, ["SCJG_ZTXX", "SCJG_QSZBAXX"])
     night = dt.datetime(2026, 3, 3, 2, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     first, second = SIM_START.isoformat(), SIM_END.isoformat()
-    with dg.instance_for_test() as instance:
+    with embedded_instance() as instance:
         # The first day is the initial load of both legs (a backfill, as the demo does); then comes the night.
         dg.materialize(legs.province, instance=instance, partition_key=first, resources=legs.resources)
         dg.materialize(
@@ -238,7 +238,7 @@ def test_a_bureau_partition_is_repushed_when_its_rows_go_missing(dbs: Dbs, catal
     key = bureau_key(legs.bts[0])
     sensor = build_repush_sensor("s", [key], job_name="bureau_repush", description="",
                                  checks_after=BUREAU_CHECKS)  # fmt: skip
-    with dg.instance_for_test() as instance:
+    with embedded_instance() as instance:
         for day in (SIM_START, SIM_END):
             dg.materialize(
                 legs.province, instance=instance, partition_key=day.isoformat(), resources=legs.resources

@@ -16,7 +16,7 @@ from shaoxing_ops.defs.province.assets import asset_key, province_assets
 from shaoxing_ops.defs.resources import Databases
 from shaoxing_ops.exchange import copy_window, day_window, make_engine
 
-from .conftest import SIM_END, SIM_START, Dbs, representative_tables, simulate_into
+from .conftest import SIM_END, SIM_START, Dbs, embedded_instance, representative_tables, simulate_into
 from .test_engine import province_live, snapshot
 
 
@@ -48,7 +48,7 @@ def test_schedule_loads_yesterday_in_shanghai() -> None:
     schedule = defs.resolve_schedule_def("province_nightly_schedule")
     # 01:30 on 3 March in Shanghai is still 2 March in UTC: the partition must be 2 March all the same.
     moment = dt.datetime(2026, 3, 3, 1, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    with dg.instance_for_test() as instance:
+    with embedded_instance() as instance:
         context = dg.build_schedule_context(instance=instance, scheduled_execution_time=moment)
         data = schedule.evaluate_tick(context)
     assert [r.partition_key for r in data.run_requests] == ["2026-03-02"]
@@ -62,7 +62,7 @@ def test_materialised_partition_equals_engine_load(dbs: Dbs, catalog: Catalog) -
     resources = {
         "databases": Databases(province_url=dbs.province, front_url=dbs.front, bureau_url=dbs.bureau)
     }
-    with dg.instance_for_test() as instance:
+    with embedded_instance() as instance:
         result = dg.materialize(assets, instance=instance, resources=resources, partition_key=day.isoformat())
         assert result.success
         events = result.get_asset_materialization_events()
@@ -99,7 +99,7 @@ def test_ranged_backfill_of_every_table_makes_front_equal_province(
         ASSET_PARTITION_RANGE_END_TAG: SIM_END.isoformat(),
     }
     days = [(SIM_START + dt.timedelta(days=i)).isoformat() for i in range((SIM_END - SIM_START).days + 1)]
-    with dg.instance_for_test() as instance:
+    with embedded_instance() as instance:
         selection = [asset_key(t) for t in tables]
         with dg.execute_job(
             dg.reconstructable(nightly_job), instance, tags=tags, asset_selection=selection
@@ -161,7 +161,7 @@ def test_ranged_backfill_of_every_table_makes_front_equal_province(
 def test_failed_load_fails_the_step_and_keeps_the_front(env_dbs: Dbs, catalog: Catalog) -> None:
     """No province database: the step fails with the engine's explanation, retried by the RetryPolicy."""
     assets = [a for a in province_assets(catalog) if a.key.path[-1] == "e_revoke"]
-    with dg.instance_for_test() as instance:
+    with embedded_instance() as instance:
         result = dg.materialize(
             assets, instance=instance, partition_key=SIM_START.isoformat(), raise_on_error=False,
             resources={"databases": Databases()},
@@ -184,7 +184,7 @@ def test_reconcile_and_reinitialise_jobs_from_the_launchpad(env_dbs: Dbs, catalo
     province, front = env_dbs.engine("province"), env_dbs.engine("front")
     full_reload(table, province, front)
     faults.target_altered(table, front, 2)
-    with dg.instance_for_test() as instance:
+    with embedded_instance() as instance:
         reconcile = defs.resolve_job_def("reconcile")
         config = {"ops": {"reconcile_tables": {"config": {"tables": ["E_INV_INVESTMENT"], "repair": True}}}}
         result = reconcile.execute_in_process(run_config=config, instance=instance)

@@ -3,7 +3,6 @@ records: the same run, stored by each, reads back the same through Dagster's pub
 
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -14,6 +13,8 @@ from shaoxing_ops.dagster_internals import (
     check_evaluation_events,
 )
 from shaoxing_ops.defs.checks import latest_materializations
+
+from .conftest import embedded_instance
 
 DAYS = ["2026-03-01", "2026-03-02", "2026-03-03"]
 daily = dg.DailyPartitionsDefinition(start_date="2026-03-01", end_date="2026-03-04")
@@ -98,18 +99,11 @@ def recorded(instance: dg.DagsterInstance) -> dict:
 
 @pytest.mark.parametrize("storage", ["dagster", "pooled"])
 def test_check_results_of_a_ranged_run_read_back_as_dagster_stores_them(
-    storage: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    storage: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "1000")
-    overrides = {
-        "event_log_storage": {
-            "module": "shaoxing_ops.dagster_internals",
-            "class": "PooledSqliteEventLogStorage",
-            "config": {"base_dir": str(tmp_path / "runs")},
-        }
-    }
     tags = {ASSET_PARTITION_RANGE_START_TAG: DAYS[0], ASSET_PARTITION_RANGE_END_TAG: DAYS[-1]}
-    with dg.instance_for_test(overrides=overrides if storage == "pooled" else None) as instance:
+    with embedded_instance() if storage == "pooled" else dg.instance_for_test() as instance:
         kind = type(instance.event_log_storage).__name__
         assert kind == {"dagster": "SqliteEventLogStorage", "pooled": "PooledSqliteEventLogStorage"}[storage]
         result = dg.materialize([ledger, ledger_checks], instance=instance, tags=tags)

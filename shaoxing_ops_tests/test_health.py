@@ -21,7 +21,7 @@ from shaoxing_ops.defs.resources import Databases
 from shaoxing_ops.exchange import faults
 from shaoxing_ops.exchange.opsdb import OpsStore
 
-from .conftest import Dbs, simulate_into
+from .conftest import Dbs, embedded_instance, simulate_into
 from .test_engine import province_live, snapshot
 
 DAY1, DAY2 = dt.date(2026, 3, 1), dt.date(2026, 3, 2)
@@ -87,7 +87,7 @@ def evaluations(result) -> dict[str, dg.AssetCheckEvaluation]:  # type: ignore[n
 
 @pytest.fixture
 def instance():
-    with dg.instance_for_test() as inst:
+    with embedded_instance() as inst:
         yield inst
 
 

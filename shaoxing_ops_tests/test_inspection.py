@@ -19,7 +19,7 @@ from shaoxing_ops.defs.resources import Databases
 from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.reports import build
 
-from .conftest import SIM_SCALE, SIM_SEED, Dbs, simulate_into
+from .conftest import SIM_SCALE, SIM_SEED, Dbs, embedded_instance, simulate_into
 from .receivers import http_receiver, smtp_receiver
 
 FIRST, LAST = dt.date(2026, 3, 1), dt.date(2026, 3, 20)
@@ -71,7 +71,7 @@ def test_a_day_never_delivered_fails_its_volume_check_shows_on_the_sheet_and_ale
 ) -> None:
     keys = [asset_key(catalog.table(n)) for n in (BUSY, *ALSO)]
     busy = keys[0]
-    with dg.instance_for_test() as instance:
+    with embedded_instance() as instance:
         ranged_run(instance, keys)
         volume = statuses(instance, busy, "volume")
         days = [(FIRST + dt.timedelta(days=i)).isoformat() for i in range((LAST - FIRST).days + 1)]

@@ -21,7 +21,7 @@ from shaoxing_ops.exchange.province_store import SqlProvinceStore
 from shaoxing_ops.exchange.reconcile import reconcile, repair
 from shaoxing_ops.simulate.run import simulate
 
-from .conftest import SIM_END, SIM_SCALE, SIM_SEED, SIM_START, Dbs, simulate_into
+from .conftest import SIM_END, SIM_SCALE, SIM_SEED, SIM_START, Dbs, embedded_instance, simulate_into
 from .test_bureau import BUREAU_COLUMNS, EXPECTED_SQL, rows
 from .test_engine import province_live
 
@@ -79,7 +79,7 @@ def test_mariadb_province_postgres_front_sqlite_bureau(
         ]
         return tables, uploads
 
-    with dg.instance_for_test() as instance:
+    with embedded_instance() as instance:
         # The initial load: both simulated days in one ranged run per leg.
         ranged = {
             ASSET_PARTITION_RANGE_START_TAG: SIM_START.isoformat(),

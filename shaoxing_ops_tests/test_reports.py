@@ -25,7 +25,7 @@ from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.reports import build
 from shaoxing_ops.reports.collect import LEG_CHECKS
 
-from .conftest import Dbs
+from .conftest import Dbs, embedded_instance
 from .test_health import DAY1, DAY2, Harness, province  # noqa: F401  (the fixture is used by name)
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -35,7 +35,7 @@ PHONE = "13812345678"
 
 @pytest.fixture
 def instance():
-    with dg.instance_for_test() as inst:
+    with embedded_instance() as inst:
         yield inst
 
 

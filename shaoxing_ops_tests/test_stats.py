@@ -18,7 +18,7 @@ from shaoxing_ops.stats import store as stats_store
 from shaoxing_ops.stats.commentary import sentences
 from shaoxing_ops.stats.outputs import write_outputs
 
-from .conftest import Dbs, simulate_into
+from .conftest import Dbs, embedded_instance, simulate_into
 
 SOURCES = ("E_BASEINFO", "E_PB_BASEINFO", "E_CANCEL", "E_REVOKE")
 SINCE = "2025-01"
@@ -195,7 +195,7 @@ def test_monthly_asset_stores_tables_and_writes_outputs(registered: Dbs, catalog
     monkeypatch.setenv("SXOPS_STATS_SINCE", SINCE)
     databases = Databases(province_url=registered.province, front_url=registered.front,
                           bureau_url=registered.bureau)  # fmt: skip
-    with dg.instance_for_test() as instance:
+    with embedded_instance() as instance:
         result = dg.materialize([market_entities, market_entity_report, parts_add_up], partition_key="2026-02-01",
                                 resources={"databases": databases}, instance=instance)  # fmt: skip
         assert result.success
