@@ -7,9 +7,11 @@ import datetime as dt
 import multiprocessing
 import os
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from pathlib import Path
 
 from shaoxing_ops import settings
@@ -31,6 +33,27 @@ event_log_storage:
   config:
     base_dir: {runs}
 """
+
+
+@contextmanager
+def ticking(label: str, progress: Callable[[], str] | None = None, every: float = 5.0) -> Iterator[None]:
+    """A line every ``every`` seconds while a step that prints nothing itself runs: a long command never goes
+    quiet. ``progress`` adds how far it has got."""
+    started, stop = time.perf_counter(), threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(every):
+            say(
+                f"          … {label}: {progress() if progress else f'{time.perf_counter() - started:,.1f}s'}"
+            )
+
+    thread = threading.Thread(target=tick, name="progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def embedded_event_log(runs: Path) -> dict:
@@ -249,12 +272,17 @@ def run_province_range(start: dt.date, end: dt.date, system: str | None = None):
     return run_range(nightly_job, start, end, selection)
 
 
-def steps_succeeded(instance, since: dt.datetime) -> int:  # type: ignore[no-untyped-def]
-    """Steps finished by the runs created since ``since`` (the demo's progress while its runs go on)."""
+def run_progress(instance, since: dt.datetime, total_steps: int, started: float) -> str:  # type: ignore[no-untyped-def]
+    """How far the runs created since ``since`` have got, from the instance: steps done of ``total_steps``,
+    table-days loaded, elapsed and an estimate of what is left (at the pace so far)."""
     import dagster as dg
 
     records = instance.get_run_records(filters=dg.RunsFilter(created_after=since))
-    return sum(instance.get_run_stats(r.dagster_run.run_id).steps_succeeded for r in records)
+    stats = [instance.get_run_stats(r.dagster_run.run_id) for r in records]
+    steps, days = sum(s.steps_succeeded for s in stats), sum(s.materializations for s in stats)
+    elapsed = time.perf_counter() - started
+    eta = f"about {elapsed * (total_steps - steps) / steps:,.0f}s left" if steps else "estimating"
+    return f"{steps}/{total_steps} steps done (loads and checks), {days:,} table-days loaded, {elapsed:,.1f}s, {eta}"
 
 
 def demo_window(end: dt.date, days: int, start: dt.date | None = None) -> tuple[dt.date, dt.date]:
@@ -315,14 +343,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 say(f"          {system.title}: run {run_id} {'succeeded' if run_ok else 'FAILED'} "
                     f"({len(system.tables)} tables, {time.perf_counter() - started:,.1f}s)")  # fmt: skip
             if pending:  # every few seconds: how far the runs have got, from the instance
-                loaded = steps_succeeded(instance, since)
-                say(f"          {loaded}/{len(catalog.tables) * 2} steps done (loads and checks), "
-                    f"{time.perf_counter() - started:,.1f}s")  # fmt: skip
+                say(f"          {run_progress(instance, since, len(catalog.tables) * 2, started)}")
     instance.dispose()
 
     say(f"step 3/6  upload the {len(catalog.bureau)} Data Bureau tables for the same days (one run)")
-    started = time.perf_counter()
-    bureau_ok, run_id, bureau_info = run_range(bureau_job, start, end)
+    started, since = time.perf_counter(), dt.datetime.now(dt.UTC)
+    monitor = dg.DagsterInstance.get()
+    with ticking("uploading", lambda: run_progress(monitor, since, len(catalog.bureau) * 2, started)):
+        bureau_ok, run_id, bureau_info = run_range(bureau_job, start, end)
+    monitor.dispose()
     ok &= bureau_ok
     say(
         f"          run {run_id} {'succeeded' if bureau_ok else 'FAILED'} in {time.perf_counter() - started:,.1f}s"
@@ -360,7 +389,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     month = last_whole_month(end)
     say(f"step 5/6  market-entity statistics of {month} (stats_monthly)")
-    stats_ok, run_id, stats = run_month(month)
+    with ticking("computing the statistics"):
+        stats_ok, run_id, stats = run_month(month)
     ok &= stats_ok
     figures, report = stats.get("stats/market_entities", {}), stats.get("stats/market_entity_report", {})
     say(f"          run {run_id} {'succeeded' if stats_ok else 'FAILED'}: 实有 {figures.get('stock 实有', 0):,}, "
@@ -383,7 +413,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         if partition < start.isoformat():
             say(f"          {key}: {partition} is before the first loaded day {start}, skipped")
             continue
-        run_ok, run_id, meta = run_partition(job_fn, partition)
+        with ticking(f"writing {key} {partition}"):
+            run_ok, run_id, meta = run_partition(job_fn, partition)
         ok &= run_ok
         path = meta.get(key, {}).get("html", "")
         say(f"          {key} {partition}: run {run_id[:8]} {'succeeded' if run_ok else 'FAILED'}  {path}")

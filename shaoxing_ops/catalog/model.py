@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 PLATFORM_COLUMNS = ("dsc_biz_record_id", "dsc_biz_operation", "dsc_biz_timestamp")
 OPERATIONS = ("I", "U", "D")
@@ -73,11 +74,11 @@ class Table:
         """The table's name in the provincial database (lower case, as ``db_name``)."""
         return (self.source_name or self.name).lower()
 
-    @property
-    def column_names(self) -> tuple[str, ...]:
+    @cached_property
+    def column_names(self) -> tuple[str, ...]:  # asked for every row the simulator writes: computed once
         return tuple(c.name for c in self.columns)
 
-    @property
+    @cached_property
     def business_columns(self) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.name not in PLATFORM_COLUMNS)
 

@@ -55,11 +55,38 @@ def _fit(col: Column, value: Any) -> Any:
     return value
 
 
+def _plan(col: Column) -> tuple[str, str, str]:
+    """(generator, entity attribute, argument) of a column, from its ``gen`` hint, else its code set, check or
+    kind: worked out once per column, as ``value`` is asked millions of times."""
+    head, _, arg = (col.gen or "").partition(":")
+    kind, _, attr = head.partition(".")
+    if kind in ENTITY_KINDS:
+        return "entity", attr, arg
+    if not kind and col.codeset:
+        return "codeset", "", col.codeset
+    if not kind:
+        kind = {"credit_code": "credit_code", "id_number": "id_number", "phone": "phone"}.get(
+            col.check or "", ""
+        )
+    if not kind:
+        kind = {
+            "date": "date",
+            "datetime": "datetime",
+            "int": "count",
+            "bigint": "count",
+            "dec": "amount",
+        }.get(col.kind, "text")
+        arg = arg or col.title
+    return kind, attr, arg
+
+
 class GenericTables:
     def __init__(self, catalog: Catalog, pop: Population) -> None:
         self.catalog, self.pop = catalog, pop
         self.codes = {name: list(cs.codes) for name, cs in catalog.codesets.items()}
         self.pools: dict[str | None, list[dict[str, Any]]] = {}
+        self._plans: dict[int, tuple[str, str, str]] = {}  # id(column) -> what ``value`` makes of its hints
+        self._entity_kinds: dict[str, str | None] = {}  # table -> the kind of entity its rows refer to
 
     # -- entities -------------------------------------------------------------------------------------
     def refill_pools(self, rng: random.Random, size: int) -> None:
@@ -69,8 +96,12 @@ class GenericTables:
         self.pools = {"E_BASEINFO": ent, "E_PB_BASEINFO": pb, None: ent + pb}
 
     def _entity(self, rng: random.Random, table: Table) -> dict[str, Any] | None:
-        kinds = {c.gen.split(".")[0].split(":")[0] for c in table.columns if c.gen}
-        kind = next((k for k in ("individual", "enterprise", "entity") if k in kinds), None)
+        if table.name not in self._entity_kinds:
+            kinds = {c.gen.split(".")[0].split(":")[0] for c in table.columns if c.gen}
+            self._entity_kinds[table.name] = next(
+                (k for k in ("individual", "enterprise", "entity") if k in kinds), None
+            )
+        kind = self._entity_kinds[table.name]
         if kind is None:
             return None
         pool = self.pools.get(ENTITY_KINDS[kind]) or self.pools.get(None)
@@ -80,29 +111,17 @@ class GenericTables:
     def value(
         self, rng: random.Random, col: Column, moment: dt.datetime, entity: dict[str, Any] | None
     ) -> Any:
-        gen = col.gen or ""
-        head, _, arg = gen.partition(":")
-        kind, _, attr = head.partition(".")
+        plan = self._plans.get(id(col))
+        if plan is None:
+            plan = self._plans[id(col)] = _plan(col)
+        kind, attr, arg = plan
         day = moment.date()
         district = (entity or {}).get("district") or DISTRICT.pick(rng)
-        if kind in ENTITY_KINDS:
-            return entity.get(attr) if entity else None
-        if not kind:
-            if col.codeset:
-                return rng.choice(self.codes[col.codeset])
-            kind = {"credit_code": "credit_code", "id_number": "id_number", "phone": "phone"}.get(
-                col.check or "", ""
-            )
-        if not kind:
-            kind = {
-                "date": "date",
-                "datetime": "datetime",
-                "int": "count",
-                "bigint": "count",
-                "dec": "amount",
-            }.get(col.kind, "text")
-            arg = arg or col.title
         match kind:
+            case "entity":
+                return entity.get(attr) if entity else None
+            case "codeset":
+                return rng.choice(self.codes[arg])
             case "uuid":
                 return record_id(rng)
             case "seq":
@@ -152,7 +171,8 @@ class GenericTables:
                 other = self.catalog.table(arg)
                 top = self.pop.counters.get(other.name)
                 return self._key(other, rng.randint(1, top))[other.key[0]] if top else None
-        raise ValueError(f"{col.name}: no generator for {gen!r}")  # the catalog validates gens; guard anyway
+        # the catalog validates gens; guard anyway
+        raise ValueError(f"{col.name}: no generator for {col.gen!r}")
 
     def _key(self, table: Table, seq: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
