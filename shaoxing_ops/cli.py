@@ -300,10 +300,6 @@ def last_whole_month(end: dt.date) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from shaoxing_ops.catalog import load_catalog
-    from shaoxing_ops.exchange import count_rows, sa_table, table_exists
-    from shaoxing_ops.exchange.dbs import engine_for
-
     yesterday = settings.today() - dt.timedelta(days=1)
     if args.end and args.end > yesterday:
         print(f"error: --end {args.end} is not over yet; choose {yesterday} or earlier", file=sys.stderr)
@@ -313,6 +309,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # the catalog's expected volumes are Shaoxing's size; the stand-in is `--scale` of it (volume check)
     os.environ.setdefault("SXOPS_VOLUME_SCALE", str(args.scale))
     say(f"shaoxing-ops demo: data in {settings.data_dir()}, Dagster instance in {home}")
+    # Two worker processes for the Dagster runs, importing Dagster and the definitions on the second core while
+    # the simulator uses the first.
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+    for _ in range(2):
+        pool.submit(warm_up)
+    try:
+        return _demo(args, home, start, end, pool)
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+def warm_up() -> None:
+    """Import what a Dagster run of the platform needs (a worker's first run then starts at once)."""
+    import shaoxing_ops.definitions  # noqa: F401
+
+
+def _demo(
+    args: argparse.Namespace, home: Path, start: dt.date, end: dt.date, pool: ProcessPoolExecutor
+) -> int:
+    from shaoxing_ops.catalog import load_catalog
+    from shaoxing_ops.exchange import count_rows, sa_table, table_exists
+    from shaoxing_ops.exchange.dbs import engine_for
+
     say(f"step 1/6  simulate the province, {start} … {end}, scale {args.scale}")
     sim_args = argparse.Namespace(start=start, end=end, scale=args.scale, seed=args.seed, reset=args.reset)
     cmd_simulate(sim_args)
@@ -330,20 +349,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     instance = dg.DagsterInstance.get()  # creates the instance's storage once, before two runs share it
     since = dt.datetime.now(dt.UTC)
-    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(run_province_range, start, end, s.name): s for s in systems}
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=5)
-            for future in done:
-                system = futures[future]
-                run_ok, run_id, tables = future.result()
-                ok &= run_ok
-                per_table.update(tables)
-                say(f"          {system.title}: run {run_id} {'succeeded' if run_ok else 'FAILED'} "
-                    f"({len(system.tables)} tables, {time.perf_counter() - started:,.1f}s)")  # fmt: skip
-            if pending:  # every few seconds: how far the runs have got, from the instance
-                say(f"          {run_progress(instance, since, len(catalog.tables) * 2, started)}")
+    futures = {pool.submit(run_province_range, start, end, s.name): s for s in systems}
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=5)
+        for future in done:
+            system = futures[future]
+            run_ok, run_id, tables = future.result()
+            ok &= run_ok
+            per_table.update(tables)
+            say(f"          {system.title}: run {run_id} {'succeeded' if run_ok else 'FAILED'} "
+                f"({len(system.tables)} tables, {time.perf_counter() - started:,.1f}s)")  # fmt: skip
+        if pending:  # every few seconds: how far the runs have got, from the instance
+            say(f"          {run_progress(instance, since, len(catalog.tables) * 2, started)}")
     instance.dispose()
 
     say(f"step 3/6  upload the {len(catalog.bureau)} Data Bureau tables for the same days (one run)")
@@ -407,14 +425,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     store = ops_store()
     got = collect(store)
     store.record_db_sizes(measure_databases()[0], at=got.sampled_at)
+    reports = {}  # the three reports as three runs, two at a time
     for job_fn, partition, key in ((ops_daily_job, end.isoformat(), "ops/inspection_sheet"),
                                    (ops_weekly_job, monday.isoformat(), "ops/weekly_report"),
                                    (ops_monthly_job, f"{month}-01", "ops/monthly_report")):  # fmt: skip
         if partition < start.isoformat():
             say(f"          {key}: {partition} is before the first loaded day {start}, skipped")
             continue
-        with ticking(f"writing {key} {partition}"):
-            run_ok, run_id, meta = run_partition(job_fn, partition)
+        reports[key, partition] = pool.submit(run_partition, job_fn, partition)
+    with ticking("writing the reports"):
+        wait(reports.values())
+    for (key, partition), future in reports.items():
+        run_ok, run_id, meta = future.result()
         ok &= run_ok
         path = meta.get(key, {}).get("html", "")
         say(f"          {key} {partition}: run {run_id[:8]} {'succeeded' if run_ok else 'FAILED'}  {path}")
