@@ -70,7 +70,8 @@ with tempfile.TemporaryDirectory() as home, dg.instance_for_test(
     temp_dir=home, overrides={{"event_log_storage": embedded_event_log(Path(home) / "runs")}}
 ) as instance:
     started = time.perf_counter()
-    result = dg.materialize(defs, instance=instance, resources=resources, partition_key={day!r})
+    result = dg.materialize(defs, instance=instance, resources=resources, partition_key={day!r},
+                            run_config={{"loggers": {{"console": {{"config": {{"log_level": "WARNING"}}}}}}}})
     seconds = time.perf_counter() - started
     failed = [(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations()
               if not e.passed]

@@ -39,6 +39,7 @@ from shaoxing_ops.exchange import copy_window, day_window, full_reload, make_eng
 from shaoxing_ops.exchange.province_store import SqlProvinceStore  # noqa: E402
 from shaoxing_ops.simulate.run import simulate  # noqa: E402
 
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # Dagster's own log lines, not ours
 PG = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
@@ -235,9 +236,8 @@ def bench_nightly(scale: float) -> None:
             for _ in range(3):
                 for label, defs in (("floor", floor), ("real", real)):
                     started = time.perf_counter()
-                    res = dg.materialize(
-                        defs, instance=instance, resources=resources, partition_key=day.isoformat()
-                    )
+                    res = dg.materialize(defs, instance=instance, resources=resources,
+                                         partition_key=day.isoformat(), run_config=QUIET)  # fmt: skip
                     assert res.success
                     timings[label].append(time.perf_counter() - started)
                     if label == "real" and timings[label][-1] == min(timings[label]):

@@ -36,7 +36,7 @@ event_log_storage:
 
 
 @contextmanager
-def ticking(label: str, progress: Callable[[], str] | None = None, every: float = 5.0) -> Iterator[None]:
+def ticking(label: str, progress: Callable[[], str] | None = None, every: float = 4.5) -> Iterator[None]:
     """A line every ``every`` seconds while a step that prints nothing itself runs: a long command never goes
     quiet. ``progress`` adds how far it has got."""
     started, stop = time.perf_counter(), threading.Event()
@@ -352,7 +352,7 @@ def _demo(
     futures = {pool.submit(run_province_range, start, end, s.name): s for s in systems}
     pending = set(futures)
     while pending:
-        done, pending = wait(pending, timeout=5)
+        done, pending = wait(pending, timeout=4.5)  # a line at least every 5 s
         for future in done:
             system = futures[future]
             run_ok, run_id, tables = future.result()

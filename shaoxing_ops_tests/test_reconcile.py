@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from shaoxing_ops.catalog import Catalog
-from shaoxing_ops.exchange import copy_window, full_reload, sa_table
+from shaoxing_ops.exchange import copy_window, full_reload, health, sa_table
 from shaoxing_ops.exchange.dialects import family
 from shaoxing_ops.exchange.maintenance import ApprovalMissing, reconcile_table, reinitialise
 from shaoxing_ops.exchange.opsdb import OpsStore
@@ -188,3 +188,44 @@ def test_a_read_only_province_account_is_enough(pg_dbs: Dbs, catalog: Catalog) -
             conn.exec_driver_sql(f"DROP OWNED BY {role}")
             conn.exec_driver_sql(f"DROP ROLE {role}")
         owner.dispose()
+
+
+def test_row_count_with_the_reconciliations_totals_says_what_it_says_alone(loaded) -> None:
+    """The nightly checks scan each table once a side: the row count taking its whole-table totals from the
+    reconciliation of the same window answers exactly as counting by itself, with differences in the front
+    and keys changed after the window on both sides."""
+    table, source, target = loaded
+    all_keys = [k for (k,) in keys(target, "SELECT personid FROM e_pri_person ORDER BY personid")]
+    start, end = dt.datetime(2026, 3, 2), dt.datetime(2026, 3, 3)
+    late = end + dt.timedelta(hours=1)
+    with target.begin() as conn:
+        conn.execute(sa.text("DELETE FROM e_pri_person WHERE personid IN :k").bindparams(sa.bindparam("k", expanding=True)),
+                     {"k": all_keys[10:13]})  # fmt: skip
+        conn.execute(sa.text("UPDATE e_pri_person SET dsc_biz_timestamp = :t WHERE personid = :k"),
+                     {"t": late, "k": all_keys[300]})  # fmt: skip
+        zz = family(conn).concat(["'zz'", "personid"])
+        conn.exec_driver_sql(
+            f"INSERT INTO e_pri_person SELECT {zz}, pripid, name, sex, natdate, certype, cerno, position, "
+            "position_cn, lerepsign, appounit, country, mobtel, dsc_biz_record_id, dsc_biz_operation, "
+            "dsc_biz_timestamp FROM e_pri_person WHERE personid = '" + all_keys[20] + "'"
+        )
+    with source.begin() as conn:
+        conn.execute(sa.text("UPDATE e_pri_person SET mobtel = '13900000000', dsc_biz_timestamp = :t "
+                             "WHERE personid = :k"), {"t": late, "k": all_keys[400]})  # fmt: skip
+    moving = health.flux(table, source, target, end)
+    assert moving.keys == {(all_keys[300],), (all_keys[400],)}
+    reconciled = health.reconcile_days(table, source, target, start, end, moving)
+    alone = health.row_count(table, source, target, start, end)
+    shared = health.row_count(
+        table, source, target, start, end, 0.0, moving, health.reconciled_totals(reconciled)
+    )
+
+    def said(days: health.Days) -> dict:
+        return {d: (o.passed, o.description, o.metadata) for d, o in days.items()}
+
+    assert said(shared) == said(alone)
+    whole = alone["2026-03-02"].metadata
+    assert whole["total_difference"] == -3 + 1 and whole["keys_changed_after_window"] == 2
+    assert (
+        whole["total_source_rows"] == len(province_live(source, table)) - 2
+    )  # the two keys in flux left out

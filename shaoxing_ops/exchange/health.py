@@ -131,6 +131,10 @@ def _versions(engine: Engine, table: Table, since: dt.datetime | None = None,
 
 
 def flux(table: Table, source: Engine, target: Engine, moment: dt.datetime) -> Flux:
+    """The keys in flux at ``moment`` (local or zone-aware): what the row count and the reconciliation of a
+    window ending then both leave out; computed once by a caller running both."""
+    moment = to_local_naive(moment)
+    assert moment is not None
     src_after = _versions(source, table, moment)
     tgt_after = _versions(target, table, moment) if exists_on(target, table) else {}
     keys = set(src_after) | set(tgt_after)
@@ -144,29 +148,35 @@ def flux(table: Table, source: Engine, target: Engine, moment: dt.datetime) -> F
 
 
 def row_count(table: Table, source: Engine, target: Engine, start: dt.datetime, end: dt.datetime,
-              tolerance: float = 0.0) -> Days:  # fmt: skip
+              tolerance: float = 0.0, moving: Flux | None = None, totals: tuple[int, int] | None = None,
+              ) -> Days:  # fmt: skip
     """Per day: the day's live source rows against its target rows, and the whole table as of the day's end.
 
     Keys changed after the window on either side are left out of every count (see ``Flux``). A whole-table
     difference fails the day on which it appears (the window's first day, if it is older): the following
-    days carry it in their metadata without failing again for the same rows.
+    days carry it in their metadata without failing again for the same rows. ``totals``: the whole table's
+    (source, target) rows as of the window's end without the keys in flux, where a reconciliation of the same
+    window has counted them already (``reconciled_totals``), saving a scan of the table on each side.
     """
     start, end = to_local_naive(start), to_local_naive(end)
     assert start is not None and end is not None
     has_target = exists_on(target, table)
     src = counts_by_day(source, table, start, end, live_only=True)
     tgt = counts_by_day(target, table, start, end, live_only=False) if has_target else {}
-    src_total = counts_before(source, table, end, live_only=True)
-    tgt_total = counts_before(target, table, end, live_only=False) if has_target else 0
-    moving = flux(table, source, target, end)
+    if totals is None:
+        src_total = counts_before(source, table, end, live_only=True)
+        tgt_total = counts_before(target, table, end, live_only=False) if has_target else 0
+    else:
+        src_total, tgt_total = totals
+    moving = moving or flux(table, source, target, end)
     for ts, op in moving.source.values():  # versions before the end that the window counts
         if op != "D" and ts < end:
-            src_total -= 1
+            src_total -= 1 if totals is None else 0
             if ts >= start:
                 src[str(ts)[:10]] = src.get(str(ts)[:10], 0) - 1
     for ts in moving.target.values():
         if ts < end:
-            tgt_total -= 1
+            tgt_total -= 1 if totals is None else 0
             if ts >= start:
                 tgt[str(ts)[:10]] = tgt.get(str(ts)[:10], 0) - 1
     days = _days(start, end)
@@ -197,6 +207,13 @@ def row_count(table: Table, source: Engine, target: Engine, start: dt.datetime, 
                 text += "（当日一致；全表差异已在此前的分区报告）"
         out[day] = Outcome(day_ok and not new_total, text, metadata, "ERROR")
     return out
+
+
+def reconciled_totals(days: Days) -> tuple[int, int]:
+    """(source, target) rows of the whole table that ``reconcile_days`` compared: as of the window's end, the
+    keys in flux left out, exactly what ``row_count`` counts."""
+    whole = next(iter(days.values())).metadata
+    return int(whole["source_rows"]), int(whole["target_rows"])
 
 
 def counts_before(engine: Engine, table: Table, moment: dt.datetime, live_only: bool) -> int:
@@ -399,7 +416,12 @@ def volume(table: Table, engine: Engine, start: dt.datetime, end: dt.datetime, p
 
 
 def reconcile_days(
-    table: Table, source: Engine, target: Engine, start: dt.datetime, end: dt.datetime
+    table: Table,
+    source: Engine,
+    target: Engine,
+    start: dt.datetime,
+    end: dt.datetime,
+    moving: Flux | None = None,
 ) -> Days:
     """The whole table compared by checksums as of the window's end, each difference told on its day.
 
@@ -409,7 +431,7 @@ def reconcile_days(
     """
     start, end = to_local_naive(start), to_local_naive(end)
     assert start is not None and end is not None
-    moving = flux(table, source, target, end)
+    moving = moving or flux(table, source, target, end)
     diff = reconcile(table, source, target, as_of=end, ignore=moving.keys)
     days = _days(start, end)
     whole: dict[str, Any] = {
