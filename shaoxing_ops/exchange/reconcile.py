@@ -28,6 +28,7 @@ from shaoxing_ops.catalog import Table
 from .copy import OP, TS, CopyResult, _merge, _staging, _write_batches, stream_rows
 from .dbs import is_postgres, reading, role_of
 from .dialects import family
+from .dialects.mysql import BYTE_ORDER
 from .dialects.sqlite import register_hashes
 from .schema import count_rows, ensure_table, sa_table, table_on
 from .windows import to_local_naive
@@ -83,6 +84,10 @@ class _Side:
             key = fam.concat([p for part in parts for p in (part, fam.separator)][:-1])
         if self.pg:
             self.key = key if _byte_ordered(engine) else f'{key} COLLATE "C"'
+        elif fam.name == "mysql" and key == self.q(table.key[0]) and _collation(engine, table) == BYTE_ORDER:
+            self.key = (
+                key  # the column collates so already; COLLATE would turn every range scan into a full one
+            )
         else:
             self.key = fam.byte_order(key)
         self.where = f"{self.q(OP)} <> 'D'" if live_only else "1 = 1"
@@ -194,6 +199,25 @@ def _byte_ordered(engine: Engine) -> bool:
         with engine.connect() as conn:
             _byte_order[key] = not conn.exec_driver_sql("SELECT 'a' < 'B'").scalar_one()
     return _byte_order[key]
+
+
+_collations: dict[
+    tuple[str, str], str | None
+] = {}  # (database URL without password, table) -> key's collation
+
+
+def _collation(engine: Engine, table: Table) -> str | None:
+    """The collation of a MySQL/MariaDB table's (single) key column."""
+    t = table_on(engine, table)
+    cache_key = (engine.url.render_as_string(hide_password=True), t.fullname)
+    if cache_key not in _collations:
+        with engine.connect() as conn:
+            _collations[cache_key] = conn.execute(
+                sa.text("SELECT collation_name FROM information_schema.columns WHERE table_schema = "
+                        "COALESCE(:s, DATABASE()) AND table_name = :t AND column_name = :c"),
+                {"s": t.schema, "t": t.name, "c": table.key[0]},
+            ).scalar()  # fmt: skip
+    return _collations[cache_key]
 
 
 def _column_types(engine: Engine, table: Table) -> list[tuple[str, str]]:
