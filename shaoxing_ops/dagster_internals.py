@@ -185,11 +185,10 @@ _SET_WISE = {
 
 
 def _set_wise(event: Any) -> bool:
-    """Events ``_store_set_wise`` writes: asset events, and check events of a day (partition)."""
+    """Events ``_store_set_wise`` writes: materialisations (planned and done), observations, and check events of
+    a day (partition); anything else (a failed materialisation, a freshness change) goes Dagster's own way."""
     kind = event.dagster_event_type
-    if kind in ASSET_EVENTS:
-        return True
-    if kind == DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED:
+    if kind in _SET_WISE:
         return True
     return (
         kind == DagsterEventType.ASSET_CHECK_EVALUATION and event.dagster_event.event_specific_data.partition
