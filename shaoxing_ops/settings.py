@@ -68,26 +68,24 @@ def today() -> dt.date:
     return dt.datetime.now(TZ).date()
 
 
-def retry_delay_seconds() -> float:
-    """``SXOPS_RETRY_DELAY_SECONDS``: the wait before a step's first retry of a passing fault (default 5 s)."""
-    text = os.environ.get("SXOPS_RETRY_DELAY_SECONDS", "5")
+def _non_negative(name: str, default: str, what: str, example: str) -> float:
+    """A number >= 0 from the environment, or a one-line error naming the variable and an example."""
+    text = os.environ.get(name, default)
     try:
         value = float(text)
     except ValueError:
         value = -1.0
     if value < 0:
-        raise SettingsError(f"SXOPS_RETRY_DELAY_SECONDS={text!r} is not a number of seconds >= 0; use e.g. 5")
+        raise SettingsError(f"{name}={text!r} is not {what} >= 0; use e.g. {example}")
     return value
+
+
+def retry_delay_seconds() -> float:
+    """``SXOPS_RETRY_DELAY_SECONDS``: the wait before a step's first retry of a passing fault (default 5 s)."""
+    return _non_negative("SXOPS_RETRY_DELAY_SECONDS", "5", "a number of seconds", "5")
 
 
 def volume_scale() -> float:
     """``SXOPS_VOLUME_SCALE``: the catalog's expected volumes are Shaoxing's real size; a smaller site (or the
     demo's stand-in at ``--scale``) says by how much, for the ``volume`` check while history is short."""
-    text = os.environ.get("SXOPS_VOLUME_SCALE", "1")
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise ValueError(f"SXOPS_VOLUME_SCALE={text!r} is not a number >= 0; use e.g. 1 or 0.02")
-    return value
+    return _non_negative("SXOPS_VOLUME_SCALE", "1", "a number", "1 or 0.02")
