@@ -163,22 +163,21 @@ def row_count(table: Table, source: Engine, target: Engine, start: dt.datetime, 
     has_target = exists_on(target, table)
     src = counts_by_day(source, table, start, end, live_only=True)
     tgt = counts_by_day(target, table, start, end, live_only=False) if has_target else {}
+    moving = moving or flux(table, source, target, end)
+    # the versions of keys in flux that the counts before the end include
+    src_moving = [ts for ts, op in moving.source.values() if op != "D" and ts < end]
+    tgt_moving = [ts for ts in moving.target.values() if ts < end]
     if totals is None:
-        src_total = counts_before(source, table, end, live_only=True)
-        tgt_total = counts_before(target, table, end, live_only=False) if has_target else 0
+        src_total = counts_before(source, table, end, live_only=True) - len(src_moving)
+        tgt_total = (counts_before(target, table, end, live_only=False) if has_target else 0) - len(
+            tgt_moving
+        )
     else:
         src_total, tgt_total = totals
-    moving = moving or flux(table, source, target, end)
-    for ts, op in moving.source.values():  # versions before the end that the window counts
-        if op != "D" and ts < end:
-            src_total -= 1 if totals is None else 0
+    for counts, versions in ((src, src_moving), (tgt, tgt_moving)):
+        for ts in versions:
             if ts >= start:
-                src[str(ts)[:10]] = src.get(str(ts)[:10], 0) - 1
-    for ts in moving.target.values():
-        if ts < end:
-            tgt_total -= 1 if totals is None else 0
-            if ts >= start:
-                tgt[str(ts)[:10]] = tgt.get(str(ts)[:10], 0) - 1
+                counts[str(ts)[:10]] = counts.get(str(ts)[:10], 0) - 1
     days = _days(start, end)
     # the tables as of the window's start; each day's end adds that day's rows
     src_total -= sum(src.get(d, 0) for d in days)

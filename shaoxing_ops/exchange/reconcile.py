@@ -85,9 +85,8 @@ class _Side:
         if self.pg:
             self.key = key if _byte_ordered(engine) else f'{key} COLLATE "C"'
         elif fam.name == "mysql" and key == self.q(table.key[0]) and _collation(engine, table) == BYTE_ORDER:
-            self.key = (
-                key  # the column collates so already; COLLATE would turn every range scan into a full one
-            )
+            # the column collates so already; a COLLATE would turn every range scan into a full one
+            self.key = key
         else:
             self.key = fam.byte_order(key)
         self.where = f"{self.q(OP)} <> 'D'" if live_only else "1 = 1"
@@ -201,9 +200,8 @@ def _byte_ordered(engine: Engine) -> bool:
     return _byte_order[key]
 
 
-_collations: dict[
-    tuple[str, str], str | None
-] = {}  # (database URL without password, table) -> key's collation
+# (database URL without password, table) -> its key column's collation
+_collations: dict[tuple[str, str], str | None] = {}
 
 
 def _collation(engine: Engine, table: Table) -> str | None:
