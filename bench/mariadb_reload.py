@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -55,6 +56,16 @@ def server_sql(sql: str) -> None:
     with engine.begin() as conn:
         conn.exec_driver_sql(sql)
     engine.dispose()
+
+
+def when_server(what: str, bench: Callable[[int], None], rows: int) -> None:
+    """Run ``bench(rows)`` where a MariaDB server answers; otherwise say so, keeping the figures printed above."""
+    try:
+        server_sql("SELECT 1")
+    except Exception as exc:  # no server: say so rather than fail the PostgreSQL figures
+        say(f"== {what} skipped: no server at {SERVER.split('@')[-1]} ({type(exc).__name__})")
+    else:
+        bench(rows)
 
 
 def new_db(label: str) -> str:

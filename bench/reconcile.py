@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -27,16 +26,7 @@ from shaoxing_ops.catalog import load_catalog  # noqa: E402
 from shaoxing_ops.exchange import full_reload, make_engine  # noqa: E402
 from shaoxing_ops.exchange.reconcile import reconcile  # noqa: E402
 
-say = exchange.say
-
-
-def best(fn, times: int = 3) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-    out, best_s = None, float("inf")
-    for _ in range(times):
-        started = time.perf_counter()
-        out = fn()
-        best_s = min(best_s, time.perf_counter() - started)
-    return best_s, out
+say, best = exchange.say, exchange.best
 
 
 def plant_ten(target: sa.Engine) -> None:
@@ -112,14 +102,7 @@ def main() -> None:
     if args.only in (None, "pg"):
         on_postgres(args.rows)
     if args.only in (None, "mariadb"):
-        try:
-            mariadb_reload.server_sql("SELECT 1")
-        except Exception as exc:  # no server: say so rather than fail the PostgreSQL figures above
-            say(
-                f"== MariaDB skipped: no server at {mariadb_reload.SERVER.split('@')[-1]} ({type(exc).__name__})"
-            )
-        else:
-            on_mariadb(args.rows)
+        mariadb_reload.when_server("MariaDB", on_mariadb, args.rows)
 
 
 if __name__ == "__main__":

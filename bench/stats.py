@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from exchange import drop_db, new_db, say  # noqa: E402
+from exchange import best, drop_db, new_db, say  # noqa: E402
 
 from shaoxing_ops.catalog import load_catalog  # noqa: E402
 from shaoxing_ops.exchange import ensure_table, make_engine  # noqa: E402
@@ -82,15 +81,6 @@ def build(url: str, entities: int) -> dict[str, int]:
             t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar_one()
             for t in ("e_baseinfo", "e_pb_baseinfo", "e_cancel", "e_revoke")
         }
-
-
-def best(fn, times: int = 3) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-    out, best_s = None, float("inf")
-    for _ in range(times):
-        started = time.perf_counter()
-        out = fn()
-        best_s = min(best_s, time.perf_counter() - started)
-    return best_s, out
 
 
 def main() -> None:

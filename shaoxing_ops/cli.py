@@ -362,14 +362,12 @@ def _demo(
                 f"({len(system.tables)} tables, {time.perf_counter() - started:,.1f}s)")  # fmt: skip
         if pending:  # every few seconds: how far the runs have got, from the instance
             say(f"          {run_progress(instance, since, len(catalog.tables) * 2, started)}")
-    instance.dispose()
 
     say(f"step 3/6  upload the {len(catalog.bureau)} Data Bureau tables for the same days (one run)")
     started, since = time.perf_counter(), dt.datetime.now(dt.UTC)
-    monitor = dg.DagsterInstance.get()
-    with ticking("uploading", lambda: run_progress(monitor, since, len(catalog.bureau) * 2, started)):
+    with ticking("uploading", lambda: run_progress(instance, since, len(catalog.bureau) * 2, started)):
         bureau_ok, run_id, bureau_info = run_range(bureau_job, start, end)
-    monitor.dispose()
+    instance.dispose()
     ok &= bureau_ok
     say(
         f"          run {run_id} {'succeeded' if bureau_ok else 'FAILED'} in {time.perf_counter() - started:,.1f}s"
