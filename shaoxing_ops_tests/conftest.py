@@ -23,7 +23,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import sqlalchemy as sa
-import yaml
 from filelock import FileLock
 from sqlalchemy.engine import Engine
 
@@ -62,13 +61,11 @@ def _volume_scale(monkeypatch: pytest.MonkeyPatch) -> None:
 def embedded_instance() -> Iterator[dg.DagsterInstance]:
     """A test instance (temporary folder) whose event log is the embedded default's (``shaoxing-ops``'s
     dagster.yaml: ``PooledSqliteEventLogStorage``), so the tests run on the storage people's runs write to."""
-    from shaoxing_ops.cli import LOCAL_INSTANCE_YAML
+    from shaoxing_ops.cli import embedded_event_log
 
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as home:
-        config = yaml.safe_load(LOCAL_INSTANCE_YAML.format(runs=Path(home) / "history" / "runs"))
-        with dg.instance_for_test(
-            temp_dir=home, overrides={"event_log_storage": config["event_log_storage"]}
-        ) as instance:
+        overrides = {"event_log_storage": embedded_event_log(Path(home) / "history" / "runs")}
+        with dg.instance_for_test(temp_dir=home, overrides=overrides) as instance:
             yield instance
 
 
