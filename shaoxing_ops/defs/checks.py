@@ -20,6 +20,7 @@ from shaoxing_ops import settings
 from shaoxing_ops.catalog import Table, load_catalog
 from shaoxing_ops.dagster_internals import TargetMaterialization, check_evaluation_events
 from shaoxing_ops.exchange import health
+from shaoxing_ops.exchange.dbs import Bind, for_reads
 from shaoxing_ops.exchange.opsdb import OpsStore
 
 from .partitions import daily
@@ -115,8 +116,8 @@ def evaluate(
     context: dg.AssetCheckExecutionContext,
     key: dg.AssetKey,
     table: Table,
-    source: Engine,
-    target: Engine,
+    source: Bind,
+    target: Bind,
     ops: OpsStore,
     leg: str,
     tolerance: float = 0.0,
@@ -165,7 +166,8 @@ def table_checks(
     @dg.multi_asset_check(specs=check_specs(key), can_subset=True, name=name, pool=f"{leg}_checks")
     def _checks(context: dg.AssetCheckExecutionContext, databases: Databases) -> Iterator[dg.DagsterEvent]:
         source, target = engines(databases)
-        results = list(evaluate(context, key, table, source, target, databases.ops(), leg))
+        with for_reads(source) as src, for_reads(target) as tgt:
+            results = list(evaluate(context, key, table, src, tgt, databases.ops(), leg))
         yield from check_evaluation_events(context, results)
 
     return _checks

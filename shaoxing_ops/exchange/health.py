@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
 
 from shaoxing_ops.catalog import Catalog, Table
 from shaoxing_ops.domain import volume as volume_rules
 from shaoxing_ops.domain.validity import RowRules
 
 from .copy import OP, TS, _window_filter, stream_rows
+from .dbs import Bind, connected, engine_of
 from .dialects import family
 from .reconcile import reconcile
 from .schema import column_type, exists_on, table_on
@@ -62,21 +62,21 @@ def _day(t: sa.Table) -> Any:
 
 
 def counts_by_day(
-    engine: Engine, table: Table, start: dt.datetime, end: dt.datetime, live_only: bool
+    engine: Bind, table: Table, start: dt.datetime, end: dt.datetime, live_only: bool
 ) -> dict[str, int]:
     t = table_on(engine, table)
     day = _day(t)
     query = sa.select(day, sa.func.count()).where(_window_filter(t, start, end)).group_by(day)
     if live_only:
         query = query.where(t.c[OP] != "D")
-    with engine.connect() as conn:
+    with connected(engine) as conn:
         return {str(d): int(n) for d, n in conn.execute(query)}
 
 
-def changes_between(engine: Engine, tables: Iterable[Table], start: dt.datetime, end: dt.datetime) -> int:
+def changes_between(engine: Bind, tables: Iterable[Table], start: dt.datetime, end: dt.datetime) -> int:
     """Changes (any operation) the tables hold for ``[start, end)``: zero for a whole system means it was silent."""
     total = 0
-    with engine.connect() as conn:
+    with connected(engine) as conn:
         for table in tables:
             if not exists_on(conn, table):
                 continue
@@ -107,7 +107,7 @@ class Flux:
     target: dict[tuple[Any, ...], dt.datetime]
 
 
-def _versions(engine: Engine, table: Table, since: dt.datetime | None = None,
+def _versions(engine: Bind, table: Table, since: dt.datetime | None = None,
               keys: list[tuple[Any, ...]] | None = None, chunk: int = 500,
               ) -> dict[tuple[Any, ...], tuple[dt.datetime, str]]:  # fmt: skip
     """Key -> (timestamp, operation) of the rows changed at or after ``since``, or of the given ``keys``."""
@@ -123,14 +123,14 @@ def _versions(engine: Engine, table: Table, since: dt.datetime | None = None,
             cond = cols[0].in_([k[0] for k in part]) if len(cols) == 1 else sa.tuple_(*cols).in_(part)
             queries.append(sa.select(*cols, t.c[TS], t.c[OP]).where(cond))
     n = len(cols)
-    with engine.connect() as conn:
+    with connected(engine) as conn:
         for query in queries:
             for row in conn.execute(query):
                 out[tuple(row[:n])] = (_as_datetime(row[n]), row[n + 1])
     return out
 
 
-def flux(table: Table, source: Engine, target: Engine, moment: dt.datetime) -> Flux:
+def flux(table: Table, source: Bind, target: Bind, moment: dt.datetime) -> Flux:
     """The keys in flux at ``moment`` (local or zone-aware): what the row count and the reconciliation of a
     window ending then both leave out; computed once by a caller running both."""
     moment = to_local_naive(moment)
@@ -147,7 +147,7 @@ def flux(table: Table, source: Engine, target: Engine, moment: dt.datetime) -> F
     return Flux(keys, src, {k: v[0] for k, v in tgt.items()})
 
 
-def row_count(table: Table, source: Engine, target: Engine, start: dt.datetime, end: dt.datetime,
+def row_count(table: Table, source: Bind, target: Bind, start: dt.datetime, end: dt.datetime,
               tolerance: float = 0.0, moving: Flux | None = None, totals: tuple[int, int] | None = None,
               ) -> Days:  # fmt: skip
     """Per day: the day's live source rows against its target rows, and the whole table as of the day's end.
@@ -215,16 +215,16 @@ def reconciled_totals(days: Days) -> tuple[int, int]:
     return int(whole["source_rows"]), int(whole["target_rows"])
 
 
-def counts_before(engine: Engine, table: Table, moment: dt.datetime, live_only: bool) -> int:
+def counts_before(engine: Bind, table: Table, moment: dt.datetime, live_only: bool) -> int:
     t = table_on(engine, table)
     query = sa.select(sa.func.count()).select_from(t).where(t.c[TS] < moment)
     if live_only:
         query = query.where(t.c[OP] != "D")
-    with engine.connect() as conn:
+    with connected(engine) as conn:
         return int(conn.execute(query).scalar_one())
 
 
-def newest_by_day(engine: Engine, table: Table, start: dt.datetime, end: dt.datetime, live_only: bool
+def newest_by_day(engine: Bind, table: Table, start: dt.datetime, end: dt.datetime, live_only: bool
                   ) -> dict[str, dt.datetime]:  # fmt: skip
     """The newest change of each day of the window."""
     t = table_on(engine, table)
@@ -232,11 +232,11 @@ def newest_by_day(engine: Engine, table: Table, start: dt.datetime, end: dt.date
     query = sa.select(day, sa.func.max(t.c[TS])).where(_window_filter(t, start, end)).group_by(day)
     if live_only:
         query = query.where(t.c[OP] != "D")
-    with engine.connect() as conn:
+    with connected(engine) as conn:
         return {str(d): v for d, n in conn.execute(query) if (v := _as_datetime(n)) is not None}
 
 
-def freshness(table: Table, source: Engine, target: Engine, start: dt.datetime, end: dt.datetime, *,
+def freshness(table: Table, source: Bind, target: Bind, start: dt.datetime, end: dt.datetime, *,
               max_lag: dt.timedelta = dt.timedelta(0), loaded: Collection[str] = (),
               deadline: dt.time | None = None, now: dt.datetime | None = None) -> Days:  # fmt: skip
     """Per day: the target holds the source's newest change of the day, and the day (one of ``loaded``) was
@@ -279,19 +279,19 @@ def _as_datetime(value: Any) -> dt.datetime | None:
     return dt.datetime.fromisoformat(str(value))
 
 
-def _reflected(engine: Engine, t: sa.Table) -> dict[str, str]:
+def _reflected(engine: Bind, t: sa.Table) -> dict[str, str]:
     insp, text = sa.inspect(engine), family(engine).type_text
     return {
         c["name"]: text(c["type"].compile(dialect=engine.dialect)) for c in insp.get_columns(t.name, t.schema)
     }
 
 
-def _expected(engine: Engine, table: Table) -> dict[str, str]:
+def _expected(engine: Bind, table: Table) -> dict[str, str]:
     text = family(engine).type_text
     return {c.name: text(column_type(c).compile(dialect=engine.dialect)) for c in table.columns}
 
 
-def schema(table: Table, source: Engine | None, target: Engine) -> Outcome:
+def schema(table: Table, source: Bind | None, target: Bind) -> Outcome:
     """Target columns and types against the catalog (an error); source drift is reported, never fatal."""
     metadata: dict[str, Any] = {}
     problems: list[str] = []
@@ -329,7 +329,7 @@ def schema(table: Table, source: Engine | None, target: Engine) -> Outcome:
     return Outcome(True, "结构与目录一致", metadata, "ERROR")
 
 
-def validity(table: Table, catalog: Catalog, target: Engine, start: dt.datetime, end: dt.datetime
+def validity(table: Table, catalog: Catalog, target: Bind, start: dt.datetime, end: dt.datetime
              ) -> tuple[Days, dict[str, list[dict[str, Any]]]]:  # fmt: skip
     """Rows of each day breaking a rule; the rows stay delivered as they came.
 
@@ -343,7 +343,7 @@ def validity(table: Table, catalog: Catalog, target: Engine, start: dt.datetime,
     checked: dict[str, int] = defaultdict(int)
     reasons: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     if exists_on(target, table):
-        for batch in stream_rows(target, table, lambda t: _window_filter(t, start, end)):
+        for batch in stream_rows(engine_of(target), table, lambda t: _window_filter(t, start, end)):
             for row in batch:
                 values = row._mapping
                 day = str(values[TS])[:10]
@@ -369,17 +369,17 @@ def validity(table: Table, catalog: Catalog, target: Engine, start: dt.datetime,
     return out, entries
 
 
-def first_day(engine: Engine, table: Table) -> dt.date | None:
+def first_day(engine: Bind, table: Table) -> dt.date | None:
     """The day of the oldest change the table holds; before it, days without changes are no history."""
     if not exists_on(engine, table):
         return None
     t = table_on(engine, table)
-    with engine.connect() as conn:
+    with connected(engine) as conn:
         oldest = _as_datetime(conn.execute(sa.select(sa.func.min(t.c[TS]))).scalar_one())
     return oldest.date() if oldest else None
 
 
-def volume(table: Table, engine: Engine, start: dt.datetime, end: dt.datetime, prior: float) -> Days:
+def volume(table: Table, engine: Bind, start: dt.datetime, end: dt.datetime, prior: float) -> Days:
     """Per day: the changes ``engine`` holds for the day against the table's recent history there
     (``domain.volume``): none where some are expected fails (未下发); a sharp drop or surge warns.
 
@@ -416,8 +416,8 @@ def volume(table: Table, engine: Engine, start: dt.datetime, end: dt.datetime, p
 
 def reconcile_days(
     table: Table,
-    source: Engine,
-    target: Engine,
+    source: Bind,
+    target: Bind,
     start: dt.datetime,
     end: dt.datetime,
     moving: Flux | None = None,

@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from shaoxing_ops.catalog import Table
 
 from .copy import OP, TS, CopyResult, _merge, _staging, _write_batches, stream_rows
-from .dbs import is_postgres, reading, role_of
+from .dbs import Bind, connected, engine_of, is_postgres, reading, role_of
 from .dialects import family
 from .dialects.mysql import BYTE_ORDER
 from .dialects.sqlite import register_hashes
@@ -218,9 +218,9 @@ def _collation(engine: Engine, table: Table) -> str | None:
     return _collations[cache_key]
 
 
-def _column_types(engine: Engine, table: Table) -> list[tuple[str, str]]:
+def _column_types(engine: Bind, table: Table) -> list[tuple[str, str]]:
     # pg_catalog rather than information_schema: the same answer in a tenth of the time, asked every night
-    with engine.connect() as conn:
+    with connected(engine) as conn:
         rows = conn.exec_driver_sql(
             "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
             "WHERE attrelid = to_regclass(%(t)s) AND attnum > 0 AND NOT attisdropped",
@@ -230,9 +230,9 @@ def _column_types(engine: Engine, table: Table) -> list[tuple[str, str]]:
     return sorted((str(n), str(t)) for n, t in rows if n in wanted)
 
 
-def _estimate_rows(engine: Engine, table: Table) -> int:
+def _estimate_rows(engine: Bind, table: Table) -> int:
     t = table_on(engine, table)
-    with engine.connect() as conn:
+    with connected(engine) as conn:
         if is_postgres(engine):
             n = conn.exec_driver_sql(
                 "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%(t)s)", {"t": t.fullname}
@@ -250,7 +250,7 @@ def _first_length(rows: int) -> int:
     return length
 
 
-def reconcile(table: Table, source: Engine, target: Engine, *, as_of: dt.datetime | None = None,
+def reconcile(table: Table, source: Bind, target: Bind, *, as_of: dt.datetime | None = None,
               ignore: Iterable[tuple[Any, ...]] = (), leaf_rows: int = 400) -> Diff:  # fmt: skip
     """Exact missing, extra and changed keys of ``target`` against the live rows of ``source``.
 
@@ -266,12 +266,13 @@ def reconcile(table: Table, source: Engine, target: Engine, *, as_of: dt.datetim
         and _column_types(source, table) == _column_types(target, table)
     )
     diff = Diff(table=table.name, mode="pg-hash-record" if native else "md5-normalised")
-    ensure_table(target, table)
+    ensure_table(engine_of(target), table)
     ignore = list(ignore)
     as_of = to_local_naive(as_of)
+    # the scans run in a session of their own: two connections in transactions, with their own settings
     session = _Session(
-        _Side(source, table, True, native, as_of, bool(ignore)),
-        _Side(target, table, False, native, as_of, bool(ignore)),
+        _Side(engine_of(source), table, True, native, as_of, bool(ignore)),
+        _Side(engine_of(target), table, False, native, as_of, bool(ignore)),
         ignore,
     )
     try:
