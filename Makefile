@@ -19,7 +19,7 @@ demo: install
 
 ## test: the whole test suite on every core (PostgreSQL/MariaDB tests skip, and say so, where no server answers)
 test: install
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 lint: install
 	$(BIN)/ruff check shaoxing_ops shaoxing_ops_tests bench

@@ -85,6 +85,12 @@ def retry_delay_seconds() -> float:
     return _non_negative("SXOPS_RETRY_DELAY_SECONDS", "5", "a number of seconds", "5")
 
 
+def repush_interval_seconds() -> int:
+    """``SXOPS_REPUSH_INTERVAL_SECONDS``: how often the re-push sensors look for failures (default 60 s), the
+    longest a failed table-day waits before its re-push is requested."""
+    return max(1, round(_non_negative("SXOPS_REPUSH_INTERVAL_SECONDS", "60", "a number of seconds", "60")))
+
+
 def volume_scale() -> float:
     """``SXOPS_VOLUME_SCALE``: the catalog's expected volumes are Shaoxing's real size; a smaller site (or the
     demo's stand-in at ``--scale``) says by how much, for the ``volume`` check while history is short."""

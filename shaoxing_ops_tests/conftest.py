@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -38,6 +39,8 @@ REQUIRE_MYSQL = os.environ.get("SXOPS_REQUIRE_MYSQL") == "1"
 
 # The small province most tests start from: the baseline and two days.
 SIM_START, SIM_END, SIM_SCALE, SIM_SEED = dt.date(2026, 3, 1), dt.date(2026, 3, 2), 0.004, 11
+# Folder where the default simulation's template of each backend is recorded, shared by xdist's workers.
+TEMPLATES = "SXOPS_TEST_TEMPLATES"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,6 +50,22 @@ def pytest_configure(config: pytest.Config) -> None:
     if "TMPDIR" not in os.environ and shm.is_dir() and os.access(shm, os.W_OK):
         os.environ["TMPDIR"] = str(shm)  # for the subprocesses too: the demo, the webserver, the daemon
         tempfile.tempdir = None  # forget a folder chosen before
+    if not hasattr(config, "workerinput"):  # the session's own process: xdist's workers inherit the folder
+        os.environ[TEMPLATES] = tempfile.mkdtemp(prefix="sxops_templates_")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The session's process drops the simulated templates once every worker is done with them."""
+    if hasattr(config, "workerinput") or TEMPLATES not in os.environ:
+        return
+    folder = Path(os.environ.pop(TEMPLATES))
+    for made in folder.glob("*.url"):
+        url = made.read_text()
+        if url.startswith("postgresql"):
+            drop_pg_database(url)
+        elif url.startswith("mysql"):
+            drop_mysql_database(url)
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
@@ -218,9 +237,6 @@ def dbs(request: pytest.FixtureRequest) -> Dbs:
     return request.getfixturevalue(DB_FIXTURES[request.param])
 
 
-_templates: dict[str, str] = {}  # backend -> a database holding the default simulation, cloned for each test
-
-
 def simulate_into(url: str, catalog: Catalog, start: dt.date = SIM_START, end: dt.date = SIM_END,
                   scale: float = SIM_SCALE, seed: int = SIM_SEED) -> None:  # fmt: skip
     """Write the stand-in into ``url``; the default simulation is made once per backend and copied."""
@@ -229,16 +245,30 @@ def simulate_into(url: str, catalog: Catalog, start: dt.date = SIM_START, end: d
         return
     postgres = url.startswith("postgresql")
     backend = "postgres" if postgres else "mariadb" if url.startswith("mysql") else "sqlite"
-    if backend not in _templates:
-        if postgres:
-            template = create_pg_database("template")
-        elif backend == "mariadb":
-            template = create_mysql_database("template")
-        else:
-            template = f"sqlite:///{Path(tempfile.mkdtemp(prefix='sxops_tmpl_')) / 'province.db'}"
-        _simulate(template, catalog, start, end, scale, seed)
-        _templates[backend] = template
-    template = _templates[backend]
+    folder = Path(os.environ.get(TEMPLATES) or tempfile.mkdtemp(prefix="sxops_templates_"))
+    os.environ[TEMPLATES] = str(folder)
+    # The first worker to need a backend's template simulates it; the others wait, then clone it, one clone at
+    # a time (PostgreSQL refuses to clone a template another session is cloning).
+    with FileLock(str(folder / f"{backend}.lock")):
+        _clone(url, backend, _template(folder, backend, catalog))
+
+
+def _template(folder: Path, backend: str, catalog: Catalog) -> str:
+    made = folder / f"{backend}.url"
+    if made.exists():
+        return made.read_text()
+    if backend == "postgres":
+        template = create_pg_database("template")
+    elif backend == "mariadb":
+        template = create_mysql_database("template")
+    else:
+        template = f"sqlite:///{folder / 'province.db'}"
+    _simulate(template, catalog, SIM_START, SIM_END, SIM_SCALE, SIM_SEED)
+    made.write_text(template)
+    return template
+
+
+def _clone(url: str, backend: str, template: str) -> None:
     if backend == "mariadb":  # no templates in MariaDB: each table copied inside the server
         source, target = sa.engine.make_url(template).database, sa.engine.make_url(url).database
         engine = make_engine(url)
@@ -250,8 +280,8 @@ def simulate_into(url: str, catalog: Catalog, start: dt.date = SIM_START, end: d
                 conn.exec_driver_sql(f"INSERT INTO `{target}`.`{name}` SELECT * FROM `{source}`.`{name}`")
         engine.dispose()
     elif (
-        postgres
-    ):  # a database is cloned whole by the server: drop the empty one and recreate it from the template
+        backend == "postgres"
+    ):  # cloned whole by the server: the empty database dropped, made from the template
         name = sa.engine.make_url(url).database
         admin = _admin()
         with admin.connect() as conn:
@@ -272,16 +302,6 @@ def _simulate(url: str, catalog: Catalog, start: dt.date, end: dt.date, scale: f
     engine = make_engine(url)
     simulate(catalog, SqlProvinceStore(engine, catalog), start, end, scale=scale, seed=seed)
     engine.dispose()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _drop_templates() -> Iterator[None]:
-    yield
-    for url in _templates.values():
-        if url.startswith("postgresql"):
-            drop_pg_database(url)
-        elif url.startswith("mysql"):
-            drop_mysql_database(url)
 
 
 @pytest.fixture

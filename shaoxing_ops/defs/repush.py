@@ -19,6 +19,7 @@ from typing import Any
 import dagster as dg
 from sqlalchemy.engine import Engine
 
+from shaoxing_ops import settings
 from shaoxing_ops.catalog import Table
 from shaoxing_ops.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
@@ -163,7 +164,7 @@ def build_repush_sensor(
     @dg.sensor(
         name=name,
         job_name=job_name,
-        minimum_interval_seconds=60,
+        minimum_interval_seconds=settings.repush_interval_seconds(),
         default_status=dg.DefaultSensorStatus.RUNNING,
         description=description,
     )
