@@ -10,12 +10,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from shaoxing_ops import settings
 from shaoxing_ops.exchange import faults
+
+if TYPE_CHECKING:
+    from shaoxing_ops.catalog import Catalog
 
 LOCAL_INSTANCE_YAML = """\
 # The embedded default instance of shaoxing-ops: SQLite storage in this folder.
@@ -263,13 +268,82 @@ def run_range(job_fn, start: dt.date, end: dt.date, selection=None):  # type: ig
         return result.success, result.run_id, per_table
 
 
-def run_province_range(start: dt.date, end: dt.date, system: str | None = None):  # type: ignore[no-untyped-def]
-    """Load ``[start, end]`` of the provincial tables (of one system) as one Dagster run, a step per table."""
+def run_province_range(start: dt.date, end: dt.date, tables: Sequence[str] | None = None):  # type: ignore[no-untyped-def]
+    """Load ``[start, end]`` of the provincial tables (those named, else all) as one Dagster run, a step per
+    table."""
     from shaoxing_ops.catalog import load_catalog
     from shaoxing_ops.defs.province.assets import asset_key
 
-    selection = [asset_key(t) for t in load_catalog().system(system).tables] if system else None
+    catalog = load_catalog()
+    selection = [asset_key(catalog.table(name)) for name in tables] if tables is not None else None
     return run_range(nightly_job, start, end, selection)
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """One provincial run of the demo: a source system's tables, or the part of them the upload waits for."""
+
+    label: str
+    tables: tuple[str, ...]
+    feeds_bureau: bool
+
+
+def demo_runs(catalog: Catalog) -> list[DemoRun]:
+    """The demo's provincial runs, in the order they start: a run per source system, the tables the Data
+    Bureau's are made from in runs of their own and first, so that the upload starts while the rest loads."""
+    feeding = {name for bt in catalog.bureau for name in bt.sources}
+    runs = []
+    for system in sorted(catalog.systems, key=lambda s: -sum(t.base for t in s.tables)):
+        first = tuple(t.name for t in system.tables if t.name in feeding)
+        rest = tuple(t.name for t in system.tables if t.name not in feeding)
+        if first:
+            runs.append(
+                DemoRun(f"{system.title}（数据局上报的来源表）" if rest else system.title, first, True)
+            )
+        if rest:
+            runs.append(DemoRun(f"{system.title}（其余）" if first else system.title, rest, False))
+    return sorted(runs, key=lambda r: not r.feeds_bureau)  # stable: by size within each kind
+
+
+def _load_and_upload(catalog: Catalog, runs: list[DemoRun], start: dt.date, end: dt.date,
+                     pool: ProcessPoolExecutor, instance) -> tuple[bool, dict, tuple[bool, str, dict]]:  # type: ignore[no-untyped-def]  # fmt: skip
+    """The provincial runs two at a time, and the upload as soon as the tables it reads are loaded: whether
+    every load succeeded, each table's figures, and the upload's (succeeded, run id, figures)."""
+    started, since = time.perf_counter(), dt.datetime.now(dt.UTC)
+    total_steps = (len(catalog.tables) + len(catalog.bureau)) * 2  # a load and a check step per table
+    waiting, running = list(runs), {}
+    feeding_left = sum(r.feeds_bureau for r in runs)
+    ok, per_table, upload, upload_started = True, {}, (False, "", {}), False
+    last_line = time.perf_counter()
+    while waiting or running or not upload_started:
+        while len(running) < 2 and (waiting or (not upload_started and not feeding_left)):
+            if not upload_started and not feeding_left:
+                say(f"step 3/6  upload the {len(catalog.bureau)} Data Bureau tables for the same days (one run, "
+                    "while the rest loads)")  # fmt: skip
+                running[pool.submit(run_range, bureau_job, start, end)] = None
+                upload_started = True
+            else:
+                run = waiting.pop(0)
+                running[pool.submit(run_province_range, start, end, run.tables)] = run
+        done, _ = wait(running, timeout=4.5, return_when=FIRST_COMPLETED)
+        for future in done:
+            run = running.pop(future)
+            run_ok, run_id, figures = future.result()
+            elapsed = time.perf_counter() - started
+            if run is None:
+                upload = (run_ok, run_id, figures)
+                say(f"          upload: run {run_id} {'succeeded' if run_ok else 'FAILED'} ({elapsed:,.1f}s)")
+                continue
+            ok &= run_ok
+            feeding_left -= run.feeds_bureau
+            per_table.update(figures)
+            say(f"          {run.label}: run {run_id} {'succeeded' if run_ok else 'FAILED'} "
+                f"({len(run.tables)} tables, {elapsed:,.1f}s)")  # fmt: skip
+            last_line = time.perf_counter()
+        if running and time.perf_counter() - last_line >= 4.5:  # a line at least every 5 s
+            say(f"          {run_progress(instance, since, total_steps, started)}")
+            last_line = time.perf_counter()
+    return ok, per_table, upload
 
 
 def run_progress(instance, since: dt.datetime, total_steps: int, started: float) -> str:  # type: ignore[no-untyped-def]
@@ -338,44 +412,37 @@ def _demo(
 
     catalog = load_catalog()
     days = (end - start).days + 1
-    say(f"step 2/6  load {len(catalog.tables)} tables × {days} days through Dagster: a run per source system, "
-        "two at a time")  # fmt: skip
-    started = time.perf_counter()
-    ok, per_table = True, {}
-    # Dagster records a planned and a done event per table and day (~20 ms each in the SQLite instance): two
-    # runs side by side use both cores for that.
-    systems = sorted(catalog.systems, key=lambda s: -sum(t.base for t in s.tables))
+    units = demo_runs(catalog)
+    say(f"step 2/6  load {len(catalog.tables)} tables × {days} days through Dagster: {len(units)} runs, two at a "
+        "time, one per source system (the tables the Data Bureau's are made from in runs of their own, first)")  # fmt: skip
     import dagster as dg
 
     instance = dg.DagsterInstance.get()  # creates the instance's storage once, before two runs share it
-    since = dt.datetime.now(dt.UTC)
-    futures = {pool.submit(run_province_range, start, end, s.name): s for s in systems}
-    pending = set(futures)
-    while pending:
-        done, pending = wait(pending, timeout=4.5)  # a line at least every 5 s
-        for future in done:
-            system = futures[future]
-            run_ok, run_id, tables = future.result()
-            ok &= run_ok
-            per_table.update(tables)
-            say(f"          {system.title}: run {run_id} {'succeeded' if run_ok else 'FAILED'} "
-                f"({len(system.tables)} tables, {time.perf_counter() - started:,.1f}s)")  # fmt: skip
-        if pending:  # every few seconds: how far the runs have got, from the instance
-            say(f"          {run_progress(instance, since, len(catalog.tables) * 2, started)}")
-
-    say(f"step 3/6  upload the {len(catalog.bureau)} Data Bureau tables for the same days (one run)")
-    started, since = time.perf_counter(), dt.datetime.now(dt.UTC)
-    with ticking("uploading", lambda: run_progress(instance, since, len(catalog.bureau) * 2, started)):
-        bureau_ok, run_id, bureau_info = run_range(bureau_job, start, end)
+    ok, per_table, upload = _load_and_upload(catalog, units, start, end, pool, instance)
     instance.dispose()
+    bureau_ok, run_id, bureau_info = upload
     ok &= bureau_ok
-    say(
-        f"          run {run_id} {'succeeded' if bureau_ok else 'FAILED'} in {time.perf_counter() - started:,.1f}s"
-    )
     for bt in catalog.bureau:
         info = bureau_info.get(f"bureau__{bt.db_name}", {})
         say(f"          {bt.name:<16}{bt.title:<12}{int(info.get('dagster/row_count', 0)):>9,} rows  "
             f"{int(info.get('rows_quarantined', 0)):>5} quarantined  {info.get('status', 'not run')}")  # fmt: skip
+
+    # The statistics and the three reports run two at a time while the tables are compared.
+    month = last_whole_month(end)
+    monday = end - dt.timedelta(days=end.weekday() + 7)  # the last complete week
+    stats_run = pool.submit(run_month, month)
+    from shaoxing_ops.operations.cli import measure_databases, ops_store
+    from shaoxing_ops.operations.hostmetrics import collect
+
+    store = ops_store()
+    got = collect(store)
+    store.record_db_sizes(measure_databases()[0], at=got.sampled_at)
+    reports = {}
+    for job_fn, partition, key in ((ops_daily_job, end.isoformat(), "ops/inspection_sheet"),
+                                   (ops_weekly_job, monday.isoformat(), "ops/weekly_report"),
+                                   (ops_monthly_job, f"{month}-01", "ops/monthly_report")):  # fmt: skip
+        if partition >= start.isoformat():
+            reports[key, partition] = pool.submit(run_partition, job_fn, partition)
 
     say("step 4/6  compare live rows, province vs. front")
     province, front = (
@@ -403,10 +470,9 @@ def _demo(
     total = sum(r[2] for r in rows)
     say(f"\n{len(rows)} tables, {total:,} rows moved, {failed} failed steps, {unequal} tables differing")
 
-    month = last_whole_month(end)
     say(f"step 5/6  market-entity statistics of {month} (stats_monthly)")
     with ticking("computing the statistics"):
-        stats_ok, run_id, stats = run_month(month)
+        stats_ok, run_id, stats = stats_run.result()
     ok &= stats_ok
     figures, report = stats.get("stats/market_entities", {}), stats.get("stats/market_entity_report", {})
     say(f"          run {run_id} {'succeeded' if stats_ok else 'FAILED'}: 实有 {figures.get('stock 实有', 0):,}, "
@@ -414,23 +480,11 @@ def _demo(
     if report:
         say(f"          workbook {report['workbook']}\n          report   {report['report_path']}")
 
-    monday = end - dt.timedelta(days=end.weekday() + 7)  # the last complete week
     say(f"step 6/6  operations: a host sample, the inspection sheet of {end}, the weekly report of {monday}, "
         f"the monthly report of {month}")  # fmt: skip
-    from shaoxing_ops.operations.cli import measure_databases, ops_store
-    from shaoxing_ops.operations.hostmetrics import collect
-
-    store = ops_store()
-    got = collect(store)
-    store.record_db_sizes(measure_databases()[0], at=got.sampled_at)
-    reports = {}  # the three reports as three runs, two at a time
-    for job_fn, partition, key in ((ops_daily_job, end.isoformat(), "ops/inspection_sheet"),
-                                   (ops_weekly_job, monday.isoformat(), "ops/weekly_report"),
-                                   (ops_monthly_job, f"{month}-01", "ops/monthly_report")):  # fmt: skip
-        if partition < start.isoformat():
+    for key, partition in (("ops/weekly_report", monday.isoformat()), ("ops/monthly_report", f"{month}-01")):
+        if (key, partition) not in reports:
             say(f"          {key}: {partition} is before the first loaded day {start}, skipped")
-            continue
-        reports[key, partition] = pool.submit(run_partition, job_fn, partition)
     with ticking("writing the reports"):
         wait(reports.values())
     for (key, partition), future in reports.items():
