@@ -32,10 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import sqlalchemy as sa  # noqa: E402
 from exchange import drop_db, new_db, raw_pipe, say  # noqa: E402
 from stats import BASELINE  # noqa: E402
 
-from shaoxing_ops.catalog import load_catalog  # noqa: E402
+from shaoxing_ops.catalog import Table, load_catalog  # noqa: E402
 from shaoxing_ops.exchange import make_engine  # noqa: E402
 from shaoxing_ops.exchange.province_store import SqlProvinceStore  # noqa: E402
 from shaoxing_ops.simulate.run import simulate  # noqa: E402
@@ -102,6 +103,24 @@ def child(script: str, **values: object) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def pipe_and_index(src: str, tgt: str, table: Table) -> float:
+    """A raw pipe into a bare copy of ``table``, then its primary key and indexes built one after the other
+    (statements written from the catalog, as the load's): the work of a load done by hand."""
+    seconds = raw_pipe(src, tgt, indexed=False, table=table.db_name, keep=True)
+    statements = [f"ALTER TABLE raw_copy ADD PRIMARY KEY ({', '.join(table.key)})"]
+    statements += [
+        f"CREATE INDEX ON raw_copy ({c.name})" for c in table.columns if c.index and c.name not in table.key
+    ]
+    with sa.create_engine(make_engine(tgt).url, isolation_level="AUTOCOMMIT").connect() as conn:
+        started = time.perf_counter()
+        conn.exec_driver_sql("SET maintenance_work_mem = '256MB'")  # as the load sets it
+        for sql in statements:
+            conn.exec_driver_sql(sql)
+        seconds += time.perf_counter() - started
+        conn.exec_driver_sql("DROP TABLE raw_copy")
+    return seconds
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "MISSED"
 
@@ -142,14 +161,24 @@ def main() -> None:
         )
 
         say("== 1. (a) initial full load of every table into an empty front")
-        load = child(LOADS, src=src, tgt=tgt)
-        pipes = sum(raw_pipe(src, tgt, indexed=False, table=t.db_name) for t in catalog.tables)
-        ratio = load["seconds"] / pipes
+        # Twice each, interleaved, the best of each: the first load reads the province cold, the rest warm.
+        loads, pipes = [], []
+        for _ in range(2):
+            loads.append(child(LOADS, src=src, tgt=tgt))
+            pipes.append(sum(raw_pipe(src, tgt, indexed=False, table=t.db_name) for t in catalog.tables))
+        built = sum(pipe_and_index(src, tgt, t) for t in catalog.tables)
+        load, pipe = min(loads, key=lambda x: x["seconds"]), min(pipes)
+        ratio = load["seconds"] / pipe
         misses += [] if ratio <= 1.3 else ["(a) initial load"]
+        load_runs = ", ".join(f"{x['seconds']:.1f}" for x in loads)
+        pipe_runs = ", ".join(f"{x:.1f}" for x in pipes)
         say(
             f"   full reload of every table: {load['seconds']:8.1f} s, {load['rows']:,} rows, peak {load['maxrss_mb']:.0f} MB"
+            f" (runs: {load_runs})"
         )
-        say(f"   raw COPY pipes, summed:     {pipes:8.1f} s")
+        say(f"   raw COPY pipes, summed:     {pipe:8.1f} s (runs: {pipe_runs})")
+        say(f"   the same pipes, then each table's key and indexes built by hand: {built:8.1f} s "
+            f"(what the load does: {load['seconds'] / built:4.2f}x of it)")  # fmt: skip
         say(f"   ratio {ratio:5.2f}x  (target <= 1.3x) {verdict(ratio <= 1.3)}")
 
         say(f"== 2. (b) the nightly job of {day}, every table and check, through Dagster")

@@ -109,7 +109,7 @@ print(json.dumps({{"seconds": time.perf_counter() - started, "rows": r.target_ro
 """
 
 
-def raw_pipe(src: str, tgt: str, indexed: bool, table: str = "e_baseinfo") -> float:
+def raw_pipe(src: str, tgt: str, indexed: bool, table: str = "e_baseinfo", keep: bool = False) -> float:
     """The floor: `psql -c "COPY … TO STDOUT" | psql -c "COPY … FROM STDIN"`, two processes, one pipe, into a
     copy of ``table`` (bare or with its indexes) made in the target beside it."""
     t = make_engine(tgt)
@@ -128,8 +128,9 @@ def raw_pipe(src: str, tgt: str, indexed: bool, table: str = "e_baseinfo") -> fl
     started = time.perf_counter()
     subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True)
     seconds = time.perf_counter() - started
-    with t.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE raw_copy")
+    if not keep:  # kept: the caller drops it
+        with t.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE raw_copy")
     return seconds
 
 
