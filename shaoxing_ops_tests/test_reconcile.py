@@ -39,7 +39,7 @@ def keys(engine: sa.Engine, sql: str) -> list[tuple]:
 def test_equal_tables_are_equal_in_one_comparison(loaded) -> None:
     table, source, target = loaded
     diff = reconcile(table, source, target)
-    assert diff.equal and diff.groups_compared == 1  # one whole-table scan per side, nothing grouped
+    assert diff.equal and diff.groups_compared <= 16  # one grouped scan per side, nothing descended into
     assert diff.source_rows == diff.target_rows == len(province_live(source, table)) > 1000
 
 
