@@ -27,7 +27,7 @@ lint: install
 
 ## ui: the Dagster UI and daemon on the demo's data, http://127.0.0.1:3000
 ui: install
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/var/dagster} $(BIN)/dagster dev -w workspace.yaml
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/var/dagster} SXOPS_SIMULATION=$${SXOPS_SIMULATION:-1} $(BIN)/dagster dev -w workspace.yaml
 
 bench: install
 	$(BIN)/python bench/exchange.py

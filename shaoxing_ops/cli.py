@@ -382,6 +382,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     start, end = demo_window(args.end or yesterday, args.days, args.start)
     # the catalog's expected volumes are Shaoxing's size; the stand-in is `--scale` of it (volume check)
     os.environ.setdefault("SXOPS_VOLUME_SCALE", str(args.scale))
+    os.environ.setdefault("SXOPS_SIMULATION", "1")  # the province is the stand-in: faults armed in it act
     say(f"shaoxing-ops demo: data in {settings.data_dir()}, Dagster instance in {home}")
     # Two worker processes for the Dagster runs, importing Dagster and the definitions on the second core while
     # the simulator uses the first.

@@ -85,6 +85,12 @@ def retry_delay_seconds() -> float:
     return _non_negative("SXOPS_RETRY_DELAY_SECONDS", "5", "a number of seconds", "5")
 
 
+def simulation() -> bool:
+    """``SXOPS_SIMULATION=1``: the province is the stand-in and its armed faults act (the demo and the tests).
+    Off by default: a production configuration never touches the stand-in's ``sim_*`` tables."""
+    return os.environ.get("SXOPS_SIMULATION", "0") == "1"
+
+
 def repush_interval_seconds() -> int:
     """``SXOPS_REPUSH_INTERVAL_SECONDS``: how often the re-push sensors look for failures (default 60 s), the
     longest a failed table-day waits before its re-push is requested."""

@@ -50,6 +50,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if "TMPDIR" not in os.environ and shm.is_dir() and os.access(shm, os.W_OK):
         os.environ["TMPDIR"] = str(shm)  # for the subprocesses too: the demo, the webserver, the daemon
         tempfile.tempdir = None  # forget a folder chosen before
+    # The province of the tests is the stand-in: its armed faults act (a production configuration leaves it off).
+    os.environ.setdefault("SXOPS_SIMULATION", "1")
     if not hasattr(config, "workerinput"):  # the session's own process: xdist's workers inherit the folder
         os.environ[TEMPLATES] = tempfile.mkdtemp(prefix="sxops_templates_")
 

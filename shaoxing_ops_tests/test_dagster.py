@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from shaoxing_ops.catalog import Catalog
 from shaoxing_ops.cli import nightly_job
@@ -156,6 +157,48 @@ def test_ranged_backfill_of_every_table_makes_front_equal_province(
     differing = [t.name for t in tables if snapshot(front, t) != province_live(province, t)]
     assert differing == []
     assert sum(len(snapshot(front, t)) for t in tables) > 10_000
+
+
+def test_faults_armed_in_the_province_act_only_where_the_simulation_is_switched_on(
+    env_dbs: Dbs, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A production configuration never looks at the stand-in's ``sim_*`` tables, whatever they hold."""
+    import sqlalchemy as sa
+
+    from shaoxing_ops.exchange import faults
+
+    simulate_into(env_dbs.province, catalog)
+    table = catalog.table("E_REVOKE")
+    province = env_dbs.engine("province")
+    faults.arm(province, "connection-drop", table, times=1000)
+    assets = [a for a in province_assets(catalog) if a.key == asset_key(table)]
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    def remaining() -> int:
+        with province.connect() as conn:
+            return conn.exec_driver_sql(f"SELECT remaining FROM {faults.FAULTS_TABLE}").scalar_one()
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", record)
+    try:
+        with embedded_instance() as instance:
+            monkeypatch.delenv("SXOPS_SIMULATION")  # production: the switch unset
+            result = dg.materialize(assets, instance=instance, partition_key=SIM_START.isoformat(),
+                                    resources={"databases": Databases()}, raise_on_error=False)  # fmt: skip
+            assert result.success  # the armed connection drop did not act on the rows read
+            (done,) = [e.materialization for e in result.get_asset_materialization_events()]
+            assert done.metadata["rows_read"].value > 0
+            assert [s for s in seen if "sim_" in s] == []  # nor was the stand-in's table ever read
+            assert remaining() == 1000
+            monkeypatch.setenv("SXOPS_SIMULATION", "1")  # the demo's and the tests' province
+            result = dg.materialize(assets, instance=instance, partition_key=SIM_START.isoformat(),
+                                    resources={"databases": Databases()}, raise_on_error=False)  # fmt: skip
+            assert not result.success
+            assert remaining() < 1000
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", record)
 
 
 def test_failed_load_fails_the_step_and_keeps_the_front(env_dbs: Dbs, catalog: Catalog) -> None:

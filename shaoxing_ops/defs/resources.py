@@ -43,8 +43,8 @@ class Databases(dg.ConfigurableResource):
     def engine(self, role: str) -> Engine:
         if role not in self._engines:
             engine = make_engine(self.url(role), role=role)
-            if role == "province":
-                install_standin_hooks(engine)  # a no-op against a real province
+            if role == "province" and settings.simulation():
+                install_standin_hooks(engine)  # the stand-in's armed faults act on its reads
             self._engines[role] = engine
         return self._engines[role]
 

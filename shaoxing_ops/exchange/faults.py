@@ -3,8 +3,9 @@
 Data faults change rows: a day's new records withheld and delivered late, a code outside its code set, rows
 missing, duplicated or altered in the target, a source column added or retyped. Connection faults are armed in
 the stand-in's ``sim_faults`` table and act while a load reads the province: the connection is lost midway
-(on PostgreSQL the server really terminates the session), or every read is slow. A real province has no
-``sim_faults`` table, so nothing is ever armed against it.
+(on PostgreSQL the server really terminates the session), or every read is slow. They act only where the
+simulation is switched on (``SXOPS_SIMULATION=1``, set by the demo and the tests): a production configuration
+never installs the hooks, so it never looks for a ``sim_faults`` table in the province, let alone obeys one.
 """
 
 from __future__ import annotations
