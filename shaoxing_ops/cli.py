@@ -613,12 +613,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("tables", nargs="*", metavar="TABLE", help="e.g. E_BASEINFO; none means every table")
     p.add_argument("--repair", action="store_true")
+    p.add_argument("--leg", choices=LEGS, default="province", help=LEG_HELP)
     p.set_defaults(func=cmd_reconcile)
 
     p = sub.add_parser("reinit", help="full re-initialisation (数据初始化) of tables, audited")
     p.add_argument("tables", nargs="+", metavar="TABLE")
     p.add_argument("--reason", default="", help="why (required)")
     p.add_argument("--approved-by", default="", help="who approved it (required)")
+    p.add_argument("--leg", choices=LEGS, default="province", help=LEG_HELP)
     p.set_defaults(func=cmd_reinit)
 
     p = sub.add_parser(
@@ -672,26 +674,41 @@ def _engines_and_ops():  # type: ignore[no-untyped-def]
     return province, front, OpsStore(engine_for("ops")).ensure()
 
 
-def _pick(names: list[str]):  # type: ignore[no-untyped-def]
+def _pick(names: list[str], leg: str = "province"):  # type: ignore[no-untyped-def]
+    """The catalog's tables of a leg by name (all where none are named): provincial tables, or bureau tables."""
     from shaoxing_ops.catalog import load_catalog
 
     catalog = load_catalog()
+    find, every = (
+        (catalog.bureau_table, catalog.bureau) if leg == "bureau" else (catalog.table, catalog.tables)
+    )
     try:
-        return [catalog.table(n) for n in names] if names else list(catalog.tables)
+        return [find(n) for n in names] if names else list(every)
     except KeyError as exc:
         raise faults.FaultError(str(exc.args[0])) from None
 
 
+LEGS = ("province", "bureau")
+LEG_HELP = ("province: the front's tables against the province (E_BASEINFO…); bureau: the Data Bureau's tables "
+            "against what their mapping makes of the front (SCJG_ZTXX…)")  # fmt: skip
+
+
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    from shaoxing_ops.exchange.maintenance import reconcile_table
+    from shaoxing_ops.catalog import load_catalog
+    from shaoxing_ops.exchange.dbs import engine_for
+    from shaoxing_ops.exchange.maintenance import reconcile_bureau, reconcile_table
     from shaoxing_ops.exchange.reconcile import diff_report
 
     province, front, ops = _engines_and_ops()
-    tables = _pick(args.tables)
+    bureau = engine_for("bureau") if args.leg == "bureau" else None
+    tables = _pick(args.tables, args.leg)
     unequal = 0
     for i, table in enumerate(tables, 1):
         say(f"[{i}/{len(tables)}] {table.name} {table.title}")
-        outcome = reconcile_table(table, province, front, ops, fix=args.repair)
+        if bureau is not None:  # the bureau table against what its mapping makes of the front
+            outcome = reconcile_bureau(table, load_catalog(), front, bureau, ops, fix=args.repair)
+        else:
+            outcome = reconcile_table(table, province, front, ops, fix=args.repair)
         say(diff_report(outcome.diff, outcome.repaired))
         unequal += not (outcome.after.equal if outcome.after else outcome.diff.equal)
     if unequal:
@@ -703,7 +720,9 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def cmd_reinit(args: argparse.Namespace) -> int:
-    from shaoxing_ops.exchange.maintenance import reinitialise
+    from shaoxing_ops.catalog import load_catalog
+    from shaoxing_ops.exchange.dbs import engine_for
+    from shaoxing_ops.exchange.maintenance import reinitialise, reinitialise_bureau
     from shaoxing_ops.exchange.reconcile import diff_report
 
     if not args.reason.strip() or not args.approved_by.strip():
@@ -712,7 +731,7 @@ def cmd_reinit(args: argparse.Namespace) -> int:
         )
         return 2
     province, front, ops = _engines_and_ops()
-    tables = _pick(args.tables)
+    tables = _pick(args.tables, args.leg)
     for i, table in enumerate(tables, 1):
         say(
             f"[{i}/{len(tables)}] re-initialising {table.name} {table.title} (approved by {args.approved_by})"
@@ -721,8 +740,13 @@ def cmd_reinit(args: argparse.Namespace) -> int:
         def progress(done: int, unit: str) -> None:
             print(f"\r    {done:,} {unit}", end="", flush=True)
 
-        loaded, check = reinitialise(table, province, front, ops, reason=args.reason, approved_by=args.approved_by,
-                                     progress=progress)  # fmt: skip
+        audit = {"reason": args.reason, "approved_by": args.approved_by, "progress": progress}
+        if args.leg == "bureau":
+            loaded, check = reinitialise_bureau(
+                table, load_catalog(), front, engine_for("bureau"), ops, **audit
+            )
+        else:
+            loaded, check = reinitialise(table, province, front, ops, **audit)
         print()
         say(f"    rows before {loaded.rows_before:,}, after {loaded.target_rows:,}, {loaded.seconds:.1f}s")
         say(diff_report(check.diff))

@@ -264,10 +264,59 @@ def test_a_bureau_partition_is_repushed_when_its_rows_go_missing(dbs: Dbs, catal
         result = dg.materialize([*legs.bureau, *legs.checks], instance=instance, partition_key=request.partition_key,
                                 resources=legs.resources, tags=request.tags)  # fmt: skip
         meta = result.get_asset_materialization_events()[0].materialization.metadata
-        assert meta["full_remap"].value is True and meta["remap_rows_inserted"].value == 5
+        # the five deleted rows sent again by the whole table's repair, nothing else touched
+        assert (
+            meta["repaired_missing"].value,
+            meta["repaired_extra"].value,
+            meta["repaired_changed"].value,
+        ) == (5, 0, 0)
         assert meta["rows_inserted"].value <= 5  # of the five, those whose version is of this day
         assert all(c.passed for c in evaluations(result).values())
     front, bureau = dbs.engine("front"), dbs.engine("bureau")
     assert rows(bureau, f"SELECT {BUREAU_COLUMNS['SCJG_BGXX']} FROM scjg_bgxx") == rows(
         front, EXPECTED_SQL["SCJG_BGXX"]
     )
+
+
+def test_a_planted_extra_and_changed_bureau_row_are_found_and_repaired_and_reinit_is_audited(
+    both_legs: Dbs, catalog: Catalog
+) -> None:
+    """The bureau leg against what the mapping makes of the whole front: differences found, repaired (the extra
+    row removed too), and a re-initialisation refused without reason and approver, audited with them."""
+    from shaoxing_ops.exchange.maintenance import ApprovalMissing, reconcile_bureau, reinitialise_bureau
+
+    bt = next(b for b in catalog.bureau if b.name == "SCJG_FDDBRXX")
+    front, bureau = both_legs.engine("front"), both_legs.engine("bureau")
+    ops = OpsStore(front).ensure()
+    upload_window(bt, catalog, front, bureau, None, None)
+    expected = rows(front, EXPECTED_SQL[bt.name])
+    assert rows(bureau, f"SELECT {BUREAU_COLUMNS[bt.name]} FROM {bt.db_name}") == expected
+    assert reconcile_bureau(bt, catalog, front, bureau, ops).diff.equal
+
+    key = expected[3][0]
+    with bureau.begin() as conn:  # a changed row (its timestamp untouched) and a row the mapping never made
+        conn.exec_driver_sql(f"UPDATE {bt.db_name} SET xm = '张三丰' WHERE rybs = '{key}'")
+        cols = ", ".join(bt.table.column_names)
+        picked = ", ".join("'zz-extra'" if c == "rybs" else c for c in bt.table.column_names)
+        conn.exec_driver_sql(
+            f"INSERT INTO {bt.db_name} ({cols}) SELECT {picked} FROM {bt.db_name} WHERE rybs = '{key}'"
+        )
+    found = reconcile_bureau(bt, catalog, front, bureau, ops)
+    assert (found.diff.changed, found.diff.extra, found.diff.missing) == ([(key,)], [("zz-extra",)], [])
+    fixed = reconcile_bureau(bt, catalog, front, bureau, ops, fix=True)
+    assert fixed.repaired is not None and (fixed.repaired.copied, fixed.repaired.deleted) == (1, 1)
+    assert fixed.after is not None and fixed.after.equal
+    assert rows(bureau, f"SELECT {BUREAU_COLUMNS[bt.name]} FROM {bt.db_name}") == expected
+
+    with pytest.raises(ApprovalMissing, match="审批人"):
+        reinitialise_bureau(bt, catalog, front, bureau, ops, reason="数据局要求重新初始化", approved_by=" ")
+    assert ops.reinits() == []
+    with bureau.begin() as conn:
+        conn.exec_driver_sql(f"DELETE FROM {bt.db_name}")
+    loaded, check = reinitialise_bureau(bt, catalog, front, bureau, ops, reason="数据局要求重新初始化",
+                                        approved_by="市数据局 李四")  # fmt: skip
+    assert check.diff.equal and loaded.target_rows == len(expected)
+    assert [(a["table_name"], a["approved_by"], a["status"]) for a in ops.reinits()] == [
+        ("SCJG_FDDBRXX", "市数据局 李四", "succeeded")
+    ]
+    assert rows(bureau, f"SELECT {BUREAU_COLUMNS[bt.name]} FROM {bt.db_name}") == expected

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from shaoxing_ops.cli import demo_window, last_whole_month, main
 from shaoxing_ops.exchange import full_reload
 from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.exchange.upload import upload_window
 
 from .conftest import Dbs, Demo
 from .test_engine import province_live, snapshot
@@ -50,6 +51,36 @@ def test_simulate_reconcile_repair_and_reinit(cli_env: Dbs, catalog, capsys) -> 
     assert "结论：两端一致" in capsys.readouterr().out
     (audit,) = OpsStore(cli_env.engine("front")).reinits()
     assert (audit["approved_by"], audit["status"]) == ("王科长", "succeeded")
+
+    # The Data Bureau leg: 法定代表人信息 is made from E_PRI_PERSON; a hand-changed row is found and re-sent.
+    bt = catalog.bureau_table("SCJG_FDDBRXX")
+    bureau = cli_env.engine("bureau")
+    upload_window(bt, catalog, cli_env.engine("front"), bureau, None, None)
+    assert main(["reconcile", "--leg", "bureau", "scjg_fddbrxx"]) == 0
+    assert "结论：两端一致" in capsys.readouterr().out
+    with bureau.begin() as conn:
+        conn.exec_driver_sql(
+            "UPDATE scjg_fddbrxx SET xm = '张三丰' WHERE rybs = (SELECT min(rybs) FROM scjg_fddbrxx)"
+        )
+    assert main(["reconcile", "--leg", "bureau", "SCJG_FDDBRXX"]) == 1
+    assert "内容不一致 1 条" in capsys.readouterr().out
+    assert main(["reconcile", "--leg", "bureau", "SCJG_FDDBRXX", "--repair"]) == 0
+    assert "已修复：重新复制 1 条" in capsys.readouterr().out
+    assert main(["reinit", "--leg", "bureau", "SCJG_FDDBRXX", "--reason", "数据局要求"]) == 2
+    assert "审批人" in capsys.readouterr().err
+    assert (
+        main(["reinit", "--leg", "bureau", "SCJG_FDDBRXX", "--reason", "数据局要求", "--approved-by", "李四"])
+        == 0
+    )
+    assert "结论：两端一致" in capsys.readouterr().out
+    audits = OpsStore(cli_env.engine("front")).reinits()
+    assert [(a["table_name"], a["approved_by"], a["status"]) for a in audits][-1] == (
+        "SCJG_FDDBRXX",
+        "李四",
+        "succeeded",
+    )
+    assert main(["reconcile", "--leg", "bureau", "E_BASEINFO"]) == 2
+    assert "unknown bureau table 'E_BASEINFO'" in capsys.readouterr().err
 
 
 def test_errors_say_what_to_do(cli_env: Dbs, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ from shaoxing_ops.defs.checks import CHECK_NAMES
 from shaoxing_ops.defs.province.assets import asset_key, province_assets
 from shaoxing_ops.defs.resources import Databases
 from shaoxing_ops.exchange import copy_window, day_window, make_engine
+from shaoxing_ops.exchange.upload import upload_window
 
 from .conftest import SIM_END, SIM_START, Dbs, embedded_instance, representative_tables, simulate_into
 from .test_engine import province_live, snapshot
@@ -247,9 +248,33 @@ def test_reconcile_and_reinitialise_jobs_from_the_launchpad(env_dbs: Dbs, catalo
         approved = {"ops": {"reinitialise_tables": {"config": {
             "tables": ["E_INV_INVESTMENT"], "reason": "结构调整", "approved_by": "市局管理员"}}}}  # fmt: skip
         assert reinit.execute_in_process(run_config=approved, instance=instance).success
+
+        # The Data Bureau leg from the same jobs: 股东信息 is made from E_INV_INVESTMENT.
+        bt = catalog.bureau_table("SCJG_GDXX")
+        bureau = env_dbs.engine("bureau")
+        upload_window(bt, catalog, front, bureau, None, None)
+        with bureau.begin() as conn:  # a row gone at the bureau (MySQL needs the derived table)
+            conn.exec_driver_sql(
+                "DELETE FROM scjg_gdxx WHERE gdbs IN (SELECT g FROM (SELECT min(gdbs) AS g FROM scjg_gdxx) x)"
+            )
+        config = {
+            "ops": {
+                "reconcile_tables": {"config": {"tables": ["SCJG_GDXX"], "repair": True, "leg": "bureau"}}
+            }
+        }
+        result = reconcile.execute_in_process(run_config=config, instance=instance)
+        assert result.success
+        (observation,) = [e for e in result.all_events if e.event_type_value == "ASSET_OBSERVATION"]
+        assert observation.asset_key == dg.AssetKey(["bureau", "scjg_gdxx"])
+        meta = observation.event_specific_data.asset_observation.metadata
+        assert (meta["missing"].value, meta["equal_now"].value) == (1, True)
+        bureau_reinit = {"ops": {"reinitialise_tables": {"config": {
+            "tables": ["SCJG_GDXX"], "reason": "数据局要求", "approved_by": "数据局 李四", "leg": "bureau"}}}}  # fmt: skip
+        assert reinit.execute_in_process(run_config=bureau_reinit, instance=instance).success
     audits = OpsStore(front).reinits()
     assert [(a["table_name"], a["approved_by"], a["status"]) for a in audits] == [
-        ("E_INV_INVESTMENT", "市局管理员", "succeeded")
+        ("E_INV_INVESTMENT", "市局管理员", "succeeded"),
+        ("SCJG_GDXX", "数据局 李四", "succeeded"),
     ]
     assert snapshot(front, table) == province_live(province, table)
 

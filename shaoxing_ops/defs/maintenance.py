@@ -1,43 +1,72 @@
 """Jobs an operations engineer launches from the launchpad: reconciliation (交换表数量比对) with optional
-repair, and audited full re-initialisation (数据初始化) of named tables."""
+repair, and audited full re-initialisation (数据初始化) of named tables, on either leg: the front's tables against
+the province, or the Data Bureau's tables against what their mapping makes of the front."""
+
+from typing import Literal
 
 import dagster as dg
 from pydantic import Field
 
-from shaoxing_ops.catalog import Table, load_catalog
-from shaoxing_ops.exchange.maintenance import ApprovalMissing, reconcile_table, reinitialise
+from shaoxing_ops.catalog import BureauTable, Table, load_catalog
+from shaoxing_ops.exchange.maintenance import (
+    ApprovalMissing,
+    Reconciliation,
+    reconcile_bureau,
+    reconcile_table,
+    reinitialise,
+    reinitialise_bureau,
+)
 from shaoxing_ops.exchange.reconcile import diff_report
 
+from .bureau.assets import asset_key as bureau_key
 from .province.assets import asset_key
 from .resources import Databases
 
+Leg = Literal["province", "bureau"]
+LEG_FIELD = Field(
+    default="province", description="province：前置库对省局；bureau：数据局表对前置库按映射生成的结果"
+)
 
-def _tables(names: list[str]) -> list[Table]:
+
+def _tables(names: list[str], leg: Leg) -> list[Table] | list[BureauTable]:
     catalog = load_catalog()
-    if not names:
-        return list(catalog.tables)
     try:
-        return [catalog.table(n) for n in names]
+        if leg == "bureau":
+            return [catalog.bureau_table(n) for n in names] if names else list(catalog.bureau)
+        return [catalog.table(n) for n in names] if names else list(catalog.tables)
     except KeyError as exc:
         raise dg.Failure(description=f"未知的表：{exc.args[0]}；表名见 `shaoxing-ops tables`") from None
 
 
+def _key(table: Table | BureauTable) -> dg.AssetKey:
+    return bureau_key(table) if isinstance(table, BureauTable) else asset_key(table)
+
+
 class ReconcileConfig(dg.Config):
-    tables: list[str] = Field(default_factory=list, description="省局下发表名，如 E_BASEINFO；留空表示全部表")
-    repair: bool = Field(default=False, description="发现差异时只重新复制有差异的记录")
+    tables: list[str] = Field(
+        default_factory=list, description="表名，如 E_BASEINFO 或 SCJG_ZTXX；留空表示该方向全部表"
+    )
+    repair: bool = Field(default=False, description="发现差异时只重新复制有差异的记录，删除多出的记录")
+    leg: Leg = LEG_FIELD
 
 
 @dg.op(description="逐表按主键分段比对校验和，列出缺失、多出、不一致的记录；repair 为真时定向修复。")
 def reconcile_tables(context: dg.OpExecutionContext, config: ReconcileConfig, databases: Databases) -> dict:
-    source, target, ops = databases.engine("province"), databases.engine("front"), databases.ops()
+    front, ops = databases.engine("front"), databases.ops()
     unequal = []
-    for table in _tables(config.tables):
-        outcome = reconcile_table(table, source, target, ops, fix=config.repair)
+    for table in _tables(config.tables, config.leg):
+        outcome: Reconciliation
+        if isinstance(table, BureauTable):
+            outcome = reconcile_bureau(
+                table, load_catalog(), front, databases.engine("bureau"), ops, fix=config.repair
+            )
+        else:
+            outcome = reconcile_table(table, databases.engine("province"), front, ops, fix=config.repair)
         context.log.info(diff_report(outcome.diff, outcome.repaired))
         still = outcome.after.equal if outcome.after else outcome.diff.equal
         if not still:
             unequal.append(table.name)
-        context.log_event(dg.AssetObservation(asset_key=asset_key(table), metadata={
+        context.log_event(dg.AssetObservation(asset_key=_key(table), metadata={
             "reconciled": True, "missing": len(outcome.diff.missing), "extra": len(outcome.diff.extra),
             "changed": len(outcome.diff.changed), "repaired": outcome.repaired is not None, "equal_now": still,
         }))  # fmt: skip
@@ -47,16 +76,18 @@ def reconcile_tables(context: dg.OpExecutionContext, config: ReconcileConfig, da
 
 
 @dg.job(
-    name="reconcile", description="交换表数量比对：校验和核对源端与前置库，可选定向修复（repair: true）。"
+    name="reconcile",
+    description="交换表数量比对：校验和核对前置库与省局（或数据局表与前置库），可选定向修复（repair: true）。",
 )
 def reconcile_job() -> None:
     reconcile_tables()
 
 
 class ReinitConfig(dg.Config):
-    tables: list[str] = Field(description="要全量初始化的表名，如 [E_BASEINFO]")
+    tables: list[str] = Field(description="要全量初始化的表名，如 [E_BASEINFO] 或 [SCJG_ZTXX]")
     reason: str = Field(default="", description="初始化原因（必填），如：代码集变更导致差异较大")
     approved_by: str = Field(default="", description="报备并批准的市局管理员（必填）")
+    leg: Leg = LEG_FIELD
 
 
 @dg.op(
@@ -65,19 +96,23 @@ class ReinitConfig(dg.Config):
 def reinitialise_tables(context: dg.OpExecutionContext, config: ReinitConfig, databases: Databases) -> dict:
     if not config.tables:
         raise dg.Failure(description="请在 tables 中列出要初始化的表")
-    tables = _tables(config.tables)
-    source, target, ops = databases.engine("province"), databases.engine("front"), databases.ops()
+    tables = _tables(config.tables, config.leg)
+    front, ops = databases.engine("front"), databases.ops()
+    audit = {"reason": config.reason, "approved_by": config.approved_by, "run_id": context.run_id}
     done = {}
     for table in tables:
         try:
-            loaded, check = reinitialise(table, source, target, ops, reason=config.reason,
-                                         approved_by=config.approved_by, run_id=context.run_id)  # fmt: skip
+            if isinstance(table, BureauTable):
+                loaded, check = reinitialise_bureau(table, load_catalog(), front, databases.engine("bureau"), ops,
+                                                    **audit)  # fmt: skip
+            else:
+                loaded, check = reinitialise(table, databases.engine("province"), front, ops, **audit)
         except ApprovalMissing as exc:
             raise dg.Failure(description=str(exc)) from None
         context.log.info(
             f"{table.name}: {loaded.rows_before} -> {loaded.target_rows} rows; " + diff_report(check.diff)
         )
-        context.log_event(dg.AssetObservation(asset_key=asset_key(table), metadata={
+        context.log_event(dg.AssetObservation(asset_key=_key(table), metadata={
             "reinitialised": True, "reason": config.reason, "approved_by": config.approved_by,
             "rows_before": loaded.rows_before or 0, "rows_after": loaded.target_rows, "equal": check.diff.equal,
         }))  # fmt: skip

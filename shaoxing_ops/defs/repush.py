@@ -12,22 +12,20 @@ Passing faults never reach it: the assets' RetryPolicy absorbs them inside the s
 import datetime as dt
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import dagster as dg
-from sqlalchemy.engine import Engine
 
 from shaoxing_ops import settings
-from shaoxing_ops.catalog import Table
 from shaoxing_ops.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
     IN_PROGRESS_RUN_STATUSES,
     PARTITION_NAME_TAG,
 )
-from shaoxing_ops.exchange.maintenance import reconcile_table
+from shaoxing_ops.exchange.maintenance import Reconciliation
 
 from .checks import CHECK_NAMES
 from .resources import Databases
@@ -233,19 +231,20 @@ def _split(target: str) -> tuple[str, str]:
 
 
 def repair_if_repush(
-    context: dg.AssetExecutionContext, table: Table, source: Engine, target: Engine, databases: Databases
+    context: dg.AssetExecutionContext, name: str, reconcile: Callable[[], Reconciliation]
 ) -> dict[str, Any]:
-    """In a re-push run, after the window is loaded, reconcile the whole table and re-copy what differs.
+    """In a re-push run, after the window is loaded, reconcile the whole table (``reconcile``, with its repair)
+    and say in the metadata what was re-copied or removed.
 
-    A check may fail for rows outside the window (deleted or altered by hand in the front database); the
+    A check may fail for rows outside the window (deleted, altered or added by hand in the target database); the
     re-push is the moment to put the whole table right, and it costs one checksum scan when nothing differs.
     """
     if TARGET_TAG not in context.run.tags:
         return {}
-    outcome = reconcile_table(table, source, target, databases.ops(), fix=True)
+    outcome = reconcile()
     diff = outcome.diff
     context.log.info(
-        f"{table.name}: reconciled after re-push: missing {len(diff.missing)}, extra {len(diff.extra)}, "
+        f"{name}: reconciled after re-push: missing {len(diff.missing)}, extra {len(diff.extra)}, "
         f"changed {len(diff.changed)}; equal now: {outcome.after.equal if outcome.after else diff.equal}"
     )
     return {

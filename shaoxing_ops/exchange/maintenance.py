@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from shaoxing_ops.catalog import Table
+from shaoxing_ops.catalog import BureauTable, Catalog, Table
 
 from .copy import CopyResult, ExchangeError, Progress, full_reload
+from .dbs import make_engine
 from .dialects import family
 from .opsdb import OpsStore, now_local
 from .reconcile import Diff, RepairResult, reconcile, repair
 from .schema import column_type, exists_on, table_on
+from .upload import upload_window
 
 
 @dataclass
@@ -50,14 +56,18 @@ class ApprovalMissing(ExchangeError):
     """A re-initialisation needs a reason and an approver (报备市局管理员)."""
 
 
+def require_approval(name: str, reason: str, approved_by: str) -> None:
+    if not (reason or "").strip() or not (approved_by or "").strip():
+        raise ApprovalMissing(
+            f"{name}: 数据初始化须注明原因（--reason）和审批人（--approved-by），已拒绝执行 / "
+            "a re-initialisation needs both a reason and an approver"
+        )
+
+
 def reinitialise(table: Table, source: Engine, target: Engine, ops: OpsStore, *, reason: str, approved_by: str,
                  run_id: str | None = None, progress: Progress | None = None) -> tuple[CopyResult, Reconciliation]:  # fmt: skip
     """Rebuild one target table from the source, with an audit row before and after, then reconcile."""
-    if not (reason or "").strip() or not (approved_by or "").strip():
-        raise ApprovalMissing(
-            f"{table.name}: 数据初始化须注明原因（--reason）和审批人（--approved-by），已拒绝执行 / "
-            "a re-initialisation needs both a reason and an approver"
-        )
+    require_approval(table.name, reason, approved_by)
     audit = ops.start_reinit(table.name, reason.strip(), approved_by.strip(), run_id)
     try:
         loaded = full_reload(table, source, target, progress=progress)
@@ -110,3 +120,36 @@ def migrate(table: Table, target: Engine, ops: OpsStore, *, reason: str, approve
         raise
     ops.finish_migration(audit, "succeeded")
     return added
+
+
+# -- the Data Bureau leg -------------------------------------------------------------------------------
+@contextmanager
+def mapped_front(bt: BureauTable, catalog: Catalog, front: Engine) -> Iterator[Engine]:
+    """What the mapping makes of the whole front, in a scratch SQLite database: the bureau table as it should
+    be, the source that its reconciliation, repair and re-initialisation compare with and copy from. Rows that
+    cannot be mapped are left out of it, as they are never sent."""
+    with tempfile.TemporaryDirectory(prefix="sxops_mapped_") as folder:
+        expected = make_engine(f"sqlite:///{Path(folder) / 'expected.db'}")
+        try:
+            upload_window(bt, catalog, front, expected, None, None)
+            yield expected
+        finally:
+            expected.dispose()
+
+
+def reconcile_bureau(bt: BureauTable, catalog: Catalog, front: Engine, bureau: Engine, ops: OpsStore | None,
+                     *, fix: bool = False) -> Reconciliation:  # fmt: skip
+    """A bureau table against what the mapping makes of the front; ``fix`` re-sends the rows that differ and
+    removes those the mapping no longer produces."""
+    with mapped_front(bt, catalog, front) as expected:
+        return reconcile_table(bt.table, expected, bureau, ops, fix=fix)
+
+
+def reinitialise_bureau(bt: BureauTable, catalog: Catalog, front: Engine, bureau: Engine, ops: OpsStore, *,
+                        reason: str, approved_by: str, run_id: str | None = None,
+                        progress: Progress | None = None) -> tuple[CopyResult, Reconciliation]:  # fmt: skip
+    """Rebuild a bureau table from the whole front through its mapping, audited as the provincial tables are."""
+    require_approval(bt.name, reason, approved_by)
+    with mapped_front(bt, catalog, front) as expected:
+        return reinitialise(bt.table, expected, bureau, ops, reason=reason, approved_by=approved_by,
+                            run_id=run_id, progress=progress)  # fmt: skip

@@ -3,13 +3,14 @@
 import dagster as dg
 
 from shaoxing_ops.catalog import BureauTable, Catalog, MapPart
+from shaoxing_ops.exchange.maintenance import reconcile_bureau
 from shaoxing_ops.exchange.upload import upload_window
 
 from ..figures import record_days, step_metadata
 from ..partitions import daily
 from ..province.assets import asset_key as province_key
 from ..province.assets import column_schema, retry_policy
-from ..repush import TARGET_TAG
+from ..repush import repair_if_repush
 from ..resources import Databases, backend_kind
 
 OWNER = "team:exchange"
@@ -55,13 +56,10 @@ def bureau_asset(bt: BureauTable, catalog: Catalog) -> dg.AssetsDefinition:
     )
     def _upload(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
         window = context.partition_time_window
-        repush = TARGET_TAG in context.run.tags
-        # A re-push maps the whole front table again: it puts right what a window alone cannot.
-        start, end = (None, None) if repush else (window.start, window.end)
-        result = upload_window(bt, catalog, databases.engine("front"), databases.engine("bureau"), start, end)
+        front, bureau, ops = databases.engine("front"), databases.engine("bureau"), databases.ops()
+        result = upload_window(bt, catalog, front, bureau, window.start, window.end)
         days = list(context.partition_keys)
-        ops = databases.ops()
-        for day in days if not repush else sorted(set(days) | set(result.quarantine)):
+        for day in days:
             ops.replace_quarantine(
                 "bureau", bt.name, [day], result.quarantine.get(day, []), context.run.run_id
             )
@@ -74,12 +72,14 @@ def bureau_asset(bt: BureauTable, catalog: Catalog) -> dg.AssetsDefinition:
             f"{bt.name}: read {result.read}, inserted {result.inserted}, updated {result.updated}, deleted "
             f"{result.deleted}, left filter {result.left_filter}, quarantined {result.quarantined} in {result.seconds}s"
         )
-        extra: dict[str, dg.MetadataValue] = {"full_remap": dg.MetadataValue.bool(repush),
-                                              "source_rows_read": dg.IntMetadataValue(result.read)}  # fmt: skip
-        if repush:  # the whole table was mapped again: what that did, besides this day's own rows
-            extra.update({f"remap_rows_{k}": dg.IntMetadataValue(getattr(result, k))
-                          for k in ("inserted", "updated", "deleted", "unchanged")})  # fmt: skip
-        return dg.MaterializeResult(metadata=step_metadata(result, **extra))
+        # A re-push puts the whole table right against what the mapping makes of the front: rows missing or
+        # changed are sent again, rows the mapping no longer produces are removed.
+        repaired = repair_if_repush(
+            context, bt.name, lambda: reconcile_bureau(bt, catalog, front, bureau, ops, fix=True)
+        )
+        return dg.MaterializeResult(
+            metadata=step_metadata(result, source_rows_read=dg.IntMetadataValue(result.read), **repaired)
+        )
 
     return _upload
 

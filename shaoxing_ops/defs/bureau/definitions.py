@@ -18,7 +18,7 @@ bureau_repush = dg.define_asset_job(
     "bureau_repush",
     selection=dg.AssetSelection.key_prefixes(["bureau"]),
     executor_def=dg.in_process_executor,
-    description="重新上报：由 bureau_repush_sensor 按失败的数据局表和分区发起，重新映射整张表。",
+    description="重新上报：由 bureau_repush_sensor 按失败的数据局表和分区发起，重传该分区，再按前置库的映射结果核对整张表并定向修复（多出的记录一并删除）。",
     tags={"leg": "bureau", "shaoxing-ops/kind": "repush"},
 )
 

@@ -5,6 +5,7 @@ import dagster as dg
 from shaoxing_ops import settings
 from shaoxing_ops.catalog import Catalog, System, Table
 from shaoxing_ops.exchange import copy_window
+from shaoxing_ops.exchange.maintenance import reconcile_table
 
 from ..figures import record_days, step_metadata
 from ..partitions import daily
@@ -71,7 +72,9 @@ def province_asset(table: Table, system: System) -> dg.AssetsDefinition:
         # What was moved goes into the materialisations' metadata, each day its own figures; a separate log
         # line per table would cost the nightly run one more stored event for each of 142 tables.
         record_days(context, result)
-        repaired = repair_if_repush(context, table, province, front, databases)
+        repaired = repair_if_repush(
+            context, table.name, lambda: reconcile_table(table, province, front, databases.ops(), fix=True)
+        )
         metadata = step_metadata(
             result, route=f"{databases.describe('province')} -> {databases.describe('front')}"
         )
