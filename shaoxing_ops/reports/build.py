@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from shaoxing_ops import settings
 from shaoxing_ops.catalog import load_catalog
 from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.files import write_private_text
 from shaoxing_ops.operations.assessment import assess, describe
 from shaoxing_ops.operations.feedback import summary as feedback_summary
 from shaoxing_ops.operations.patches import patch_status
@@ -310,6 +311,6 @@ def write(report: dict[str, Any], stem: str) -> tuple[Path, Path]:
     folder = report_dir(report["kind"])
     folder.mkdir(parents=True, exist_ok=True)
     html, data = folder / f"{stem}.html", folder / f"{stem}.json"
-    html.write_text(render(report), encoding="utf-8")
-    data.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    write_private_text(html, render(report))
+    write_private_text(data, json.dumps(report, ensure_ascii=False, indent=1, default=str))
     return html, data

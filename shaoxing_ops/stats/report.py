@@ -8,6 +8,8 @@ import jinja2
 import plotly.graph_objects as go
 import polars as pl
 
+from shaoxing_ops.files import write_private_text
+
 from . import commentary
 from .compute import StatsFrame
 from .workbook import COLUMNS
@@ -116,6 +118,4 @@ def render_report(frame: StatsFrame, month: str) -> str:
 
 
 def write_report(frame: StatsFrame, month: str, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(frame, month), encoding="utf-8")
-    return path
+    return write_private_text(path, render_report(frame, month))

@@ -8,6 +8,8 @@ from typing import Any
 import polars as pl
 import xlsxwriter
 
+from shaoxing_ops.files import make_private
+
 from . import commentary
 from .compute import StatsFrame
 from .dimensions import BY_NAME, DIMENSIONS
@@ -166,4 +168,4 @@ def write_workbook(frame: StatsFrame, month: str, path: Path) -> Path:
         _trend_sheet(book, f, frame)
     finally:
         book.close()
-    return path
+    return make_private(path)
