@@ -279,14 +279,16 @@ def test_a_bureau_partition_is_repushed_when_its_rows_go_missing(dbs: Dbs, catal
 
 
 def test_a_planted_extra_and_changed_bureau_row_are_found_and_repaired_and_reinit_is_audited(
-    both_legs: Dbs, catalog: Catalog
+    dbs: Dbs, catalog: Catalog
 ) -> None:
     """The bureau leg against what the mapping makes of the whole front: differences found, repaired (the extra
     row removed too), and a re-initialisation refused without reason and approver, audited with them."""
     from shaoxing_ops.exchange.maintenance import ApprovalMissing, reconcile_bureau, reinitialise_bureau
 
-    bt = next(b for b in catalog.bureau if b.name == "SCJG_FDDBRXX")
-    front, bureau = both_legs.engine("front"), both_legs.engine("bureau")
+    bt = catalog.bureau_table("SCJG_FDDBRXX")  # 法定代表人信息, made from E_PRI_PERSON
+    simulate_into(dbs.province, catalog)
+    front, bureau = dbs.engine("front"), dbs.engine("bureau")
+    copy_window(catalog.table("E_PRI_PERSON"), dbs.engine("province"), front, None, None)
     ops = OpsStore(front).ensure()
     upload_window(bt, catalog, front, bureau, None, None)
     expected = rows(front, EXPECTED_SQL[bt.name])

@@ -161,16 +161,20 @@ def test_ranged_backfill_of_every_table_makes_front_equal_province(
 
 
 def test_faults_armed_in_the_province_act_only_where_the_simulation_is_switched_on(
-    env_dbs: Dbs, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+    pg_dbs: Dbs, catalog: Catalog, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """A production configuration never looks at the stand-in's ``sim_*`` tables, whatever they hold."""
+    """A production configuration never looks at the stand-in's ``sim_*`` tables, whatever they hold. On
+    PostgreSQL, the production target: the switch acts before any statement, whatever the database."""
     import sqlalchemy as sa
 
     from shaoxing_ops.exchange import faults
 
-    simulate_into(env_dbs.province, catalog)
+    simulate_into(pg_dbs.province, catalog)
+    for role in ("province", "front", "bureau"):
+        monkeypatch.setenv(f"SXOPS_{role.upper()}_URL", getattr(pg_dbs, role))
+    monkeypatch.setenv("SXOPS_DATA_DIR", str(tmp_path / "data"))
     table = catalog.table("E_REVOKE")
-    province = env_dbs.engine("province")
+    province = pg_dbs.engine("province")
     faults.arm(province, "connection-drop", table, times=1000)
     assets = [a for a in province_assets(catalog) if a.key == asset_key(table)]
     seen: list[str] = []

@@ -57,7 +57,7 @@ def test_queued_run_fails_and_the_sensor_tick_repairs_it(tmp_path: Path, catalog
             "SXOPS_DATA_DIR": str(tmp_path / "data"),
             "SXOPS_REPUSH_DELAY_SECONDS": "0", "SXOPS_RETRY_DELAY_SECONDS": "0.01",
             "SXOPS_SIMULATION": "1",  # the stand-in's armed connection drop acts on the first run
-            "SXOPS_REPUSH_INTERVAL_SECONDS": "5",  # the sensor's next tick after the failure, not a minute later
+            "SXOPS_REPUSH_INTERVAL_SECONDS": "2",  # the sensor's next tick after the failure, not a minute later
         }  # fmt: skip
         for key, value in env.items():
             if key.startswith(("DAGSTER_", "SXOPS_")):
