@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from shaoxing_ops.catalog import PLATFORM_COLUMNS as PLATFORM
 from shaoxing_ops.catalog import Column, Table
 
-from .dbs import role_of
+from .dbs import engine_of, role_of
 from .dialects.mysql import BYTE_ORDER
 
 
@@ -154,7 +154,7 @@ _known: WeakKeyDictionary[Engine, set[str]] = WeakKeyDictionary()
 def ensure_table(bind: Engine | Connection, table: Table) -> sa.Table:
     """Create the table (and its indexes) if it is missing; return its SQLAlchemy form."""
     t = sa_table(table)
-    engine = bind if isinstance(bind, Engine) else bind.engine
+    engine = engine_of(bind)
     known = _known.setdefault(engine, set())
     if t.name not in known:
         t.create(bind, checkfirst=True)
@@ -172,7 +172,7 @@ def count_rows(conn: Connection, t: sa.Table, where: Any = None) -> int:
 
 
 def table_exists(bind: Engine | Connection, name: str, schema: str | None = None) -> bool:
-    engine = bind if isinstance(bind, Engine) else bind.engine
+    engine = engine_of(bind)
     known_as = f"{schema}.{name}" if schema else name
     if known_as in _known.get(engine, ()):
         return True
@@ -190,5 +190,5 @@ def exists_on(bind: Engine | Connection, table: Table) -> bool:
 
 def forget_table(bind: Engine | Connection, name: str) -> None:
     """Drop the cached knowledge that ``name`` exists (after dropping it)."""
-    engine = bind if isinstance(bind, Engine) else bind.engine
+    engine = engine_of(bind)
     _known.get(engine, set()).discard(name)

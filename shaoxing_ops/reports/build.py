@@ -308,8 +308,7 @@ def report_dir(kind: str) -> Path:
 
 def write(report: dict[str, Any], stem: str) -> tuple[Path, Path]:
     """Write ``<stem>.html`` and ``<stem>.json`` under the report's folder; returns both paths."""
-    folder = report_dir(report["kind"])
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = report_dir(report["kind"])  # made by the first write
     html, data = folder / f"{stem}.html", folder / f"{stem}.json"
     write_private_text(html, render(report))
     write_private_text(data, json.dumps(report, ensure_ascii=False, indent=1, default=str))
