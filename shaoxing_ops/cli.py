@@ -534,9 +534,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if not args.reason.strip() or not args.approved_by.strip():
         print('error: 结构变更须注明原因和审批人: --reason "…" --approved-by "…" (refused)', file=sys.stderr)
         return 2
-    _, front, ops = _engines_and_ops()
+    engine, ops = _engines_and_ops()
     for i, table in enumerate(_pick(args.tables), 1):
-        added = migrate(table, front, ops, reason=args.reason, approved_by=args.approved_by)
+        added = migrate(table, engine("front"), ops, reason=args.reason, approved_by=args.approved_by)
         if added:
             say(f"[{i}] {table.name} {table.title}: added {', '.join(added)} (approved by {args.approved_by}); "
                 f"rows already loaded hold NULL there until `shaoxing-ops reconcile {table.name} --repair`")  # fmt: skip
@@ -666,24 +666,23 @@ def faults_names() -> list[str]:
 
 
 def _engines_and_ops():  # type: ignore[no-untyped-def]
+    """The configured databases by role, each engine made once when first asked for, and the ops store."""
+    import functools
+
     from shaoxing_ops.exchange.dbs import engine_for
     from shaoxing_ops.exchange.opsdb import OpsStore
 
-    province = engine_for("province")
-    front = engine_for("front")
-    return province, front, OpsStore(engine_for("ops")).ensure()
+    engine = functools.cache(engine_for)
+    return engine, OpsStore(engine("ops")).ensure()
 
 
 def _pick(names: list[str], leg: str = "province"):  # type: ignore[no-untyped-def]
     """The catalog's tables of a leg by name (all where none are named): provincial tables, or bureau tables."""
     from shaoxing_ops.catalog import load_catalog
+    from shaoxing_ops.exchange.maintenance import tables_of
 
-    catalog = load_catalog()
-    find, every = (
-        (catalog.bureau_table, catalog.bureau) if leg == "bureau" else (catalog.table, catalog.tables)
-    )
     try:
-        return [find(n) for n in names] if names else list(every)
+        return tables_of(load_catalog(), leg, names)
     except KeyError as exc:
         raise faults.FaultError(str(exc.args[0])) from None
 
@@ -695,22 +694,17 @@ LEG_HELP = ("province: the front's tables against the province (E_BASEINFO…); 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from shaoxing_ops.catalog import load_catalog
-    from shaoxing_ops.exchange.dbs import engine_for
-    from shaoxing_ops.exchange.maintenance import reconcile_bureau, reconcile_table
+    from shaoxing_ops.exchange.maintenance import reconcile_any
     from shaoxing_ops.exchange.reconcile import diff_report
 
-    province, front, ops = _engines_and_ops()
-    bureau = engine_for("bureau") if args.leg == "bureau" else None
-    tables = _pick(args.tables, args.leg)
+    engine, ops = _engines_and_ops()
+    catalog, tables = load_catalog(), _pick(args.tables, args.leg)
     unequal = 0
     for i, table in enumerate(tables, 1):
         say(f"[{i}/{len(tables)}] {table.name} {table.title}")
-        if bureau is not None:  # the bureau table against what its mapping makes of the front
-            outcome = reconcile_bureau(table, load_catalog(), front, bureau, ops, fix=args.repair)
-        else:
-            outcome = reconcile_table(table, province, front, ops, fix=args.repair)
+        outcome = reconcile_any(table, catalog, engine, ops, fix=args.repair)
         say(diff_report(outcome.diff, outcome.repaired))
-        unequal += not (outcome.after.equal if outcome.after else outcome.diff.equal)
+        unequal += not outcome.equal_now
     if unequal:
         say(
             f"\n{unequal} table(s) differ"
@@ -721,8 +715,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 def cmd_reinit(args: argparse.Namespace) -> int:
     from shaoxing_ops.catalog import load_catalog
-    from shaoxing_ops.exchange.dbs import engine_for
-    from shaoxing_ops.exchange.maintenance import reinitialise, reinitialise_bureau
+    from shaoxing_ops.exchange.maintenance import reinitialise_any
     from shaoxing_ops.exchange.reconcile import diff_report
 
     if not args.reason.strip() or not args.approved_by.strip():
@@ -730,8 +723,8 @@ def cmd_reinit(args: argparse.Namespace) -> int:
             'error: 数据初始化须注明原因和审批人: --reason "…" --approved-by "…" (refused)', file=sys.stderr
         )
         return 2
-    province, front, ops = _engines_and_ops()
-    tables = _pick(args.tables, args.leg)
+    engine, ops = _engines_and_ops()
+    catalog, tables = load_catalog(), _pick(args.tables, args.leg)
     for i, table in enumerate(tables, 1):
         say(
             f"[{i}/{len(tables)}] re-initialising {table.name} {table.title} (approved by {args.approved_by})"
@@ -740,13 +733,8 @@ def cmd_reinit(args: argparse.Namespace) -> int:
         def progress(done: int, unit: str) -> None:
             print(f"\r    {done:,} {unit}", end="", flush=True)
 
-        audit = {"reason": args.reason, "approved_by": args.approved_by, "progress": progress}
-        if args.leg == "bureau":
-            loaded, check = reinitialise_bureau(
-                table, load_catalog(), front, engine_for("bureau"), ops, **audit
-            )
-        else:
-            loaded, check = reinitialise(table, province, front, ops, **audit)
+        loaded, check = reinitialise_any(table, catalog, engine, ops, reason=args.reason,
+                                         approved_by=args.approved_by, progress=progress)  # fmt: skip
         print()
         say(f"    rows before {loaded.rows_before:,}, after {loaded.target_rows:,}, {loaded.seconds:.1f}s")
         say(diff_report(check.diff))

@@ -8,14 +8,7 @@ import dagster as dg
 from pydantic import Field
 
 from shaoxing_ops.catalog import BureauTable, Table, load_catalog
-from shaoxing_ops.exchange.maintenance import (
-    ApprovalMissing,
-    Reconciliation,
-    reconcile_bureau,
-    reconcile_table,
-    reinitialise,
-    reinitialise_bureau,
-)
+from shaoxing_ops.exchange.maintenance import ApprovalMissing, reconcile_any, reinitialise_any, tables_of
 from shaoxing_ops.exchange.reconcile import diff_report
 
 from .bureau.assets import asset_key as bureau_key
@@ -29,11 +22,8 @@ LEG_FIELD = Field(
 
 
 def _tables(names: list[str], leg: Leg) -> list[Table] | list[BureauTable]:
-    catalog = load_catalog()
     try:
-        if leg == "bureau":
-            return [catalog.bureau_table(n) for n in names] if names else list(catalog.bureau)
-        return [catalog.table(n) for n in names] if names else list(catalog.tables)
+        return tables_of(load_catalog(), leg, names)
     except KeyError as exc:
         raise dg.Failure(description=f"未知的表：{exc.args[0]}；表名见 `shaoxing-ops tables`") from None
 
@@ -52,18 +42,12 @@ class ReconcileConfig(dg.Config):
 
 @dg.op(description="逐表按主键分段比对校验和，列出缺失、多出、不一致的记录；repair 为真时定向修复。")
 def reconcile_tables(context: dg.OpExecutionContext, config: ReconcileConfig, databases: Databases) -> dict:
-    front, ops = databases.engine("front"), databases.ops()
+    catalog, ops = load_catalog(), databases.ops()
     unequal = []
     for table in _tables(config.tables, config.leg):
-        outcome: Reconciliation
-        if isinstance(table, BureauTable):
-            outcome = reconcile_bureau(
-                table, load_catalog(), front, databases.engine("bureau"), ops, fix=config.repair
-            )
-        else:
-            outcome = reconcile_table(table, databases.engine("province"), front, ops, fix=config.repair)
+        outcome = reconcile_any(table, catalog, databases.engine, ops, fix=config.repair)
         context.log.info(diff_report(outcome.diff, outcome.repaired))
-        still = outcome.after.equal if outcome.after else outcome.diff.equal
+        still = outcome.equal_now
         if not still:
             unequal.append(table.name)
         context.log_event(dg.AssetObservation(asset_key=_key(table), metadata={
@@ -97,16 +81,12 @@ def reinitialise_tables(context: dg.OpExecutionContext, config: ReinitConfig, da
     if not config.tables:
         raise dg.Failure(description="请在 tables 中列出要初始化的表")
     tables = _tables(config.tables, config.leg)
-    front, ops = databases.engine("front"), databases.ops()
-    audit = {"reason": config.reason, "approved_by": config.approved_by, "run_id": context.run_id}
+    catalog, ops = load_catalog(), databases.ops()
     done = {}
     for table in tables:
         try:
-            if isinstance(table, BureauTable):
-                loaded, check = reinitialise_bureau(table, load_catalog(), front, databases.engine("bureau"), ops,
-                                                    **audit)  # fmt: skip
-            else:
-                loaded, check = reinitialise(table, databases.engine("province"), front, ops, **audit)
+            loaded, check = reinitialise_any(table, catalog, databases.engine, ops, reason=config.reason,
+                                             approved_by=config.approved_by, run_id=context.run_id)  # fmt: skip
         except ApprovalMissing as exc:
             raise dg.Failure(description=str(exc)) from None
         context.log.info(

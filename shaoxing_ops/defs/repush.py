@@ -245,7 +245,7 @@ def repair_if_repush(
     diff = outcome.diff
     context.log.info(
         f"{name}: reconciled after re-push: missing {len(diff.missing)}, extra {len(diff.extra)}, "
-        f"changed {len(diff.changed)}; equal now: {outcome.after.equal if outcome.after else diff.equal}"
+        f"changed {len(diff.changed)}; equal now: {outcome.equal_now}"
     )
     return {
         "repush_attempt": int(context.run.tags.get(ATTEMPT_TAG, "1")),

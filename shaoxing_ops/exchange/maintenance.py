@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +28,11 @@ class Reconciliation:
     diff: Diff
     repaired: RepairResult | None
     after: Diff | None  # the comparison after the repair, which must be equal
+
+    @property
+    def equal_now(self) -> bool:
+        """Whether the tables are equal after this: as compared after the repair, else as first compared."""
+        return self.after.equal if self.after else self.diff.equal
 
 
 def reconcile_table(table: Table, source: Engine, target: Engine, ops: OpsStore | None, *,
@@ -153,3 +158,33 @@ def reinitialise_bureau(bt: BureauTable, catalog: Catalog, front: Engine, bureau
     with mapped_front(bt, catalog, front) as expected:
         return reinitialise(bt.table, expected, bureau, ops, reason=reason, approved_by=approved_by,
                             run_id=run_id, progress=progress)  # fmt: skip
+
+
+# -- either leg, for the command line and the launchpad jobs ---------------------------------------------
+Engines = Callable[[str], Engine]  # role (province, front, bureau) -> its engine
+
+
+def tables_of(catalog: Catalog, leg: str, names: list[str]) -> list[Table] | list[BureauTable]:
+    """A leg's tables by name, all of them where none are named; an unknown name raises ``KeyError``."""
+    if leg == "bureau":
+        return [catalog.bureau_table(n) for n in names] if names else list(catalog.bureau)
+    return [catalog.table(n) for n in names] if names else list(catalog.tables)
+
+
+def reconcile_any(table: Table | BureauTable, catalog: Catalog, engine: Engines, ops: OpsStore | None, *,
+                  fix: bool = False) -> Reconciliation:  # fmt: skip
+    """A bureau table against what its mapping makes of the front, or a provincial table's front against the
+    province."""
+    if isinstance(table, BureauTable):
+        return reconcile_bureau(table, catalog, engine("front"), engine("bureau"), ops, fix=fix)
+    return reconcile_table(table, engine("province"), engine("front"), ops, fix=fix)
+
+
+def reinitialise_any(table: Table | BureauTable, catalog: Catalog, engine: Engines, ops: OpsStore, *,
+                     reason: str, approved_by: str, run_id: str | None = None,
+                     progress: Progress | None = None) -> tuple[CopyResult, Reconciliation]:  # fmt: skip
+    """``reinitialise`` or ``reinitialise_bureau``, as the table is a provincial or a bureau table."""
+    audit = {"reason": reason, "approved_by": approved_by, "run_id": run_id, "progress": progress}
+    if isinstance(table, BureauTable):
+        return reinitialise_bureau(table, catalog, engine("front"), engine("bureau"), ops, **audit)
+    return reinitialise(table, engine("province"), engine("front"), ops, **audit)
