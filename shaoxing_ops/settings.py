@@ -101,3 +101,24 @@ def volume_scale() -> float:
     """``SXOPS_VOLUME_SCALE``: the catalog's expected volumes are Shaoxing's real size; a smaller site (or the
     demo's stand-in at ``--scale``) says by how much, for the ``volume`` check while history is short."""
     return _non_negative("SXOPS_VOLUME_SCALE", "1", "a number", "1 or 0.02")
+
+
+def host_name() -> str:
+    """The name this host's samples are recorded under (``SXOPS_HOST_NAME``, default its hostname)."""
+    import socket
+
+    return os.environ.get("SXOPS_HOST_NAME") or socket.gethostname()
+
+
+def host_role() -> str:
+    """``app`` or ``db`` (``SXOPS_HOST_ROLE``): what the assessment and reports call this host."""
+    role = os.environ.get("SXOPS_HOST_ROLE", "app")
+    if role not in ("app", "db"):
+        raise SettingsError(f"SXOPS_HOST_ROLE={role!r} is not a host role; use app or db")
+    return role
+
+
+def host_database_url() -> str | None:
+    """The database server a database host serves (``SXOPS_HOST_DB_URL`` or the file ``..._FILE`` names):
+    ``host collect --role db`` samples its connections, cache hits, transactions and sizes."""
+    return _from_env_or_file("SXOPS_HOST_DB_URL")

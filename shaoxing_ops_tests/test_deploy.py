@@ -62,3 +62,38 @@ def test_production_instance_config_is_valid_for_this_dagster(tmp_path: Path) ->
     )
     config, _ = dagster_instance_config(str(tmp_path))
     assert config["concurrency"]["runs"]["max_concurrent_runs"] == 4
+
+
+def test_host_collect_units_are_valid_and_run_our_command(tmp_path: Path) -> None:
+    """The systemd service and timer pass systemd's own check (an unknown key or a missing ExecStart fails), and
+    what they and the cron line run is a command our parser takes, reading only settings the platform reads."""
+    import argparse
+    import shlex
+    import shutil
+    import subprocess
+
+    from shaoxing_ops.operations.cli import add_host_parser
+
+    folder = ROOT / "deploy" / "hosts"
+    service = (folder / "shaoxing-ops-host-collect.service").read_text(encoding="utf-8")
+    cron = (folder / "shaoxing-ops-host-collect.cron").read_text(encoding="utf-8")
+    (exec_start,) = re.findall(r"^ExecStart=(.+)$", service, flags=re.M)
+    (cron_line,) = [ln for ln in cron.splitlines() if ln.startswith("*/5")]
+    parser = argparse.ArgumentParser(prog="shaoxing-ops")
+    add_host_parser(parser.add_subparsers(dest="command", required=True))
+    for command in (exec_start, cron_line.split("; ")[-1].split(" 2>&1")[0]):
+        argv = shlex.split(command)
+        assert argv[0] == "/opt/shaoxing-ops/.venv/bin/shaoxing-ops"
+        assert parser.parse_args(argv[1:]).func.__name__ == "cmd_host_collect"
+    named = set(re.findall(r"\b(SXOPS_[A-Z_]+)=", service))
+    assert named == {"SXOPS_HOST_NAME", "SXOPS_HOST_ROLE", "SXOPS_OPS_URL_FILE", "SXOPS_HOST_DB_URL_FILE"}
+    code = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "shaoxing_ops").glob("settings.py"))
+    for variable in named:  # SXOPS_X_FILE is read by _from_env_or_file("SXOPS_X")
+        assert f'"{variable.removesuffix("_FILE")}"' in code, variable
+    if shutil.which("systemd-analyze") is None:
+        return
+    for name in ("shaoxing-ops-host-collect.service", "shaoxing-ops-host-collect.timer"):
+        shutil.copy(folder / name, tmp_path / name)
+    done = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "shaoxing-ops-host-collect.timer")],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0 and "Unknown" not in done.stderr, done.stderr

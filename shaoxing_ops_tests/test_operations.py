@@ -14,7 +14,14 @@ import sqlalchemy as sa
 
 from shaoxing_ops.exchange.opsdb import FeedbackError, OpsStore, now_local
 from shaoxing_ops.operations import hostmetrics
-from shaoxing_ops.operations.assessment import Thresholds, assess, describe, percentile, slope_per_day
+from shaoxing_ops.operations.assessment import (
+    Thresholds,
+    assess,
+    assess_hosts,
+    describe,
+    percentile,
+    slope_per_day,
+)
 from shaoxing_ops.operations.cli import add_feedback_parser, add_host_parser
 from shaoxing_ops.operations.feedback import summary
 from shaoxing_ops.operations.patches import patch_status
@@ -183,6 +190,94 @@ def test_assessment_of_recorded_samples(store: OpsStore) -> None:
 
 
 # -- patches ----------------------------------------------------------------------------------------
+def test_hosts_are_assessed_apart_and_a_quiet_one_is_named() -> None:
+    """An application host at 5% and a database host at 95% are two assessments, never "average 50%"; a host
+    sampled every 5 minutes that stopped 2 hours ago is silent; one sampled hourly, last 2 hours ago, is not."""
+    app = [
+        {**r, "host": "app-1"} for r in history(48, cpu_percent=lambda h: 5.0, memory_percent=lambda h: 30.0)
+    ]
+    db = [{**r, "host": "db-1"} for r in history(48, cpu_percent=lambda h: 95.0, memory_percent=lambda h: 60.0,
+                                                  db_connections=lambda h: 10 + h, db_max_connections=lambda h: 100.0,
+                                                  db_cache_hits=lambda h: 1000.0 * h, db_cache_reads=lambda h: 500.0 * h,
+                                                  db_longest_transaction_seconds=lambda h: 7200.0 if h == 40 else 1.0)]  # fmt: skip
+    five_min = [{"sampled_at": NOW - dt.timedelta(hours=2, minutes=5 * i), "host": "db-2", "metric": "cpu_percent",
+                 "value": 10.0} for i in range(50)]  # fmt: skip
+    hourly = [
+        {**r, "host": "etl-1"}
+        for r in history(24, cpu_percent=lambda h: 10.0)
+        if r["sampled_at"] <= NOW - dt.timedelta(hours=2)
+    ]
+    registered = [{"name": "db-1", "role": "db", "first_seen": NOW - dt.timedelta(days=9), "last_seen": NOW},
+                  {"name": "db-2", "role": "db", "first_seen": NOW - dt.timedelta(days=9), "last_seen": NOW - dt.timedelta(hours=2)},
+                  {"name": "old-1", "role": "app", "first_seen": NOW - dt.timedelta(days=20), "last_seen": NOW - dt.timedelta(days=10)},
+                  {"name": "new-1", "role": "app", "first_seen": NOW + dt.timedelta(days=1), "last_seen": NOW + dt.timedelta(days=1)}]  # fmt: skip
+    got = {a.host: a for a in assess_hosts(app + db + five_min + hourly, NOW, registered)}
+    assert list(got) == [
+        "app-1",
+        "etl-1",
+        "old-1",
+        "db-1",
+        "db-2",
+    ]  # applications first; none before its time
+    assert got["app-1"].resource("cpu").p95 == 5.0 and got["db-1"].resource("cpu").p95 == 95.0  # type: ignore[union-attr]
+    assert got["app-1"].recommendation == "保持" and got["db-1"].recommendation == "扩容"
+    assert got["db-1"].role_cn == "数据库服务器" and got["app-1"].database is None
+    d = got["db-1"].database
+    assert d is not None and (d.connections, d.connections_peak, d.max_connections) == (58.0, 58.0, 100.0)
+    assert d.cache_hit_percent == pytest.approx(100 * 2 / 3) and d.longest_transaction_seconds == 7200.0
+    reasons = got["db-1"].reasons
+    assert reasons[0] == "CPU 使用率 p95 95.0%（峰值 95.0%），超过 80%"
+    assert "数据库缓存命中率 66.7%，低于 90%，内存不足以容纳常用数据" in reasons
+    assert "存在运行 2.0 小时的长事务，会阻塞清理并导致表膨胀，请核查" in reasons
+    assert [h for h, a in got.items() if a.silent] == ["old-1", "db-2"]
+    assert got["db-2"].reasons[0] == ("已停止上报：最后一次采样在 2026-05-01 10:00（2.0 小时前，超过 15 分钟），"
+                                      "请检查该主机及其采集任务（host collect）")  # fmt: skip
+    assert got["old-1"].reasons[0].startswith("已停止上报：最后一次采样在 2026-04-21 12:00（10.0 天前")
+    assert not got["etl-1"].silent  # hourly: silent only after 3 hours
+    assert "（数据库服务器）" in describe(got["db-1"])[0] and "【已停止上报】" in describe(got["db-2"])[0]
+    peak = assess_hosts([r for r in db if r["metric"] != "db_connections"] + [
+        {**db[0], "metric": "db_connections", "value": 90.0}], NOW, registered[:1])[0]  # fmt: skip
+    assert "数据库连接数峰值 90/100（90%），超过上限的 80%" in peak.reasons
+
+
+@pytest.mark.parametrize("kind", [pytest.param("postgres", marks=pytest.mark.postgres),
+                                  pytest.param("mariadb", marks=pytest.mark.mariadb)])  # fmt: skip
+def test_a_database_hosts_own_figures_through_host_collect(kind: str, request: pytest.FixtureRequest,  # type: ignore[no-untyped-def]
+                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # fmt: skip
+    """`host collect --name db-1 --role db` on the database server: its connections (one held open in a
+    transaction for a second), cache counters, longest transaction and database sizes, read from the server."""
+    import time
+
+    dbs = request.getfixturevalue({"postgres": "pg_dbs", "mariadb": "mysql_dbs"}[kind])
+    front = dbs.engine("front")
+    with front.connect() as held:
+        held.exec_driver_sql("CREATE TABLE filler (id INTEGER PRIMARY KEY)")
+        held.exec_driver_sql("INSERT INTO filler VALUES (1)")  # a transaction stays open on this connection
+        time.sleep(1.2)
+        figures = hostmetrics.database_figures(front)
+        secret = tmp_path / "db_url"
+        secret.write_text(dbs.front + "\n", encoding="utf-8")
+        monkeypatch.setenv("SXOPS_FRONT_URL", f"sqlite:///{tmp_path / 'ops.db'}")  # the ops store
+        assert (
+            run(["host", "collect", "--name", "db-1", "--role", "db", "--database-url-file", str(secret)])
+            == 0
+        )
+        held.rollback()
+    assert 1 <= figures["db_connections"] <= figures["db_max_connections"]
+    assert figures["db_longest_transaction_seconds"] >= 1.0
+    assert figures["db_cache_hits"] > 0 and figures["db_cache_reads"] >= 0
+    name = sa.engine.make_url(dbs.front).database
+    assert figures[f"db_bytes:{name}"] > 0
+    out = capsys.readouterr().out
+    assert "主机 db-1（数据库服务器）" in out and "db_connections" in out and dbs.front not in out
+    store = OpsStore(sa.create_engine(f"sqlite:///{tmp_path / 'ops.db'}"))
+    assert store.hosts()[0]["name"] == "db-1" and store.hosts()[0]["role"] == "db"
+    metrics = {r["metric"] for r in store.metrics(now_local() - dt.timedelta(minutes=5), host="db-1")}
+    assert {"cpu_percent", "db_connections", "db_cache_hits", f"db_bytes:{name}"} <= metrics
+    with pytest.raises(ValueError, match="not a database server"):
+        hostmetrics.database_figures(sa.create_engine("sqlite://"))
+
+
 def test_patch_status_of_this_host() -> None:
     status = patch_status()
     assert status["kernel"] == platform.release()
@@ -296,4 +391,7 @@ def test_host_sample_and_assess_commands(env_dbs: Dbs, capsys) -> None:  # type:
         assert not Path(sa.engine.make_url(env_dbs.province).database).exists()  # type: ignore[arg-type]
     assert run(["host", "assess", "--host", "web-1", "--days", "7"]) == 0
     out = capsys.readouterr().out
-    assert "主机 web-1" in out and "建议：保持" in out and "监测数据不足" in out
+    assert "主机 web-1（应用服务器）" in out and "建议：保持" in out and "监测数据不足" in out
+    assert run(["host", "list"]) == 0 and "web-1" in capsys.readouterr().out
+    assert run(["host", "forget", "web-1"]) == 0 and run(["host", "forget", "web-1"]) == 2
+    assert "is not registered" in capsys.readouterr().err

@@ -126,9 +126,10 @@ def test_reports_render_hostile_text_as_text_and_mask_personal_data(tmp_path: Pa
     daily = build.daily_sheet(instance, ops, dt.date(2026, 3, 4))
     assert weekly["feedback"]["opened"] == 2 and weekly["feedback"]["resolved"] == 1
     assert len(weekly["reinits"]) == 1 and len(weekly["daily"]) == 7 and len(monthly["daily"]) == 31
-    assert (
-        weekly["resources"]["disk_percent:/"]["peak"][-1] > weekly["resources"]["disk_percent:/"]["peak"][0]
-    )
+    disk = weekly["resources"]["web-1|disk_percent:/"]  # each host's series apart
+    assert disk["peak"][-1] > disk["peak"][0] and set(weekly["resources"]) == {
+        "web-1|cpu_percent", "web-1|memory_percent", "web-1|disk_percent:/"}  # fmt: skip
+    assert [h["assessment"]["host"] for h in weekly["hosts"]] == ["web-1"]
     assert monthly["statistics"]["note"]  # no front database given: said, not invented
     for report in (weekly, monthly, daily):
         html = build.render(report)
@@ -143,34 +144,97 @@ def test_reports_render_hostile_text_as_text_and_mask_personal_data(tmp_path: Pa
     assert "用户单位确认" in build.render(monthly) and "<script src=" not in html
 
 
-def test_host_metrics_sensor_tick_records_and_observes(tmp_path: Path, instance, catalog: Catalog) -> None:
-    databases = Databases(front_url=f"sqlite:///{tmp_path / 'front.db'}",
-                          province_url=f"sqlite:///{tmp_path / 'province.db'}",
+def _history(store: OpsStore, host: str, end: dt.datetime, hours: int, **values: float) -> None:
+    """Synthetic samples every 10 minutes for ``hours`` up to ``end``: metric names with ``__`` for ``:/``."""
+    for i in range(hours * 6):
+        at = end - dt.timedelta(minutes=10 * i)
+        store.record_metrics(host, {k.replace("__", ":/"): v for k, v in values.items()}, at=at)
+    store.register_host(host, "db" if host.startswith("db") else "app", at=end - dt.timedelta(hours=hours))
+    store.register_host(host, "db" if host.startswith("db") else "app", at=end)
+
+
+def test_each_host_is_assessed_apart_in_the_sheet(tmp_path: Path, instance, catalog: Catalog,  # type: ignore[no-untyped-def]
+                                                  monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # fmt: skip
+    """The sensor's own host and a database host fed by `host collect --name db-1`, each with two days of
+    history: two assessments, each with its own figures and advice; a third host that went quiet is an alert."""
+    from .receivers import http_receiver
+
+    front = f"sqlite:///{tmp_path / 'front.db'}"
+    databases = Databases(front_url=front, province_url=f"sqlite:///{tmp_path / 'province.db'}",
                           bureau_url=f"sqlite:///{tmp_path / 'bureau.db'}")  # fmt: skip
+    monkeypatch.setenv("SXOPS_HOST_NAME", "app-1")
+    monkeypatch.setenv("SXOPS_FRONT_URL", front)
     with dg.build_sensor_context(instance=instance, resources={"databases": databases}) as context:
         result = host_metrics_sensor(context)
     (observation,) = result.asset_events
-    assert observation.asset_key == HOST_METRICS
+    assert observation.asset_key == HOST_METRICS and observation.metadata["host"].value == "app-1"
     assert 0 <= observation.metadata["cpu_percent"].value <= 100
     assert 0 < observation.metadata["memory_percent"].value < 100
-    samples = OpsStore(make_engine(databases.front_url)).metrics(dt.datetime(2000, 1, 1))
-    assert {s["metric"] for s in samples} >= {"cpu_percent", "memory_percent", "disk_percent:/"}
-    day = dt.date.today() - dt.timedelta(days=1)
-    done = dg.materialize([resource_assessment, inspection_sheet], instance=instance, partition_key=day.isoformat(),
-                          resources={"databases": databases})  # fmt: skip
+    assert cli.main(["host", "collect", "--name", "db-1", "--role", "db"]) == 0
+    assert "主机 db-1（数据库服务器）" in capsys.readouterr().out
+    store = OpsStore(make_engine(front))
+    assert {(h["name"], h["role"]) for h in store.hosts()} == {("app-1", "app"), ("db-1", "db")}
+    assert {s["metric"] for s in store.metrics(dt.datetime(2000, 1, 1), host="db-1")} >= {
+        "cpu_percent",
+        "disk_percent:/",
+    }
+
+    day = build._now().date() - dt.timedelta(
+        days=1
+    )  # the newest daily partition; the sheet sees up to its end
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+    _history(store, "app-1", end - dt.timedelta(minutes=1), 48, cpu_percent=5.0, memory_percent=30.0)
+    _history(store, "db-1", end - dt.timedelta(minutes=1), 48, cpu_percent=95.0, memory_percent=60.0,
+             db_connections=40.0, db_max_connections=100.0, db_longest_transaction_seconds=2.0,
+             **{"db_bytes:front": 2.0 * 2**30})  # fmt: skip
+    _history(store, "db-2", end - dt.timedelta(hours=3), 24, cpu_percent=20.0, memory_percent=40.0)
+    with http_receiver() as http:
+        monkeypatch.setenv("SXOPS_ALERT_WEBHOOK", http.url("/hook"))
+        done = dg.materialize([resource_assessment, inspection_sheet], instance=instance, partition_key=day.isoformat(),
+                              resources={"databases": databases})  # fmt: skip
+        texts = [r.body["text"] for r in http.received]
     meta = {
         e.asset_key.to_user_string(): e.materialization.metadata
         for e in done.get_asset_materialization_events()
     }
-    assert (
-        meta["ops/resource_assessment"]["建议"].value == "保持"
-    )  # one sample: too little history to advise more
+    assessment = meta["ops/resource_assessment"]
+    assert assessment["hosts"].value == 3 and assessment["silent_hosts"].value == "db-2"
+    assert assessment["建议"].value == "app-1 保持；db-1 扩容；db-2 保持"
+    assert assessment["db-1 cpu p95 %"].value == 95.0 and assessment["app-1 cpu p95 %"].value < 10
+    assert any("主机 db-2（数据库服务器）已停止上报" in t for t in texts), texts
     sheet = meta["ops/inspection_sheet"]
-    assert (
-        Path(sheet["html"].value).exists()
-        and sheet["tables"].value == 156
-        and sheet["not_started"].value == 156
+    assert sheet["tables"].value == 156 and not sheet["healthy"].value
+    report = json.loads(Path(sheet["json"].value).read_text(encoding="utf-8"))
+    hosts = {h["assessment"]["host"]: h["assessment"] for h in report["hosts"]}
+    assert list(hosts) == ["app-1", "db-1", "db-2"] and report["hosts_silent"] == ["db-2"]
+    app, db = hosts["app-1"], hosts["db-1"]
+    assert app["recommendation"] == "保持" and db["recommendation"] == "扩容"
+    assert db["reasons"][0].startswith("CPU 使用率 p95 95.0%") and not any(
+        "95.0%" in r for r in app["reasons"]
     )
+    assert db["database"]["connections_peak"] == 40 and db["database"]["sizes"][0]["database"] == "front"
+    assert app["database"] is None and hosts["db-2"]["reasons"][0].startswith("已停止上报：最后一次采样在")
+    html = Path(sheet["html"].value).read_text(encoding="utf-8")
+    assert html.count("（数据库服务器）") == 2 and "app-1（应用服务器）" in html
+    assert "主机 db-2 已停止上报资源采样" in html and "40 / 40 / 100（峰值 40%）" in html
+    _screenshot(Path(sheet["html"].value), "report_inspection_hosts.png")
+
+
+def _screenshot(page: Path, name: str) -> None:
+    """The page as a reader sees it, kept with the test's artifacts where a browser is at hand."""
+    import tempfile
+
+    from .browser import Browser, find_chromium
+    from .test_ui import ARTIFACTS, has_all
+
+    found = find_chromium()
+    if not found:
+        return
+    with tempfile.TemporaryDirectory() as profile, Browser(found, Path(profile)) as browser:
+        browser.open(page.as_uri(), has_all("主机资源评估"))
+        browser.call("Runtime.evaluate", expression="[...document.querySelectorAll('h2')]"
+                     ".find(h => h.textContent.includes('主机资源评估')).scrollIntoView()")  # fmt: skip
+        browser.screenshot(ARTIFACTS / name)
 
 
 def test_report_and_feedback_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,5 @@
-"""Alerts made of what the daily operations compute: the disk forecast and the 09:30 daily summary."""
+"""Alerts made of what the operations compute: the disk forecast, hosts that stopped reporting and the 09:30
+daily summary."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ def disk_alerts(resources: Iterable[Any], day: str, host: str = "") -> list[Aler
     return out
 
 
+def silent_host_alerts(assessments: Iterable[Any], day: str) -> list[Alert]:
+    """One alert per host that stopped reporting (``assessment.Assessment.silent``): its first reason says since
+    when."""
+    return [Alert("host_silent", a.host, day, f"主机 {a.host}（{a.role_cn}）{a.reasons[0]}", "严重")
+            for a in assessments if a.silent]  # fmt: skip
+
+
 def daily_summary(report: dict[str, Any], limit: int = 10) -> tuple[str, list[str], Alert]:
     """The inspection sheet of a day as one message: title, the figures, the items needing attention."""
     s, day = report["summary"], report["day"]
@@ -33,6 +41,9 @@ def daily_summary(report: dict[str, Any], limit: int = 10) -> tuple[str, list[st
     ]
     for x in report.get("silent_systems", []):
         lines.append(f"{x['title']} 整体未下发（{x['tables']} 张表）")
+    silent_hosts = report.get("hosts_silent", [])
+    if silent_hosts:
+        lines.append(f"主机已停止上报资源采样：{'、'.join(silent_hosts)}")
     attention = report.get("attention", [])
     for t in attention[:limit]:
         failed = [c for c, v in t["checks"].items() if v in ("failed", "warning")]
@@ -42,7 +53,9 @@ def daily_summary(report: dict[str, Any], limit: int = 10) -> tuple[str, list[st
         lines.append(f"{t['table']} {t['title']}：{what}" + (f"；检查 {'、'.join(failed)}" if failed else ""))
     if len(attention) > limit:
         lines.append(f"另有 {len(attention) - limit} 张表需关注，详见巡检单")
-    healthy = not attention and not s["failed"]
-    text = "全部正常" if healthy else f"{len(attention)} 张表需关注"
+    healthy = not attention and not s["failed"] and not silent_hosts
+    parts = [f"{len(attention)} 张表需关注"] if attention or s["failed"] else []
+    parts += [f"{len(silent_hosts)} 台主机停止上报"] if silent_hosts else []
+    text = "全部正常" if healthy else "，".join(parts)
     title = f"巡检日报 {day}：{text}"
     return title, lines, Alert("daily_summary", "巡检单", day, title, "通知" if healthy else "警告")

@@ -25,6 +25,7 @@ def now_local() -> dt.datetime:
 
 FEEDBACK_CHANNELS = ("电话", "浙政钉", "QQ", "微信")
 FEEDBACK_STATUSES = ("open", "resolved")
+HOST_ROLES = ("app", "db")  # application server (Dagster, webserver) | database server
 
 
 class FeedbackError(ValueError):
@@ -111,9 +112,17 @@ class OpsStore:
             sa.Column("sampled_at", sa.DateTime, nullable=False),  # naive Asia/Shanghai
             sa.Column("host", sa.String(100), nullable=False),
             sa.Column("metric", sa.String(200), nullable=False),  # cpu_percent, disk_percent:/, ...
-            sa.Column("value", sa.Float, nullable=False),
+            sa.Column("value", sa.Double, nullable=False),  # FLOAT is 4 bytes on MariaDB: 6 digits of a byte count
             sa.Index(f"ix_{prefix}host_metrics_metric_time", "metric", "sampled_at"),
             sa.Index(f"ix_{prefix}host_metrics_time", "sampled_at"),
+        )  # fmt: skip
+        # Every host that ever reported, with its role: a host gone quiet is found by what it stopped doing.
+        self.hosts_table = sa.Table(
+            f"{prefix}hosts", md,
+            sa.Column("name", sa.String(100), primary_key=True),
+            sa.Column("role", sa.String(16), nullable=False),  # one of HOST_ROLES
+            sa.Column("first_seen", sa.DateTime, nullable=False),
+            sa.Column("last_seen", sa.DateTime, nullable=False),
         )  # fmt: skip
         self.db_sizes_table = sa.Table(
             f"{prefix}db_sizes", md,
@@ -334,6 +343,40 @@ class OpsStore:
             with self.engine.begin() as conn:
                 conn.execute(self.host_metrics.insert(), rows)
         return len(rows)
+
+    def register_host(self, name: str, role: str, at: dt.datetime | None = None) -> None:
+        """Record that ``name`` reported as ``role`` at ``at``: the role is the latest one given."""
+        if role not in HOST_ROLES:
+            raise ValueError(f"unknown host role {role!r}; expected one of {', '.join(HOST_ROLES)}")
+        self.ensure()
+        moment = to_local_naive(at) or now_local()
+        h = self.hosts_table
+        with self.engine.begin() as conn:
+            updated = conn.execute(
+                sa.update(h)
+                .where(h.c.name == name)
+                .values(
+                    role=role,
+                    first_seen=sa.case((h.c.first_seen > moment, moment), else_=h.c.first_seen),
+                    last_seen=sa.case((h.c.last_seen < moment, moment), else_=h.c.last_seen),
+                )
+            ).rowcount
+            if not updated:
+                conn.execute(h.insert().values(name=name, role=role, first_seen=moment, last_seen=moment))
+
+    def hosts(self) -> list[dict[str, Any]]:
+        """Every registered host: name, role, first_seen, last_seen, by role then name."""
+        self.ensure()
+        h = self.hosts_table
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(sa.select(h).order_by(h.c.role, h.c.name)).mappings()]
+
+    def forget_host(self, name: str) -> bool:
+        """Drop a decommissioned host from the register (its samples age out with the retention)."""
+        self.ensure()
+        h = self.hosts_table
+        with self.engine.begin() as conn:
+            return bool(conn.execute(sa.delete(h).where(h.c.name == name)).rowcount)
 
     def metrics(self, since: dt.datetime, until: dt.datetime | None = None, metric_prefix: str | None = None,
                 host: str | None = None) -> list[dict[str, Any]]:  # fmt: skip

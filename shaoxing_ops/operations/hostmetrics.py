@@ -20,6 +20,8 @@ from sqlalchemy.engine import Engine
 from shaoxing_ops.exchange.dbs import is_postgres, reading
 from shaoxing_ops.exchange.opsdb import OpsStore, now_local
 
+from .assessment import DB_BYTES_PREFIX
+
 DATABASE_OBJECT = "__database__"
 TOP_TABLES = 10
 CPU_INTERVAL = 0.5  # seconds psutil watches the CPU: a 0-interval reading is meaningless on first call
@@ -85,17 +87,87 @@ class Collected:
     sampled_at: dt.datetime
     samples: dict[str, float] = field(default_factory=dict)
     pruned: int = 0
+    role: str = "app"
 
 
 def collect(store: OpsStore, host: str | None = None, retention_days: int = 30,
-            disks: list[str] | None = None) -> Collected:  # fmt: skip
-    """Record one sample and drop samples (and database sizes) older than the retention."""
+            disks: list[str] | None = None, role: str = "app",
+            database: Engine | None = None) -> Collected:  # fmt: skip
+    """Record one sample of this host, tagged with its name and role, and drop samples (and database sizes)
+    older than the retention. With ``database`` (the server a database host serves) its own figures are
+    sampled too (``database_figures``)."""
     at = now_local()
-    result = Collected(host or socket.gethostname(), at, sample(disks))
+    values = sample(disks)
+    if database is not None:
+        values.update(database_figures(database))
+    result = Collected(host or socket.gethostname(), at, values, role=role)
+    store.register_host(result.host, role, at=at)
     store.record_metrics(result.host, result.samples, at=at)
     cutoff = at - dt.timedelta(days=retention_days)
     result.pruned = store.prune_metrics(cutoff) + store.prune_db_sizes(cutoff)
     return result
+
+
+# A database server's own figures, stored as metrics of its host (cumulative counters as the server gives them):
+#   db_connections, db_max_connections    client connections now, and the server's limit
+#   db_cache_hits, db_cache_reads         block reads served from memory / from disk, cumulative
+#   db_longest_transaction_seconds        age of the oldest open transaction (0 when none)
+#   db_bytes:<database>                   size of each database
+
+PG_FIGURES = """
+SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS connections,
+       current_setting('max_connections')::int AS max_connections,
+       (SELECT COALESCE(sum(blks_hit), 0) FROM pg_stat_database) AS cache_hits,
+       (SELECT COALESCE(sum(blks_read), 0) FROM pg_stat_database) AS cache_reads,
+       (SELECT COALESCE(max(EXTRACT(EPOCH FROM clock_timestamp() - xact_start)), 0) FROM pg_stat_activity
+         WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid()) AS longest_transaction
+"""
+PG_DATABASES = "SELECT datname, pg_database_size(datname) FROM pg_database WHERE NOT datistemplate ORDER BY 1"
+MYSQL_STATUS = (
+    "SHOW GLOBAL STATUS WHERE Variable_name IN "
+    "('Threads_connected', 'Innodb_buffer_pool_read_requests', 'Innodb_buffer_pool_reads')"
+)
+MYSQL_LONGEST = (
+    "SELECT COALESCE(MAX(TIMESTAMPDIFF(SECOND, trx_started, NOW())), 0) FROM information_schema.innodb_trx"
+)
+MYSQL_DATABASES = """
+SELECT table_schema, SUM(COALESCE(data_length, 0) + COALESCE(index_length, 0)) FROM information_schema.tables
+WHERE table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys')
+GROUP BY table_schema ORDER BY 1
+"""
+
+
+def database_figures(engine: Engine) -> dict[str, float]:
+    """Connections, cache counters, the longest open transaction and every database's size of the server
+    ``engine`` reaches (PostgreSQL from its statistics views, MariaDB/MySQL from its status counters)."""
+    if is_postgres(engine):
+        with reading(engine.connect()) as conn:
+            row = conn.execute(sa.text(PG_FIGURES)).one()
+            sizes = conn.exec_driver_sql(PG_DATABASES).all()
+        connections, limit, hits, reads, longest = row
+    elif engine.dialect.name in ("mysql", "mariadb"):
+        with reading(engine.connect()) as conn:
+            status = {name: float(value) for name, value in conn.exec_driver_sql(MYSQL_STATUS).all()}
+            limit = float(conn.exec_driver_sql("SELECT @@max_connections").scalar_one())
+            longest = conn.exec_driver_sql(MYSQL_LONGEST).scalar_one()
+            sizes = conn.exec_driver_sql(MYSQL_DATABASES).all()
+        connections = status.get("Threads_connected", 0.0)
+        requests, reads = (
+            status.get("Innodb_buffer_pool_read_requests", 0.0),
+            status.get("Innodb_buffer_pool_reads", 0.0),
+        )
+        hits = max(requests - reads, 0.0)  # requests count every logical read, reads the ones from disk
+    else:
+        raise ValueError(f"{engine.dialect.name} is not a database server: give a PostgreSQL or MariaDB URL")
+    figures = {
+        "db_connections": float(connections),
+        "db_max_connections": float(limit),
+        "db_cache_hits": float(hits),
+        "db_cache_reads": float(reads),
+        "db_longest_transaction_seconds": float(longest or 0),
+    }
+    figures.update({f"{DB_BYTES_PREFIX}{name}": float(size or 0) for name, size in sizes})
+    return figures
 
 
 def database_sizes(engine: Engine, role: str) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from shaoxing_ops import settings
 from shaoxing_ops.catalog import load_catalog
 from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.files import write_private_text
-from shaoxing_ops.operations.assessment import assess, describe
+from shaoxing_ops.operations.assessment import assess_hosts, describe
 from shaoxing_ops.operations.feedback import summary as feedback_summary
 from shaoxing_ops.operations.patches import patch_status
 
@@ -101,10 +101,18 @@ def _escalations(
         ]
 
 
-def _host(ops: OpsStore, at: dt.datetime, days: int = 7) -> dict[str, Any]:
-    samples = ops.metrics(at - dt.timedelta(days=days), at)
-    assessment = assess(samples, at)
-    return {"assessment": assessment.to_dict(), "lines": describe(assessment), "patches": patch_status()}
+def _hosts(ops: OpsStore, at: dt.datetime, days: int = 7) -> list[dict[str, Any]]:
+    """Each host's assessment of the ``days`` before ``at`` (never later than now: a day still running is
+    judged on what is known), silent hosts included; the patch status belongs to the host building this."""
+    at = min(at, _now())
+    here = settings.host_name()
+    out = []
+    for assessment in assess_hosts(ops.metrics(at - dt.timedelta(days=days), at), at, ops.hosts()):
+        entry = {"assessment": assessment.to_dict(), "lines": describe(assessment), "patches": None}
+        if assessment.host == here:
+            entry["patches"] = patch_status()
+        out.append(entry)
+    return out
 
 
 def daily_sheet(instance: dg.DagsterInstance, ops: OpsStore, day: dt.date) -> dict[str, Any]:
@@ -124,7 +132,8 @@ def daily_sheet(instance: dg.DagsterInstance, ops: OpsStore, day: dt.date) -> di
         "attention": [r.to_dict() for r in sorted(rows, key=lambda r: r.severity) if r.severity < 3],
         "silent_systems": silent_systems(rows, systems),
         "escalations": _escalations(ops, day, day, open_too=True),
-        "host": _host(ops, end),
+        "hosts": (hosts := _hosts(ops, end)),
+        "hosts_silent": [h["assessment"]["host"] for h in hosts if h["assessment"]["silent"]],
         "feedback_open": open_items,
     })  # fmt: skip
 
@@ -137,15 +146,15 @@ def _titled(fig: go.Figure, title: str) -> go.Figure:
 
 
 def _resource_series(ops: OpsStore, start: dt.datetime, end: dt.datetime) -> dict[str, dict[str, list]]:
-    """Daily average and peak of each percentage metric."""
+    """Daily average and peak of each percentage metric, per host: keys ``host|metric``."""
     per: dict[tuple[str, str], list[float]] = defaultdict(list)
     for s in ops.metrics(start, end):
         metric = s["metric"]
-        if metric in ("cpu_percent", "memory_percent", "swap_percent") or metric.startswith("disk_percent:"):
-            per[(metric, s["sampled_at"].date().isoformat())].append(float(s["value"]))
+        if metric in RESOURCE_CN or metric.startswith("disk_percent:"):
+            per[(f"{s['host']}|{metric}", s["sampled_at"].date().isoformat())].append(float(s["value"]))
     series: dict[str, dict[str, list]] = {}
-    for (metric, day), values in sorted(per.items()):
-        entry = series.setdefault(metric, {"day": [], "avg": [], "peak": []})
+    for (key, day), values in sorted(per.items()):
+        entry = series.setdefault(key, {"day": [], "avg": [], "peak": []})
         entry["day"].append(day)
         entry["avg"].append(round(sum(values) / len(values), 1))
         entry["peak"].append(round(max(values), 1))
@@ -155,8 +164,11 @@ def _resource_series(ops: OpsStore, start: dt.datetime, end: dt.datetime) -> dic
 RESOURCE_CN = {"cpu_percent": "CPU", "memory_percent": "内存", "swap_percent": "交换分区"}
 
 
-def _resource_label(metric: str) -> str:
-    return RESOURCE_CN.get(metric) or f"磁盘 {metric.split(':', 1)[1]}"
+def _resource_label(key: str) -> str:
+    """``host|metric`` as "host CPU" or "host 磁盘 /"."""
+    host, _, metric = key.rpartition("|")
+    label = RESOURCE_CN.get(metric) or f"磁盘 {metric.split(':', 1)[1]}"
+    return f"{host} {label}" if host else label
 
 
 def period_report(instance: dg.DagsterInstance, ops: OpsStore, first: dt.date, last: dt.date, kind: str,
@@ -198,7 +210,7 @@ def period_report(instance: dg.DagsterInstance, ops: OpsStore, first: dt.date, l
         "escalations": _escalations(ops, first, last),
         "reinits": reinits,
         "resources": series,
-        "host": _host(ops, end),
+        "hosts": _hosts(ops, end),
         "feedback": feedback_summary(ops, start, end),
         "feedback_opened": ops.feedback_items(opened_since=start, opened_until=end),
         "feedback_resolved": ops.feedback_resolved_between(start, end),

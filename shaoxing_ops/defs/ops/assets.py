@@ -5,10 +5,11 @@ import datetime as dt
 
 import dagster as dg
 
+from shaoxing_ops import settings
 from shaoxing_ops.alerts import Alert, Notifier, channels_from_env
-from shaoxing_ops.alerts.digest import daily_summary, disk_alerts
+from shaoxing_ops.alerts.digest import daily_summary, disk_alerts, silent_host_alerts
 from shaoxing_ops.exchange.opsdb import OpsStore
-from shaoxing_ops.operations.assessment import assess, describe
+from shaoxing_ops.operations.assessment import assess_hosts, describe
 from shaoxing_ops.operations.cli import measure_databases
 from shaoxing_ops.operations.hostmetrics import collect
 from shaoxing_ops.operations.patches import patch_status
@@ -44,7 +45,7 @@ host_metrics = dg.AssetSpec(
     description="每分钟采样主机资源写入运维库，每小时记录各数据库大小；结果作为 ops/host_metrics 的观测。",
 )
 def host_metrics_sensor(context: dg.SensorEvaluationContext, databases: Databases) -> dg.SensorResult:
-    got = collect(databases.ops())
+    got = collect(databases.ops(), host=settings.host_name(), role=settings.host_role())
     now = got.sampled_at.timestamp()
     cursor = float(context.cursor or 0)
     sizes = 0
@@ -53,6 +54,7 @@ def host_metrics_sensor(context: dg.SensorEvaluationContext, databases: Database
         sizes = databases.ops().record_db_sizes(rows, at=got.sampled_at)
         for warning in warnings:
             context.log.warning(f"database size not measured: {warning}")
+        _announce_silent_hosts(context, databases.ops(), got.sampled_at)
         cursor = now
     metadata = {name: dg.MetadataValue.float(round(value, 2)) for name, value in got.samples.items()
                 if "percent" in name or name.startswith("load")}  # fmt: skip
@@ -64,6 +66,14 @@ def host_metrics_sensor(context: dg.SensorEvaluationContext, databases: Database
     )
 
 
+def _announce_silent_hosts(context: dg.SensorEvaluationContext, ops: OpsStore, at: dt.datetime) -> None:
+    """Hourly, between the daily assessments: a database host whose collector stopped is heard of within the hour."""
+    recent = ops.metrics(at - dt.timedelta(days=1), metric_prefix="cpu_percent")  # one row a sample
+    alerts = silent_host_alerts(assess_hosts(recent, at, ops.hosts()), at.date().isoformat())
+    if alerts:
+        announce(context, ops, "主机停止上报", alerts)
+
+
 def _end_of(context: dg.AssetExecutionContext) -> dt.datetime:
     return context.partition_time_window.end.replace(tzinfo=None)
 
@@ -73,34 +83,46 @@ def _end_of(context: dg.AssetExecutionContext) -> dt.datetime:
     deps=[HOST_METRICS],
     group_name="ops",
     partitions_def=daily,
-    description="资源瓶颈评估：近 7 天各资源的峰值、均值、P95、趋势与磁盘预计写满天数，给出扩容/保持/缩容建议及理由；"
-    "附主机补丁情况（系统、内核、运行时长、最近更新、待装安全更新）。",
+    description="资源瓶颈评估：每台主机（应用服务器、数据库服务器）分别评估近 7 天各资源的峰值、均值、P95、趋势与"
+    "磁盘预计写满天数，数据库服务器另有连接数、缓存命中率、最长事务与库大小，给出扩容/保持/缩容建议及理由；"
+    "停止上报的主机单独告警；附本机补丁情况。",
     kinds={"python"},
     owners=[OWNER],
 )
 def resource_assessment(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
     at = min(_end_of(context), dt.datetime.now(dt.UTC).astimezone(build.settings.TZ).replace(tzinfo=None))
     ops = databases.ops()
-    assessment = assess(ops.metrics(at - dt.timedelta(days=7), at), at)
+    assessments = assess_hosts(ops.metrics(at - dt.timedelta(days=7), at), at, ops.hosts())
     patches = patch_status()
     metadata: dict[str, dg.MetadataValue] = {
-        "建议": dg.MetadataValue.text(assessment.recommendation),
-        "理由": dg.MetadataValue.md("\n".join(f"- {r}" for r in assessment.reasons)),
-        "评估": dg.MetadataValue.md("```\n" + "\n".join(describe(assessment)) + "\n```"),
+        "hosts": dg.MetadataValue.int(len(assessments)),
+        "建议": dg.MetadataValue.text(
+            "；".join(f"{a.host} {a.recommendation}" for a in assessments) or "无采样"
+        ),
+        "评估": dg.MetadataValue.md(
+            "\n\n".join("```\n" + "\n".join(describe(a)) + "\n```" for a in assessments)
+        ),
         "kernel": dg.MetadataValue.text(str(patches["kernel"])),
         "security_updates": dg.MetadataValue.text(str(patches["security_updates"])),
     }
-    for r in assessment.resources:
-        metadata[f"{r.resource} p95 %"] = dg.MetadataValue.float(round(r.p95, 2))
-        if r.days_until_full is not None:
-            metadata[f"{r.resource} days until full"] = dg.MetadataValue.float(round(r.days_until_full, 1))
-    alerts = disk_alerts(assessment.resources, context.partition_key)
+    alerts = silent_host_alerts(assessments, context.partition_key)
+    for a in assessments:
+        for r in a.resources:
+            metadata[f"{a.host} {r.resource} p95 %"] = dg.MetadataValue.float(round(r.p95, 2))
+            if r.days_until_full is not None:
+                metadata[f"{a.host} {r.resource} days until full"] = dg.MetadataValue.float(
+                    round(r.days_until_full, 1)
+                )
+        alerts += disk_alerts(a.resources, context.partition_key, a.host)
+    silent = [a.host for a in assessments if a.silent]
+    if silent:
+        metadata["silent_hosts"] = dg.MetadataValue.text("、".join(silent))
     if alerts:
-        metadata["disk_alerts"] = dg.MetadataValue.int(announce(context, ops, "磁盘空间预警", alerts))
+        metadata["alerts_sent"] = dg.MetadataValue.int(announce(context, ops, "主机资源预警", alerts))
     return dg.MaterializeResult(metadata=metadata)
 
 
-def announce(context: dg.AssetExecutionContext, ops: OpsStore, title: str, alerts: list[Alert],
+def announce(context: dg.AssetExecutionContext | dg.SensorEvaluationContext, ops: OpsStore, title: str, alerts: list[Alert],
              lines_before: tuple[str, ...] = ()) -> int:  # fmt: skip
     """Send through the configured channels; a channel that fails is logged and never fails the asset."""
     channels = channels_from_env()
@@ -142,7 +164,7 @@ def inspection_sheet(context: dg.AssetExecutionContext, databases: Databases) ->
     return dg.MaterializeResult(metadata={
         **_files(html, data),
         **{k: dg.MetadataValue.int(v) for k, v in s.items()},
-        "healthy": dg.MetadataValue.bool(not report["attention"]),
+        "healthy": dg.MetadataValue.bool(not report["attention"] and not report["hosts_silent"]),
         "summary_sent": dg.MetadataValue.int(sent),
     })  # fmt: skip
 
