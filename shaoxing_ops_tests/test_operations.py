@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import math
 import platform
 from pathlib import Path
@@ -278,7 +279,11 @@ def test_a_database_hosts_own_figures_through_host_collect(kind: str, request: p
         hostmetrics.database_figures(sa.create_engine("sqlite://"))
 
 
-def test_patch_status_of_this_host() -> None:
+def test_patch_status_of_this_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shaoxing_ops.operations import patches
+
+    monkeypatch.setenv("SXOPS_DATA_DIR", str(tmp_path))
+    patches._apt_security_as_of.cache_clear()  # another test of this worker may have asked already
     status = patch_status()
     assert status["kernel"] == platform.release()
     assert status["os"] and status["uptime_seconds"] > 0 and "天" in status["uptime"]
@@ -289,6 +294,17 @@ def test_patch_status_of_this_host() -> None:
     assert (status["security_updates"] is None) == (status["security_check_error"] is not None)
     if status["security_updates"] is not None:
         assert status["security_updates"] == len(status["security_packages"])
+    if status["package_manager"] == "dpkg" and status["security_updates"] is not None:
+        # kept in a file every run process reads, for as long as the packages and lists stay as they are
+        from shaoxing_ops import settings
+
+        cache = settings.data_dir() / "cache" / "apt_security.json"
+        kept = json.loads(cache.read_text(encoding="utf-8"))
+        assert kept["packages"] == status["security_packages"] and (cache.stat().st_mode & 0o777) == 0o600
+        cache.write_text(json.dumps({"key": kept["key"], "packages": ["planted"]}), encoding="utf-8")
+        patches._apt_security_as_of.cache_clear()  # as a new process would
+        assert patch_status()["security_packages"] == ["planted"]
+        patches._apt_security_as_of.cache_clear()
 
 
 # -- feedback ---------------------------------------------------------------------------------------

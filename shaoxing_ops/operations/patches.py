@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import os
 import platform
 import shutil
@@ -19,7 +20,9 @@ from typing import Any
 
 import psutil
 
+from shaoxing_ops import settings
 from shaoxing_ops.exchange.windows import SHANGHAI
+from shaoxing_ops.files import write_private_text
 
 TOOL_TIMEOUT = 120  # seconds: a simulated upgrade resolves dependencies but must not hang an inspection
 
@@ -85,23 +88,35 @@ def _run(command: list[str]) -> tuple[str | None, str | None]:
 
 
 def _apt_security() -> tuple[list[str] | None, str | None]:
-    """Packages with a pending security fix, by a simulated upgrade (4-5 s with Debian's full lists); the answer
-    only changes when the installed packages or the package lists do, so it is kept until one of them does."""
+    """Packages with a pending security fix, by a simulated upgrade (4-5 s with Debian's full lists). The answer
+    only changes when the installed packages or the package lists do, so it is kept, in this process and in a
+    file every run process of the platform reads, until one of them does."""
     lists = Path("/var/lib/apt/lists")
     stamps = [p.stat().st_mtime for p in lists.glob("*") if p.is_file()] if lists.is_dir() else []
-    packages, error = _apt_security_as_of(_mtime("/var/lib/dpkg/status"), max(stamps, default=0.0))
+    installed = _mtime("/var/lib/dpkg/status")
+    key = f"{installed.isoformat() if installed else '-'}|{max(stamps, default=0.0)}"
+    packages, error = _apt_security_as_of(key)
     return (list(packages) if packages is not None else None), error  # a copy: the cached list stays as found
 
 
 @functools.lru_cache(maxsize=1)
-def _apt_security_as_of(installed: dt.datetime | None, lists: float) -> tuple[list[str] | None, str | None]:
+def _apt_security_as_of(key: str) -> tuple[list[str] | None, str | None]:
+    cache = settings.data_dir() / "cache" / "apt_security.json"
+    try:
+        kept = json.loads(cache.read_text(encoding="utf-8"))
+        if kept["key"] == key:
+            return kept["packages"], None
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # none yet, or unreadable: ask apt
     out, error = _run(["apt-get", "-s", "-o", "Debug::NoLocking=1", "upgrade"])
     if out is None:
         return None, error
     # "Inst openssl [3.0.11-1] (3.0.13-1~deb12u1 Debian-Security:12/stable-security [amd64])"
-    return sorted(
+    packages = sorted(
         {ln.split()[1] for ln in out.splitlines() if ln.startswith("Inst ") and "-security" in ln}
-    ), None
+    )
+    write_private_text(cache, json.dumps({"key": key, "packages": packages}))
+    return packages, None
 
 
 def _dnf_security() -> tuple[list[str] | None, str | None]:
