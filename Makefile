@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint ui bench clean
+.PHONY: install demo test lint ui serve bench clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("shaoxing-ops needs Python >= 3.11, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -28,6 +28,10 @@ lint: install
 ## ui: the Dagster UI and daemon on the demo's data, http://127.0.0.1:3000
 ui: install
 	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/var/dagster} SXOPS_SIMULATION=$${SXOPS_SIMULATION:-1} $(BIN)/dagster dev -w workspace.yaml
+
+## serve: the production set behind nginx with log-in (README, "Access control"); users: shaoxing-ops serve user add
+serve: install
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/var/dagster} $(BIN)/shaoxing-ops serve
 
 bench: install
 	$(BIN)/python bench/exchange.py

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import multiprocessing
 import os
 import sys
@@ -646,10 +647,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     from shaoxing_ops.alerts.cli import add_alert_parser
     from shaoxing_ops.operations.cli import add_feedback_parser, add_host_parser
+    from shaoxing_ops.serve.cli import add_serve_parser
 
     add_feedback_parser(sub)
     add_host_parser(sub)
     add_alert_parser(sub)
+    add_serve_parser(sub)
     return parser
 
 
@@ -702,7 +705,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     unequal = 0
     for i, table in enumerate(tables, 1):
         say(f"[{i}/{len(tables)}] {table.name} {table.title}")
-        outcome = reconcile_any(table, catalog, engine, ops, fix=args.repair)
+        outcome = reconcile_any(table, catalog, engine, ops, fix=args.repair, launched_by=getpass.getuser())
         say(diff_report(outcome.diff, outcome.repaired))
         unequal += not outcome.equal_now
     if unequal:
@@ -734,7 +737,8 @@ def cmd_reinit(args: argparse.Namespace) -> int:
             print(f"\r    {done:,} {unit}", end="", flush=True)
 
         loaded, check = reinitialise_any(table, catalog, engine, ops, reason=args.reason,
-                                         approved_by=args.approved_by, progress=progress)  # fmt: skip
+                                         approved_by=args.approved_by, progress=progress,
+                                         launched_by=getpass.getuser())  # fmt: skip
         print()
         say(f"    rows before {loaded.rows_before:,}, after {loaded.target_rows:,}, {loaded.seconds:.1f}s")
         say(diff_report(check.diff))

@@ -29,6 +29,8 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
     PARTITION_NAME_TAG,
 )
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import WorkspaceFileTarget
 
 
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
@@ -293,6 +295,13 @@ def check_evaluation_events(context: Any, evaluations: Sequence[Any]) -> Iterato
         )  # fmt: skip
 
 
+def workspace_process_context(instance: Any, workspace_file: str, version: str) -> WorkspaceProcessContext:
+    """What ``dagster-webserver -w WORKSPACE`` builds before serving (its ``cli.py``): the code locations of the
+    workspace file, loaded for a webserver. Our own writable webserver (``shaoxing_ops/serve/webserver.py``) needs
+    it to serve Dagster's app with one GraphQL middleware added; Dagster exports no public constructor for it."""
+    return WorkspaceProcessContext(instance, WorkspaceFileTarget(paths=[workspace_file]), version=version)
+
+
 __all__ = [
     "ASSET_PARTITION_RANGE_END_TAG",
     "ASSET_PARTITION_RANGE_START_TAG",
@@ -302,4 +311,5 @@ __all__ = [
     "PooledSqliteEventLogStorage",
     "TargetMaterialization",
     "check_evaluation_events",
+    "workspace_process_context",
 ]

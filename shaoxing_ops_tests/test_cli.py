@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 from collections import Counter
 
 import pytest
@@ -43,6 +44,11 @@ def test_simulate_reconcile_repair_and_reinit(cli_env: Dbs, catalog, capsys) -> 
     assert "目标端缺失 3 条" in out and "--repair" in out
     assert main(["reconcile", "e_pri_person", "--repair"]) == 0
     assert "已修复：重新复制 3 条" in capsys.readouterr().out
+    store = OpsStore(cli_env.engine("front")).ensure()
+    with store.engine.connect() as conn:
+        rec = store.reconciliations
+        repaired = conn.execute(sa.select(rec.c.launched_by).where(rec.c.repaired.is_(True))).scalars().all()
+    assert repaired == [getpass.getuser()]  # who ran the repair, next to what it did
     assert snapshot(cli_env.engine("front"), table) == province_live(cli_env.engine("province"), table)
 
     assert main(["reinit", "E_PRI_PERSON", "--reason", "代码集变更"]) == 2
@@ -50,7 +56,11 @@ def test_simulate_reconcile_repair_and_reinit(cli_env: Dbs, catalog, capsys) -> 
     assert main(["reinit", "E_PRI_PERSON", "--reason", "代码集变更", "--approved-by", "王科长"]) == 0
     assert "结论：两端一致" in capsys.readouterr().out
     (audit,) = OpsStore(cli_env.engine("front")).reinits()
-    assert (audit["approved_by"], audit["status"]) == ("王科长", "succeeded")
+    assert (audit["approved_by"], audit["launched_by"], audit["status"]) == (
+        "王科长",
+        getpass.getuser(),
+        "succeeded",
+    )
 
     # The Data Bureau leg: 法定代表人信息 is made from E_PRI_PERSON; a hand-changed row is found and re-sent.
     bt = catalog.bureau_table("SCJG_FDDBRXX")

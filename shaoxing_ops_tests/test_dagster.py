@@ -251,7 +251,8 @@ def test_reconcile_and_reinitialise_jobs_from_the_launchpad(env_dbs: Dbs, catalo
         assert "审批人" in failure.step_failure_data.user_failure_data.description
         approved = {"ops": {"reinitialise_tables": {"config": {
             "tables": ["E_INV_INVESTMENT"], "reason": "结构调整", "approved_by": "市局管理员"}}}}  # fmt: skip
-        assert reinit.execute_in_process(run_config=approved, instance=instance).success
+        launched = {"sxops/launched_by": "ops-wang"}  # the tag the webserver behind the proxy sets
+        assert reinit.execute_in_process(run_config=approved, instance=instance, tags=launched).success
 
         # The Data Bureau leg from the same jobs: 股东信息 is made from E_INV_INVESTMENT.
         bt = catalog.bureau_table("SCJG_GDXX")
@@ -276,9 +277,9 @@ def test_reconcile_and_reinitialise_jobs_from_the_launchpad(env_dbs: Dbs, catalo
             "tables": ["SCJG_GDXX"], "reason": "数据局要求", "approved_by": "数据局 李四", "leg": "bureau"}}}}  # fmt: skip
         assert reinit.execute_in_process(run_config=bureau_reinit, instance=instance).success
     audits = OpsStore(front).reinits()
-    assert [(a["table_name"], a["approved_by"], a["status"]) for a in audits] == [
-        ("E_INV_INVESTMENT", "市局管理员", "succeeded"),
-        ("SCJG_GDXX", "数据局 李四", "succeeded"),
+    assert [(a["table_name"], a["approved_by"], a["launched_by"], a["status"]) for a in audits] == [
+        ("E_INV_INVESTMENT", "市局管理员", "ops-wang", "succeeded"),
+        ("SCJG_GDXX", "数据局 李四", None, "succeeded"),
     ]
     assert snapshot(front, table) == province_live(province, table)
 

@@ -16,6 +16,9 @@ from .province.assets import asset_key
 from .resources import Databases
 
 Leg = Literal["province", "bureau"]
+# Who launched the run: set by the webserver behind the authenticating proxy (shaoxing_ops/serve/webserver.py)
+# from the proxy's authenticated user; recorded in the audit next to the approver.
+LAUNCHED_BY_TAG = "sxops/launched_by"
 LEG_FIELD = Field(
     default="province", description="province：前置库对省局；bureau：数据局表对前置库按映射生成的结果"
 )
@@ -45,7 +48,8 @@ def reconcile_tables(context: dg.OpExecutionContext, config: ReconcileConfig, da
     catalog, ops = load_catalog(), databases.ops()
     unequal = []
     for table in _tables(config.tables, config.leg):
-        outcome = reconcile_any(table, catalog, databases.engine, ops, fix=config.repair)
+        outcome = reconcile_any(table, catalog, databases.engine, ops, fix=config.repair,
+                                launched_by=context.run.tags.get(LAUNCHED_BY_TAG))  # fmt: skip
         context.log.info(diff_report(outcome.diff, outcome.repaired))
         still = outcome.equal_now
         if not still:
@@ -86,7 +90,8 @@ def reinitialise_tables(context: dg.OpExecutionContext, config: ReinitConfig, da
     for table in tables:
         try:
             loaded, check = reinitialise_any(table, catalog, databases.engine, ops, reason=config.reason,
-                                             approved_by=config.approved_by, run_id=context.run_id)  # fmt: skip
+                                             approved_by=config.approved_by, run_id=context.run_id,
+                                             launched_by=context.run.tags.get(LAUNCHED_BY_TAG))  # fmt: skip
         except ApprovalMissing as exc:
             raise dg.Failure(description=str(exc)) from None
         context.log.info(
@@ -94,6 +99,7 @@ def reinitialise_tables(context: dg.OpExecutionContext, config: ReinitConfig, da
         )
         context.log_event(dg.AssetObservation(asset_key=_key(table), metadata={
             "reinitialised": True, "reason": config.reason, "approved_by": config.approved_by,
+            "launched_by": context.run.tags.get(LAUNCHED_BY_TAG, ""),
             "rows_before": loaded.rows_before or 0, "rows_after": loaded.target_rows, "equal": check.diff.equal,
         }))  # fmt: skip
         done[table.name] = loaded.target_rows

@@ -36,7 +36,7 @@ class Reconciliation:
 
 
 def reconcile_table(table: Table, source: Engine, target: Engine, ops: OpsStore | None, *,
-                    fix: bool = False) -> Reconciliation:  # fmt: skip
+                    fix: bool = False, launched_by: str | None = None) -> Reconciliation:  # fmt: skip
     started = now_local()
     diff = reconcile(table, source, target)
     repaired = after = None
@@ -52,7 +52,7 @@ def reconcile_table(table: Table, source: Engine, target: Engine, ops: OpsStore 
             "table_name": table.name, "started_at": started, "source_rows": diff.source_rows,
             "target_rows": diff.target_rows, "missing": len(diff.missing), "extra": len(diff.extra),
             "changed": len(diff.changed), "repaired": repaired is not None, "seconds": diff.seconds,
-            "detail": json.dumps(detail, ensure_ascii=False),
+            "detail": json.dumps(detail, ensure_ascii=False), "launched_by": launched_by,
         })  # fmt: skip
     return Reconciliation(diff, repaired, after)
 
@@ -70,13 +70,15 @@ def require_approval(name: str, reason: str, approved_by: str) -> None:
 
 
 def reinitialise(table: Table, source: Engine, target: Engine, ops: OpsStore, *, reason: str, approved_by: str,
-                 run_id: str | None = None, progress: Progress | None = None) -> tuple[CopyResult, Reconciliation]:  # fmt: skip
-    """Rebuild one target table from the source, with an audit row before and after, then reconcile."""
+                 run_id: str | None = None, progress: Progress | None = None,
+                 launched_by: str | None = None) -> tuple[CopyResult, Reconciliation]:  # fmt: skip
+    """Rebuild one target table from the source, with an audit row before and after, then reconcile.
+    ``launched_by`` is who started it (the proxy's user, the CLI's OS user), recorded next to the approver."""
     require_approval(table.name, reason, approved_by)
-    audit = ops.start_reinit(table.name, reason.strip(), approved_by.strip(), run_id)
+    audit = ops.start_reinit(table.name, reason.strip(), approved_by.strip(), run_id, launched_by)
     try:
         loaded = full_reload(table, source, target, progress=progress)
-        check = reconcile_table(table, source, target, ops)
+        check = reconcile_table(table, source, target, ops, launched_by=launched_by)
     except BaseException:
         ops.finish_reinit(audit, status="failed")
         raise
@@ -143,21 +145,21 @@ def mapped_front(bt: BureauTable, catalog: Catalog, front: Engine) -> Iterator[E
 
 
 def reconcile_bureau(bt: BureauTable, catalog: Catalog, front: Engine, bureau: Engine, ops: OpsStore | None,
-                     *, fix: bool = False) -> Reconciliation:  # fmt: skip
+                     *, fix: bool = False, launched_by: str | None = None) -> Reconciliation:  # fmt: skip
     """A bureau table against what the mapping makes of the front; ``fix`` re-sends the rows that differ and
     removes those the mapping no longer produces."""
     with mapped_front(bt, catalog, front) as expected:
-        return reconcile_table(bt.table, expected, bureau, ops, fix=fix)
+        return reconcile_table(bt.table, expected, bureau, ops, fix=fix, launched_by=launched_by)
 
 
 def reinitialise_bureau(bt: BureauTable, catalog: Catalog, front: Engine, bureau: Engine, ops: OpsStore, *,
-                        reason: str, approved_by: str, run_id: str | None = None,
-                        progress: Progress | None = None) -> tuple[CopyResult, Reconciliation]:  # fmt: skip
+                        reason: str, approved_by: str, run_id: str | None = None, progress: Progress | None = None,
+                        launched_by: str | None = None) -> tuple[CopyResult, Reconciliation]:  # fmt: skip
     """Rebuild a bureau table from the whole front through its mapping, audited as the provincial tables are."""
     require_approval(bt.name, reason, approved_by)
     with mapped_front(bt, catalog, front) as expected:
         return reinitialise(bt.table, expected, bureau, ops, reason=reason, approved_by=approved_by,
-                            run_id=run_id, progress=progress)  # fmt: skip
+                            run_id=run_id, progress=progress, launched_by=launched_by)  # fmt: skip
 
 
 # -- either leg, for the command line and the launchpad jobs ---------------------------------------------
@@ -172,19 +174,21 @@ def tables_of(catalog: Catalog, leg: str, names: list[str]) -> list[Table] | lis
 
 
 def reconcile_any(table: Table | BureauTable, catalog: Catalog, engine: Engines, ops: OpsStore | None, *,
-                  fix: bool = False) -> Reconciliation:  # fmt: skip
+                  fix: bool = False, launched_by: str | None = None) -> Reconciliation:  # fmt: skip
     """A bureau table against what its mapping makes of the front, or a provincial table's front against the
     province."""
     if isinstance(table, BureauTable):
-        return reconcile_bureau(table, catalog, engine("front"), engine("bureau"), ops, fix=fix)
-    return reconcile_table(table, engine("province"), engine("front"), ops, fix=fix)
+        return reconcile_bureau(table, catalog, engine("front"), engine("bureau"), ops, fix=fix,
+                                launched_by=launched_by)  # fmt: skip
+    return reconcile_table(table, engine("province"), engine("front"), ops, fix=fix, launched_by=launched_by)
 
 
 def reinitialise_any(table: Table | BureauTable, catalog: Catalog, engine: Engines, ops: OpsStore, *,
-                     reason: str, approved_by: str, run_id: str | None = None,
-                     progress: Progress | None = None) -> tuple[CopyResult, Reconciliation]:  # fmt: skip
+                     reason: str, approved_by: str, run_id: str | None = None, progress: Progress | None = None,
+                     launched_by: str | None = None) -> tuple[CopyResult, Reconciliation]:  # fmt: skip
     """``reinitialise`` or ``reinitialise_bureau``, as the table is a provincial or a bureau table."""
-    audit = {"reason": reason, "approved_by": approved_by, "run_id": run_id, "progress": progress}
+    audit = {"reason": reason, "approved_by": approved_by, "run_id": run_id, "progress": progress,
+             "launched_by": launched_by}  # fmt: skip
     if isinstance(table, BureauTable):
         return reinitialise_bureau(table, catalog, engine("front"), engine("bureau"), ops, **audit)
     return reinitialise(table, engine("province"), engine("front"), ops, **audit)

@@ -67,6 +67,7 @@ class OpsStore:
             sa.Column("status", sa.String(16), nullable=False),  # running | succeeded | failed
             sa.Column("reconciliation", sa.Text),  # JSON summary of the reconciliation that followed
             sa.Column("run_id", sa.String(64)),
+            sa.Column("launched_by", sa.String(100)),  # who started it: the proxy's user, or the OS user of the CLI
         )  # fmt: skip
         self.escalations = sa.Table(
             f"{prefix}escalations", md,
@@ -103,6 +104,7 @@ class OpsStore:
             sa.Column("repaired", sa.Boolean),
             sa.Column("seconds", sa.Float),
             sa.Column("detail", sa.Text),  # JSON: the first keys of each kind
+            sa.Column("launched_by", sa.String(100)),
         )  # fmt: skip
         # BigInteger keys do not auto-increment on SQLite unless they are its INTEGER rowid alias.
         big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -172,8 +174,20 @@ class OpsStore:
                 if self.schema:
                     conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
                 self.metadata.create_all(conn, checkfirst=True)
+                self._add_missing_columns(conn)
             self._ready = True
         return self
+
+    def _add_missing_columns(self, conn: sa.Connection) -> None:
+        """Nullable columns a newer version added to a table an older one made (``launched_by``), added in place:
+        ``create_all`` makes missing tables only. Idempotent; the same statement on SQLite, PostgreSQL, MariaDB."""
+        inspector, quote = sa.inspect(conn), conn.dialect.identifier_preparer
+        for table in self.metadata.sorted_tables:
+            held = {c["name"] for c in inspector.get_columns(table.name, schema=self.schema)}
+            for column in table.columns:
+                if column.name not in held and column.nullable:
+                    conn.exec_driver_sql(f"ALTER TABLE {quote.format_table(table)} ADD COLUMN "
+                                         f"{quote.quote(column.name)} {column.type.compile(conn.dialect)}")  # fmt: skip
 
     # -- quarantine -------------------------------------------------------------------------------------
     def replace_quarantine(self, leg: str, table: str, partitions: Sequence[str], entries: Iterable[dict[str, Any]],
@@ -301,12 +315,13 @@ class OpsStore:
             return [dict(r) for r in conn.execute(sa.select(m).order_by(m.c.id)).mappings()]
 
     # -- re-initialisation audit --------------------------------------------------------------------------
-    def start_reinit(self, table: str, reason: str, approved_by: str, run_id: str | None) -> int:
+    def start_reinit(self, table: str, reason: str, approved_by: str, run_id: str | None,
+                     launched_by: str | None = None) -> int:  # fmt: skip
         self.ensure()
         with self.engine.begin() as conn:
             result = conn.execute(self.reinit_audit.insert().values(
                 table_name=table, reason=reason, approved_by=approved_by, requested_at=now_local(),
-                status="running", run_id=run_id,
+                status="running", run_id=run_id, launched_by=launched_by,
             ))  # fmt: skip
             return int(result.inserted_primary_key[0])
 
