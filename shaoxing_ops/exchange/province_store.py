@@ -67,11 +67,15 @@ class SqlProvinceStore:
     def fetch(self, table: Table, keys: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], dict[str, Any]]:
         t = self.tables[table.name]
         out: dict[tuple[Any, ...], dict[str, Any]] = {}
+        names = [c.name for c in t.columns]
+        at = [names.index(k) for k in table.key]
         with self.engine.connect() as conn:
             for i in range(0, len(keys), FETCH_CHUNK):
                 chunk = keys[i : i + FETCH_CHUNK]
-                for row in conn.execute(sa.select(t).where(self._key_filter(t, table, chunk))).mappings():
-                    out[tuple(row[k] for k in table.key)] = dict(row)
+                # plain tuples zipped with the names: a third of the time of mapping rows (the simulator's
+                # entity sampling reads every table's candidates this way)
+                for row in conn.execute(sa.select(t).where(self._key_filter(t, table, chunk))).tuples():
+                    out[tuple(row[j] for j in at)] = dict(zip(names, row, strict=True))
         return out
 
     def find(self, table: Table, column: str, values: list[Any]) -> list[dict[str, Any]]:
