@@ -14,6 +14,7 @@ import socket
 import ssl
 import subprocess
 import time
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,8 @@ from shaoxing_ops.catalog import Catalog
 from shaoxing_ops.defs.province.assets import asset_key
 from shaoxing_ops.exchange import make_engine
 from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.files import write_private_text
+from shaoxing_ops.reports.publish import write_index
 from shaoxing_ops.serve.proxy import find_nginx
 
 from .conftest import Dbs, simulate_into
@@ -96,6 +99,7 @@ class ServedSet:
     cert: Path
     log: Path
     front: str
+    data: Path
 
     def request(self, method: str, path: str, user: tuple[str, str] | None = None, body: Any = None,
                 headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
@@ -170,7 +174,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Iterat
              "--state-dir", str(root / "serve"), "--tls-cert", str(cert), "--tls-key", str(key)],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
-    s = ServedSet(process, ports[0], ports[1], ports[2], cert, log, urls["front"])
+    s = ServedSet(process, ports[0], ports[1], ports[2], cert, log, urls["front"], root / "data")
     try:
         deadline = time.monotonic() + 240
         while f"https://127.0.0.1:{ports[0]}/" not in log.read_text(errors="replace"):
@@ -201,7 +205,8 @@ def _launch(s: ServedSet, user: tuple[str, str], headers: dict[str, str] | None 
 
 
 @pytest.mark.slow
-def test_operators_and_viewers_through_the_proxy(served: ServedSet, catalog: Catalog) -> None:
+def test_operators_and_viewers_through_the_proxy(served: ServedSet, catalog: Catalog,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     s, operator, viewer = served, (OPERATOR, OPERATOR_PW), (VIEWER, VIEWER_PW)
     # Nobody in without the right credentials: none, a wrong password, a user in neither file.
     for user in (None, (OPERATOR, "wrong"), (VIEWER, OPERATOR_PW), ("mallory", "x")):
@@ -252,6 +257,24 @@ def test_operators_and_viewers_through_the_proxy(served: ServedSet, catalog: Cat
     s.graphql(operator, CANCEL, {"id": backfill["backfillId"]})
     record = s.graphql(viewer, BACKFILL_TAGS, {"id": backfill["backfillId"]})["partitionBackfillOrError"]
     assert {t["key"]: t["value"] for t in record["tags"]}["sxops/launched_by"] == OPERATOR
+
+    # The reports, behind the same log-in for either role: the index by kind and month, and each file.
+    monkeypatch.setenv("SXOPS_DATA_DIR", str(s.data))
+    sheet = write_private_text(
+        s.data / "reports" / "inspection" / "巡检单_2026-03-01.html", "<p>巡检单 3 月 1 日</p>"
+    )
+    write_index()
+    href = "/reports/inspection/" + urllib.parse.quote("巡检单_2026-03-01.html")
+    for user in (viewer, operator):
+        status, _, body = s.request("GET", "/reports/", user)
+        assert status == 200 and "数据交换运维交付报告" in body.decode() and "2026年03月" in body.decode(), (
+            status
+        )
+        assert href.removeprefix("/reports/") in body.decode()
+        assert s.request("GET", href, user)[2].decode() == sheet.read_text(encoding="utf-8")
+    assert (
+        s.request("GET", "/reports/", None)[0] == 401 and s.request("GET", href, (VIEWER, "wrong"))[0] == 401
+    )
 
     # SIGTERM stops the set: serve and every child it started.
     s.process.send_signal(signal.SIGTERM)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import urllib.parse
 from pathlib import Path
 
 import dagster as dg
@@ -163,6 +165,7 @@ def test_each_host_is_assessed_apart_in_the_sheet(tmp_path: Path, instance, cata
     databases = Databases(front_url=front, province_url=f"sqlite:///{tmp_path / 'province.db'}",
                           bureau_url=f"sqlite:///{tmp_path / 'bureau.db'}")  # fmt: skip
     monkeypatch.setenv("SXOPS_HOST_NAME", "app-1")
+    monkeypatch.setenv("SXOPS_REPORTS_BASE_URL", "https://ops.example/reports")
     monkeypatch.setenv("SXOPS_FRONT_URL", front)
     with dg.build_sensor_context(instance=instance, resources={"databases": databases}) as context:
         result = host_metrics_sensor(context)
@@ -204,6 +207,8 @@ def test_each_host_is_assessed_apart_in_the_sheet(tmp_path: Path, instance, cata
     assert any("主机 db-2（数据库服务器）已停止上报" in t for t in texts), texts
     sheet = meta["ops/inspection_sheet"]
     assert sheet["tables"].value == 156 and not sheet["healthy"].value
+    name = f"巡检单_{day.isoformat()}.html"  # linked where the client's desktops can open it
+    assert sheet["report"].value == "https://ops.example/reports/inspection/" + urllib.parse.quote(name)
     report = json.loads(Path(sheet["json"].value).read_text(encoding="utf-8"))
     hosts = {h["assessment"]["host"]: h["assessment"] for h in report["hosts"]}
     assert list(hosts) == ["app-1", "db-1", "db-2"] and report["hosts_silent"] == ["db-2"]
@@ -235,6 +240,41 @@ def _screenshot(page: Path, name: str) -> None:
         browser.call("Runtime.evaluate", expression="[...document.querySelectorAll('h2')]"
                      ".find(h => h.textContent.includes('主机资源评估')).scrollIntoView()")  # fmt: skip
         browser.screenshot(ARTIFACTS / name)
+
+
+def test_reports_index_lists_each_kind_by_month_and_links_open_anywhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shaoxing_ops import settings
+    from shaoxing_ops.files import write_private_text
+    from shaoxing_ops.reports.publish import report_url, write_index
+
+    root = tmp_path / "data" / "reports"
+    files = ["inspection/巡检单_2026-10-31.html", "inspection/巡检单_2026-11-01.html", "inspection/巡检单_2026-11-01.json",
+             "monthly/运维服务月报_2026-10.html", "stats/2026-11/<img src=x onerror=alert(1)>_2026-11.html", "stats/2026-11/绍兴市市场主体统计_2026-11.xlsx"]  # fmt: skip
+    for name in files:
+        write_private_text(root / name, "x")
+    html = write_index().read_text(encoding="utf-8")
+    assert (write_index().stat().st_mode & 0o777) == 0o600
+    text = re.sub(r"<[^>]+>", " ", html)
+    assert text.index("2026年11月") < text.index("2026年10月")  # newest month first
+    assert text.index("巡检单_2026-11-01.html") < text.index("巡检单_2026-10-31.html")
+    assert ".json" not in html and "运维周报 暂无" in " ".join(text.split())
+    assert (
+        "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    )  # a name is text, its link quoted
+    assert 'href="stats/2026-11/%3Cimg%20src%3Dx' in html and "绍兴市市场主体统计_2026-11.xlsx" in html
+    sheet = root / "inspection" / "巡检单_2026-11-01.html"
+    assert report_url(sheet) == sheet.as_uri()  # no base URL: the local file
+    monkeypatch.setenv("SXOPS_REPORTS_BASE_URL", "https://ops.example/sx/reports/")
+    assert (
+        report_url(sheet)
+        == "https://ops.example/sx/reports/inspection/%E5%B7%A1%E6%A3%80%E5%8D%95_2026-11-01.html"
+    )
+    assert report_url(tmp_path / "elsewhere.html").startswith("file://")  # outside the reports folder
+    monkeypatch.setenv("SXOPS_REPORTS_BASE_URL", "ops.example/reports")
+    with pytest.raises(settings.SettingsError, match="is not an http"):
+        report_url(sheet)
 
 
 def test_report_and_feedback_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -28,6 +28,7 @@ from shaoxing_ops.operations.feedback import summary as feedback_summary
 from shaoxing_ops.operations.patches import patch_status
 
 from .collect import CHECK_CN, CHECKS, DELIVERY_CN, STATUS_CN, TableDay, collect_days
+from .publish import write_index
 from .safety import redact_all
 
 LEG_TITLES = {"province": "省局数据下发（省局 → 前置库）", "bureau": "数据局上报（前置库 → 市数据局）"}
@@ -324,4 +325,5 @@ def write(report: dict[str, Any], stem: str) -> tuple[Path, Path]:
     html, data = folder / f"{stem}.html", folder / f"{stem}.json"
     write_private_text(html, render(report))
     write_private_text(data, json.dumps(report, ensure_ascii=False, indent=1, default=str))
+    write_index()
     return html, data

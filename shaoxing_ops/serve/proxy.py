@@ -18,6 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from shaoxing_ops import settings
 from shaoxing_ops.files import write_private_text
 
 from .users import ensure_files
@@ -89,6 +90,7 @@ def render(config: ServeConfig) -> Path:
         state_dir=config.state_dir, operator_port=config.operator_port, viewer_port=config.viewer_port,
         listen=listen, tls=bool(config.tls_cert), tls_cert=config.tls_cert, tls_key=config.tls_key,
         operators=operators, viewers=viewers, run_as="root" if os.geteuid() == 0 else None,
+        data_dir=settings.data_dir(), reports=settings.data_dir() / "reports",
     )  # fmt: skip
     return write_private_text(config.state_dir / "nginx.conf", text)
 

@@ -14,6 +14,7 @@ from shaoxing_ops.operations.cli import measure_databases
 from shaoxing_ops.operations.hostmetrics import collect
 from shaoxing_ops.operations.patches import patch_status
 from shaoxing_ops.reports import build
+from shaoxing_ops.reports.publish import report_url
 
 from ..partitions import daily, ops_monthly, weekly
 from ..province.jobs import INSPECTION_KEY
@@ -139,7 +140,7 @@ def announce(context: dg.AssetExecutionContext | dg.SensorEvaluationContext, ops
 def _files(html, data) -> dict[str, dg.MetadataValue]:  # type: ignore[no-untyped-def]
     return {
         "html": dg.MetadataValue.path(str(html)),
-        "report": dg.MetadataValue.url(html.as_uri()),
+        "report": dg.MetadataValue.url(report_url(html)),
         "json": dg.MetadataValue.path(str(data)),
     }
 

@@ -3,6 +3,7 @@
 import dagster as dg
 
 from shaoxing_ops.catalog import load_catalog
+from shaoxing_ops.reports.publish import report_url
 from shaoxing_ops.stats import Settings, compute_months
 from shaoxing_ops.stats import store as stats_store
 from shaoxing_ops.stats.commentary import sentences
@@ -142,7 +143,7 @@ def market_entity_report(context: dg.AssetExecutionContext, config: StatsConfig,
     return dg.MaterializeResult(
         metadata={
             "workbook": dg.MetadataValue.path(str(out.workbook)),
-            "report": dg.MetadataValue.url(out.report.as_uri()),
+            "report": dg.MetadataValue.url(report_url(out.report)),
             "report_path": dg.MetadataValue.path(str(out.report)),
             "分析": dg.MetadataValue.md("\n\n".join(sentences(out.frame, month))),
             **_headline(out.frame.total(month)),
