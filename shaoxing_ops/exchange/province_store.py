@@ -72,9 +72,9 @@ class SqlProvinceStore:
         with self.engine.connect() as conn:
             for i in range(0, len(keys), FETCH_CHUNK):
                 chunk = keys[i : i + FETCH_CHUNK]
-                # plain tuples zipped with the names: a third of the time of mapping rows (the simulator's
-                # entity sampling reads every table's candidates this way)
-                for row in conn.execute(sa.select(t).where(self._key_filter(t, table, chunk))).tuples():
+                # rows zipped with the names, cheaper than mapping each row (the simulator's entity sampling
+                # reads 124 k rows this way at scale 0.002)
+                for row in conn.execute(sa.select(t).where(self._key_filter(t, table, chunk))):
                     out[tuple(row[j] for j in at)] = dict(zip(names, row, strict=True))
         return out
 
