@@ -437,7 +437,7 @@ def _demo(
     from shaoxing_ops.operations.hostmetrics import collect
 
     store = ops_store()
-    got = collect(store, host=settings.host_name(), role=settings.host_role())
+    got = collect(store)
     store.record_db_sizes(measure_databases()[0], at=got.sampled_at)
     reports = {}
     for job_fn, partition, key in ((ops_daily_job, end.isoformat(), "ops/inspection_sheet"),

@@ -110,10 +110,13 @@ def host_name() -> str:
     return os.environ.get("SXOPS_HOST_NAME") or socket.gethostname()
 
 
+HOST_ROLES = ("app", "db")  # application server (Dagster, webserver) | database server
+
+
 def host_role() -> str:
     """``app`` or ``db`` (``SXOPS_HOST_ROLE``): what the assessment and reports call this host."""
     role = os.environ.get("SXOPS_HOST_ROLE", "app")
-    if role not in ("app", "db"):
+    if role not in HOST_ROLES:
         raise SettingsError(f"SXOPS_HOST_ROLE={role!r} is not a host role; use app or db")
     return role
 

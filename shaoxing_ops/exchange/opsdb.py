@@ -15,6 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from shaoxing_ops.settings import HOST_ROLES
+
 from .dbs import is_postgres
 from .windows import SHANGHAI, to_local_naive
 
@@ -25,7 +27,6 @@ def now_local() -> dt.datetime:
 
 FEEDBACK_CHANNELS = ("电话", "浙政钉", "QQ", "微信")
 FEEDBACK_STATUSES = ("open", "resolved")
-HOST_ROLES = ("app", "db")  # application server (Dagster, webserver) | database server
 
 
 class FeedbackError(ValueError):

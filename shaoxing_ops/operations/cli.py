@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from shaoxing_ops import settings
-from shaoxing_ops.exchange.opsdb import FEEDBACK_CHANNELS, HOST_ROLES, FeedbackError, OpsStore, now_local
+from shaoxing_ops.exchange.opsdb import FEEDBACK_CHANNELS, FeedbackError, OpsStore, now_local
 
 from .assessment import ROLE_CN
 
@@ -113,7 +113,7 @@ def add_host_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--role",
-        choices=HOST_ROLES,
+        choices=settings.HOST_ROLES,
         help="app: application server; db: database server (default: SXOPS_HOST_ROLE or app)",
     )
     p.add_argument("--database-url-file", help="file holding the URL of the database server this db host serves "
@@ -208,8 +208,7 @@ def cmd_host_collect(args: argparse.Namespace) -> int:
         )
     store = ops_store()
     try:
-        got = collect(store, host=args.host or settings.host_name(), retention_days=args.retention_days,
-                      role=role, database=database)  # fmt: skip
+        got = collect(store, host=args.host, retention_days=args.retention_days, role=role, database=database)
     finally:
         if database is not None:
             database.dispose()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import psutil
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from shaoxing_ops import settings
 from shaoxing_ops.exchange.dbs import is_postgres, reading
 from shaoxing_ops.exchange.opsdb import OpsStore, now_local
 
@@ -91,17 +91,17 @@ class Collected:
 
 
 def collect(store: OpsStore, host: str | None = None, retention_days: int = 30,
-            disks: list[str] | None = None, role: str = "app",
+            disks: list[str] | None = None, role: str | None = None,
             database: Engine | None = None) -> Collected:  # fmt: skip
-    """Record one sample of this host, tagged with its name and role, and drop samples (and database sizes)
-    older than the retention. With ``database`` (the server a database host serves) its own figures are
+    """Record one sample of this host, tagged with its name and role (by default ``settings.host_name()`` and
+    ``host_role()``), and drop samples (and database sizes) older than the retention. With ``database`` (the server a database host serves) its own figures are
     sampled too (``database_figures``)."""
     at = now_local()
     values = sample(disks)
     if database is not None:
         values.update(database_figures(database))
-    result = Collected(host or socket.gethostname(), at, values, role=role)
-    store.register_host(result.host, role, at=at)
+    result = Collected(host or settings.host_name(), at, values, role=role or settings.host_role())
+    store.register_host(result.host, result.role, at=at)
     store.record_metrics(result.host, result.samples, at=at)
     cutoff = at - dt.timedelta(days=retention_days)
     result.pruned = store.prune_metrics(cutoff) + store.prune_db_sizes(cutoff)

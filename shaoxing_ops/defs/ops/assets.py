@@ -5,7 +5,6 @@ import datetime as dt
 
 import dagster as dg
 
-from shaoxing_ops import settings
 from shaoxing_ops.alerts import Alert, Notifier, channels_from_env
 from shaoxing_ops.alerts.digest import daily_summary, disk_alerts, silent_host_alerts
 from shaoxing_ops.exchange.opsdb import OpsStore
@@ -46,7 +45,7 @@ host_metrics = dg.AssetSpec(
     description="每分钟采样主机资源写入运维库，每小时记录各数据库大小；结果作为 ops/host_metrics 的观测。",
 )
 def host_metrics_sensor(context: dg.SensorEvaluationContext, databases: Databases) -> dg.SensorResult:
-    got = collect(databases.ops(), host=settings.host_name(), role=settings.host_role())
+    got = collect(databases.ops())
     now = got.sampled_at.timestamp()
     cursor = float(context.cursor or 0)
     sizes = 0
