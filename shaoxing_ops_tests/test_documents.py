@@ -93,7 +93,7 @@ def _check_word(path: Path, title: str, contractor: str, landscape: bool, charts
     left, right = (c.text for c in word.tables[-1].rows[0].cells)  # the signature block comes last
     assert left.startswith("甲方确认：绍兴市市场监督管理局（盖章）") and "确认人（签字）" in left
     assert right.startswith(f"乙方：{contractor}（盖章）") and "日期" in right
-    data = next(t for t in word.tables if t.rows[0].cells[0].text in ("日期", "表") and len(t.rows) > 2)
+    data = next(t for t in word.tables if t.rows[0].cells[0].text in ("日期", "表", "月份") and len(t.rows) > 2)
     first, second = (data.rows[i]._tr.find(qn("w:trPr")) for i in (0, 1))
     assert first.find(qn("w:tblHeader")) is not None  # repeated on every page
     assert second.find(qn("w:tblHeader")) is None and second.find(qn("w:cantSplit")) is not None
