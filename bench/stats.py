@@ -26,6 +26,7 @@ from shaoxing_ops.stats import Settings, compute_months, month_range  # noqa: E4
 REGORGS = "ARRAY['330602','330603','330621','330604','330624','330681','330683','330600']"
 ENTTYPES = "ARRAY['1130','1130','1130','1151','1150','2100','4540','5110','9100']"
 INDUSTRIES = "ARRAY['F','F','F','F','C','C','L','M','E','I','H','O','A','G','K']"
+CAPITALS = "ARRAY[10,30,50,100,200,500,1000,3000,5000]"  # 万元; 5110 (中外合资) in 美元, 港元 or 人民币
 
 # One equivalent aggregation: the same join, counted per county, category and month of each event.
 BASELINE = """
@@ -53,10 +54,12 @@ def build(url: str, entities: int) -> dict[str, int]:
     platform = "'r' || g, 'I', timestamp '2026-12-31 20:00'"
     with engine.begin() as conn:
         conn.exec_driver_sql(f"""
-            INSERT INTO e_baseinfo (pripid, entname, enttype, industryphy, estdate, regorg, regstate,
-                                    dsc_biz_record_id, dsc_biz_operation, dsc_biz_timestamp)
+            INSERT INTO e_baseinfo (pripid, entname, enttype, industryphy, estdate, regorg, regstate, regcap,
+                                    regcapcur, dsc_biz_record_id, dsc_biz_operation, dsc_biz_timestamp)
             SELECT 'e' || lpad(g::text, 9, '0'), '企业' || g, ({ENTTYPES})[1 + g %% 9], ({INDUSTRIES})[1 + g %% 15],
                    DATE '2027-01-01' - (power(random(), 1.6) * 365 * 30)::int, ({REGORGS})[1 + (g * 7) %% 8], '1',
+                   ({CAPITALS})[1 + (g / 9) %% 9],
+                   CASE WHEN g %% 9 = 7 THEN (ARRAY['840','344','156'])[1 + (g / 9) %% 3] ELSE '156' END,
                    {platform}
             FROM generate_series(1, {ent}) g""")  # fmt: skip
         conn.exec_driver_sql(f"""
