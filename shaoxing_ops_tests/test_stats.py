@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from pathlib import Path
 
 import dagster as dg
@@ -444,6 +446,19 @@ def test_workbook_and_report_open(registered: Dbs, tmp_path: Path, monkeypatch: 
     assert "绍兴市市场主体发展情况（2026年2月）" in html and "Plotly.newPlot" in html
     assert "<script src=" not in html and len(html) > 3_000_000  # plotly.js inside: opens offline
     assert f"{t['stock']:,}" in html
+    assert '<tr class="part"><td>其中：私营企业</td>' in html and "<h2>分县（市、区）私营企业</h2>" in html
+    assert f'<div class="v">{t["stock_capital"]:,.2f}</div>' in html and "实有注册资本（亿元）" in html
+    # Charts: Chinese axis titles with units, months as Chinese categories, industries by name (plotly's JSON
+    # escapes non-ASCII text, so the expected strings are escaped the same way).
+    for title in ("年月", "新设、注销（户）", "实有（户）", "县（市、区）", "本月新设注册资本（亿元）"):
+        assert '"title":{"text":' + json.dumps(title) in html, title
+    assert json.dumps("2026年2月") in html and '"x":["2025-03"' not in html
+    industries = out.frame.of("industry", "2026-02").sort("code1")["name1"].to_list()
+    assert '"y":' + json.dumps(industries, separators=(",", ":")) in html
+    assert '"x":["A","B"' not in html and '"y":["A","B"' not in html
+    # One decimal for every percentage the page shows (plotly.js itself sits in the head).
+    body = html[html.index("<body>") :]
+    assert re.findall(r"\d\.\d%", body) and not re.findall(r"\d\.\d\d+%", body)
 
 
 def test_monthly_asset_stores_tables_and_writes_outputs(registered: Dbs, catalog: Catalog, tmp_path: Path,
