@@ -73,6 +73,12 @@ class _Formats:
             sheet.write(row, col, value, self.label)
 
 
+def _height(text: str) -> float:
+    """Row height (pt) for a wrapped note across the overview's six merged columns: about 44 Chinese characters a
+    line, 15 pt each, never below the two lines the row had."""
+    return 15.0 * max(2, -(-len(text) // 44))
+
+
 def _overview(book: xlsxwriter.Workbook, f: _Formats, frame: StatsFrame, month: str) -> None:
     sheet = book.add_worksheet("总览")
     sheet.set_column(0, 0, 22)
@@ -117,7 +123,7 @@ def _overview(book: xlsxwriter.Workbook, f: _Formats, frame: StatsFrame, month: 
     sheet.write(r, 0, "分析", f.title)
     for i, text in enumerate(commentary.sentences(frame, month), start=r + 1):
         sheet.merge_range(i, 0, i, 5, text, f.note)
-        sheet.set_row(i, 30)
+        sheet.set_row(i, _height(text))
     r = i + 2
     s = frame.settings
     notes = [
@@ -139,7 +145,7 @@ def _overview(book: xlsxwriter.Workbook, f: _Formats, frame: StatsFrame, month: 
         )
     for i, text in enumerate(notes, start=r):
         sheet.merge_range(i, 0, i, 5, text, f.note)
-        sheet.set_row(i, 30)
+        sheet.set_row(i, _height(text))
 
 
 def private_note(frame: StatsFrame) -> str:
