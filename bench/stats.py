@@ -1,10 +1,11 @@
 """Statistics benchmark, run by hand (not in CI): `python bench/stats.py [--entities 1200000]`.
 
 Builds scale-1.0 registration tables in a fresh PostgreSQL database (≈0.8 M live entities among ≈1.2 M
-registered over 30 years, of them ≈0.4 M deregistered and ≈30 k revoked), then times all 36 months of
-2024-01 … 2026-12 computed by the platform (every dimension, stock, flows, 同比/环比/累计) against one
-equivalent SQL aggregation (new, deregistered and revoked per county, category and month over the same join)
-measured in the same run. Target: <= 1.5x.
+registered over 30 years, of them ≈0.4 M deregistered and ≈30 k revoked; enterprises with registered capital,
+some in 美元 or 港元), then times all 36 months of 2024-01 … 2026-12 computed by the platform (every dimension
+including 私营企业, stock, flows, 注册资本, 同比/环比/累计) against one equivalent SQL aggregation (new,
+deregistered and revoked per county, category and month over the same join, kept as it was so that figures
+before and after the capital stay comparable) measured in the same run. Target: <= 1.5x.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from shaoxing_ops.stats import Settings, compute_months, month_range  # noqa: E4
 REGORGS = "ARRAY['330602','330603','330621','330604','330624','330681','330683','330600']"
 ENTTYPES = "ARRAY['1130','1130','1130','1151','1150','2100','4540','5110','9100']"
 INDUSTRIES = "ARRAY['F','F','F','F','C','C','L','M','E','I','H','O','A','G','K']"
+CAPITALS = "ARRAY[10,30,50,100,200,500,1000,3000,5000]"  # 万元; 5110 (中外合资) in 美元, 港元 or 人民币
 
 # One equivalent aggregation: the same join, counted per county, category and month of each event.
 BASELINE = """
@@ -53,10 +55,12 @@ def build(url: str, entities: int) -> dict[str, int]:
     platform = "'r' || g, 'I', timestamp '2026-12-31 20:00'"
     with engine.begin() as conn:
         conn.exec_driver_sql(f"""
-            INSERT INTO e_baseinfo (pripid, entname, enttype, industryphy, estdate, regorg, regstate,
-                                    dsc_biz_record_id, dsc_biz_operation, dsc_biz_timestamp)
+            INSERT INTO e_baseinfo (pripid, entname, enttype, industryphy, estdate, regorg, regstate, regcap,
+                                    regcapcur, dsc_biz_record_id, dsc_biz_operation, dsc_biz_timestamp)
             SELECT 'e' || lpad(g::text, 9, '0'), '企业' || g, ({ENTTYPES})[1 + g %% 9], ({INDUSTRIES})[1 + g %% 15],
                    DATE '2027-01-01' - (power(random(), 1.6) * 365 * 30)::int, ({REGORGS})[1 + (g * 7) %% 8], '1',
+                   ({CAPITALS})[1 + (g / 9) %% 9],
+                   CASE WHEN g %% 9 = 7 THEN (ARRAY['840','344','156'])[1 + (g / 9) %% 3] ELSE '156' END,
                    {platform}
             FROM generate_series(1, {ent}) g""")  # fmt: skip
         conn.exec_driver_sql(f"""

@@ -756,9 +756,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from shaoxing_ops.stats.commentary import sentences
     from shaoxing_ops.stats.outputs import trend_months, write_outputs
 
-    base = Settings.from_env()
-    stats_settings = Settings(base.since, args.revoked_in_stock or base.revoked_in_stock,
-                              args.individual_code or base.individual_code)  # fmt: skip
+    stats_settings = Settings.from_env().with_choices(args.revoked_in_stock or None, args.individual_code)
     first = dt.date.fromisoformat(f"{args.month}-01")
     last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
     if last >= settings.today() and not args.force:

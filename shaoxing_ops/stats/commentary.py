@@ -6,7 +6,7 @@ from typing import Any
 
 import polars as pl
 
-from .compute import StatsFrame
+from .compute import PCT_DIGITS, StatsFrame
 
 
 def month_title(month: str) -> str:
@@ -18,7 +18,18 @@ def count(n: Any) -> str:
 
 
 def pct(p: float | None) -> str:
-    return "—" if p is None else f"{p:+.2f}%"
+    """A growth rate, signed, with the one decimal every percentage of the statistics has."""
+    return "—" if p is None else f"{p:+.{PCT_DIGITS}f}%"
+
+
+def share(part: float | None, whole: float | None) -> str:
+    """``part`` as a percentage of ``whole`` (占比), one decimal like the growth rates; "—" for an empty whole."""
+    return "—" if part is None or not whole else f"{part / whole * 100:.{PCT_DIGITS}f}%"
+
+
+def capital(v: float | None) -> str:
+    """注册资本 in 亿元 with two decimals (domain.md); "—" where there is none (个体工商户)."""
+    return "—" if v is None else f"{v:,.2f}"
 
 
 def ratio(r: float | None) -> str:
@@ -29,9 +40,9 @@ def ratio(r: float | None) -> str:
 def growth(label: str, p: float | None) -> str:
     if p is None:
         return f"无{label}数据"
-    if abs(p) < 0.005:
+    if round(abs(p), PCT_DIGITS) == 0:
         return f"{label}持平"
-    return f"{label}{'增长' if p > 0 else '下降'} {abs(p):.2f}%"
+    return f"{label}{'增长' if p > 0 else '下降'} {abs(p):.{PCT_DIGITS}f}%"
 
 
 def _top(df: pl.DataFrame, measure: str) -> dict[str, Any] | None:
@@ -49,9 +60,15 @@ def sentences(frame: StatsFrame, month: str) -> list[str]:
         f"{growth('同比', t['stock_yoy'])}，{growth('环比', t['stock_mom'])}。"
     ]
     cats = {r["code1"]: r for r in frame.of("category", month).iter_rows(named=True)}
+    private = frame.of("private", month).to_dicts()
     if cats:
+        ent = cats["1"]
+        mid = ""
+        if private and ent["stock"]:
+            stock = private[0]["stock"]
+            mid = f"（其中私营企业 {count(stock)} 户，占企业总数的 {share(stock, ent['stock'])}）"
         out.append(
-            f"其中企业 {count(cats['1']['stock'])} 户、个体工商户 {count(cats['2']['stock'])} 户、"
+            f"其中企业 {count(ent['stock'])} 户{mid}、个体工商户 {count(cats['2']['stock'])} 户、"
             f"农民专业合作社 {count(cats['3']['stock'])} 户。"
         )
     flows = (
@@ -63,6 +80,15 @@ def sentences(frame: StatsFrame, month: str) -> list[str]:
     else:
         flows += f"；新设注销比 {ratio(t['ratio'])}。"
     out.append(flows)
+    out.append(
+        f"全市实有注册资本 {capital(t['stock_capital'])} 亿元，{growth('同比', t['stock_capital_yoy'])}；"
+        f"本月新设注册资本 {capital(t['new_capital'])} 亿元，{growth('同比', t['new_capital_yoy'])}"
+        + (
+            f"，其中私营企业 {capital(private[0]['new_capital'])} 亿元。"
+            if private and private[0]["new_capital"]
+            else "。"
+        )
+    )
     if t["new_ytd"] is not None:
         out.append(
             f"本年累计新设 {count(t['new_ytd'])} 户、注销 {count(t['cancelled_ytd'])} 户，"
@@ -79,6 +105,7 @@ def sentences(frame: StatsFrame, month: str) -> list[str]:
     top = _top(industries, "new")
     if top and t["new"]:
         out.append(
-            f"分行业看，{top['name1']}新设 {count(top['new'])} 户，占本月新设的 {top['new'] / t['new'] * 100:.1f}%。"
+            f"分行业看，{top['name1']}新设 {count(top['new'])} 户，"
+            f"占本月新设的 {share(top['new'], t['new'])}。"
         )
     return out

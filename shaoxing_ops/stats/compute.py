@@ -3,14 +3,16 @@
 The database does the heavy part in one grouped scan: every entity (enterprises and cooperatives from
 E_BASEINFO, individual businesses from E_PB_BASEINFO, with their E_CANCEL and E_REVOKE dates) is counted into
 a small cube by registration authority, type, industry and the months it was set up, deregistered and
-revoked. Events before the first statistics month collapse into one opening bucket, so the cube stays small
-whatever the register's age. polars turns the cube into every dimension's monthly figures: stock is the
-running sum of set-ups minus exits, and 同比/环比/累计 are read off the complete month grid, so a county or
-industry with no activity still appears, with zeros.
+revoked, with the sum of their registered capital per currency. Events before the first statistics month
+collapse into one opening bucket, so the cube stays small whatever the register's age. polars turns the cube
+into every dimension's monthly figures: stock is the running sum of set-ups minus exits, and 同比/环比/累计 are
+read off the complete month grid, so a county or industry with no activity still appears, with zeros.
+注册资本 runs the same way: 新设 is the capital of the month's set-ups, 实有 the running sum less that of exits.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Sequence
@@ -34,6 +36,8 @@ OPENING = "0000-00"  # every event before the first statistics month
 UNDATED = -1  # an entity without a set-up date: counted aside, reported
 COUNTS = ("stock", "new", "cancelled", "revoked", "net")
 FLOWS = ("new", "cancelled", "revoked", "net")
+CAPITAL = ("new_capital", "stock_capital")  # 亿元; none for 个体工商户, who register 资金数额, not 注册资本
+PCT_DIGITS = 1  # every percentage (同比, 环比, 占比) has one decimal, in the tables as in the reports
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,12 @@ class Settings:
     since: str = "2024-01"
     revoked_in_stock: bool = False  # whether 吊销未注销 entities still count in 实有
     individual_code: str = "9600"  # the type code 个体工商户 rows carry in the type dimension (9600 or 9999)
+    private_types: frozenset[str] = frozenset(dims.PRIVATE_TYPES)  # the type codes of 私营企业
+    fx_rates: tuple[tuple[str, float], ...] = tuple(dims.FX_RATES.items())  # currency -> 元 per unit
+
+    @property
+    def rates(self) -> dict[str, float]:
+        return dict(self.fx_rates)
 
     def __post_init__(self) -> None:
         try:
@@ -56,14 +66,57 @@ class Settings:
                 f"个体工商户 type code {self.individual_code!r} is not one of {sorted(INDIVIDUAL_TYPES)} "
                 "(SXOPS_STATS_INDIVIDUAL_CODE)"
             )
+        if not self.private_types:
+            raise ValueError("no 私营企业 type code (SXOPS_STATS_PRIVATE_TYPES)")
+        bad = [f"{c}={r}" for c, r in self.fx_rates if not (r > 0)]
+        if bad or self.rates.get(dims.CNY) != 1.0:
+            raise ValueError(
+                f"exchange rates {', '.join(bad) or dict(self.fx_rates)} are not positive 元 per unit with "
+                f"{dims.CNY}=1 (SXOPS_STATS_FX_RATES)"
+            )
 
     @classmethod
     def from_env(cls) -> Settings:
-        """``SXOPS_STATS_SINCE`` (default: January two years before the exchange's first day), and the two
-        counting choices ``SXOPS_STATS_REVOKED_IN_STOCK`` (0/1) and ``SXOPS_STATS_INDIVIDUAL_CODE``."""
+        """``SXOPS_STATS_SINCE`` (default: January two years before the exchange's first day), the counting
+        choices ``SXOPS_STATS_REVOKED_IN_STOCK`` (0/1) and ``SXOPS_STATS_INDIVIDUAL_CODE``, and the two mappings
+        domain.md leaves open: ``SXOPS_STATS_PRIVATE_TYPES`` (type codes of 私营企业, comma-separated) and
+        ``SXOPS_STATS_FX_RATES`` (``840=7.10,344=0.91``: 元 per unit, replacing the default table)."""
         since = os.environ.get("SXOPS_STATS_SINCE") or f"{platform_settings.start_date().year - 2}-01"
         revoked = os.environ.get("SXOPS_STATS_REVOKED_IN_STOCK", "0").strip().lower() in ("1", "true", "yes")
-        return cls(since, revoked, os.environ.get("SXOPS_STATS_INDIVIDUAL_CODE", "9600"))
+        out = cls(since, revoked, os.environ.get("SXOPS_STATS_INDIVIDUAL_CODE", "9600"))
+        if types := os.environ.get("SXOPS_STATS_PRIVATE_TYPES", "").strip():
+            out = dataclasses.replace(
+                out, private_types=frozenset(t.strip() for t in types.split(",") if t.strip())
+            )
+        if rates := os.environ.get("SXOPS_STATS_FX_RATES", "").strip():
+            out = dataclasses.replace(out, fx_rates=parse_rates(rates))
+        return out
+
+    def with_choices(
+        self, revoked_in_stock: bool | None = None, individual_code: str | None = None
+    ) -> Settings:
+        """These settings with the launchpad's or the command line's counting choices, where given."""
+        return dataclasses.replace(
+            self,
+            revoked_in_stock=self.revoked_in_stock if revoked_in_stock is None else revoked_in_stock,
+            individual_code=individual_code or self.individual_code,
+        )
+
+
+def parse_rates(text: str) -> tuple[tuple[str, float], ...]:
+    """``840=7.10,344=0.91`` as (currency, 元 per unit) pairs; 人民币 is always 1."""
+    rates = {dims.CNY: 1.0}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        code, sep, value = part.partition("=")
+        try:
+            rates[code.strip()] = float(value) if sep else float("nan")
+        except ValueError:
+            rates[code.strip()] = float("nan")
+        if not rates[code.strip()] > 0:
+            raise ValueError(
+                f"exchange rate {part!r} is not CODE=元 per unit, e.g. 840=7.10 (SXOPS_STATS_FX_RATES)"
+            )
+    return tuple(rates.items())
 
 
 def month_range(first: str, last: str) -> list[str]:
@@ -95,11 +148,35 @@ class StatsFrame:
     def of(self, dimension: str, month: str) -> pl.DataFrame:
         return self.long.filter((pl.col("dimension") == dimension) & (pl.col("month") == month))
 
+    def with_parts(self, dimension: str, month: str) -> list[dict[str, Any]]:
+        """The rows of ``dimension``, each followed by its 其中 rows (私营企业 under 企业), named "其中：…".
+
+        A part row belongs under the member whose codes, but the last, are its own: 私营企业 under 企业 for the
+        city, 柯桥区 · 私营企业 under 柯桥区 · 企业 by county."""
+        parts: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for d in dims.DIMENSIONS:
+            if d.part_of and d.part_of[0] == dimension:
+                for rec in self.of(d.name, month).iter_rows(named=True):
+                    codes = _codes(rec)
+                    name = "name2" if len(codes) == 2 else "name1"
+                    parts.setdefault((*codes[:-1], d.part_of[1]), []).append(
+                        {**rec, name: f"其中：{rec[name]}", "part": True}
+                    )
+        out = []
+        for rec in self.of(dimension, month).iter_rows(named=True):
+            out.append({**rec, "part": False})
+            out += parts.get(_codes(rec), [])
+        return out
+
     def total(self, month: str) -> dict[str, Any]:
         rows = self.of("total", month).to_dicts()
         if not rows:
             raise KeyError(f"no figures for {month}; computed months: {self.months[0]} … {self.months[-1]}")
         return rows[0]
+
+
+def _codes(rec: dict[str, Any]) -> tuple[str, ...]:
+    return (rec["code1"], rec["code2"]) if rec["code2"] else (rec["code1"],)
 
 
 # -- the cube, in the database --------------------------------------------------------------------------
@@ -116,18 +193,18 @@ def _cube_sql(engine: Engine, catalog: Catalog) -> str:
     parts = []
     for source, name in (("ent", "E_BASEINFO"), ("pb", "E_PB_BASEINFO")):
         t = q(catalog.table(name).db_name)
+        capital = "e.regcapcur, e.regcap" if source == "ent" else "NULL, NULL"  # 个体: 资金数额, not 注册资本
         parts.append(
-            f"SELECT '{source}' AS src, substr(e.regorg, 1, 6) AS regorg, e.enttype, e.industryphy, "
+            f"SELECT '{source}' AS src, substr(e.regorg, 1, 6) AS regorg, e.enttype, e.industryphy, {capital}, "
             f"CASE WHEN e.estdate IS NULL THEN {UNDATED} ELSE {bucket('e.estdate')} END AS est_m, "
             f"{bucket('c.candate')} AS can_m, {bucket('r.revdate')} AS rev_m "
             f"FROM {t} e LEFT JOIN {cancel} c ON c.pripid = e.pripid LEFT JOIN {revoke} r ON r.pripid = e.pripid "
             f"WHERE e.estdate < :until OR e.estdate IS NULL"
         )
-    return (
-        "SELECT src, regorg, enttype, industryphy, est_m, can_m, rev_m, count(*) AS n FROM ("
-        + " UNION ALL ".join(parts)
-        + ") x GROUP BY src, regorg, enttype, industryphy, est_m, can_m, rev_m"
-    )
+    keys = "src, regorg, enttype, industryphy, regcapcur, est_m, can_m, rev_m"
+    # PostgreSQL adds numerics per group markedly slower than doubles, and 亿元 to two decimals needs no exact 万元
+    cap = "sum(CAST(regcap AS DOUBLE PRECISION))" if is_postgres(engine) else "sum(regcap)"
+    return f"SELECT {keys}, count(*) AS n, {cap} AS cap FROM ({' UNION ALL '.join(parts)}) x GROUP BY {keys}"
 
 
 def _event_counts_sql(engine: Engine, catalog: Catalog) -> dict[str, str]:
@@ -163,8 +240,12 @@ def load_cube(engine: Engine, settings: Settings, last_month: str, catalog: Cata
             for col, sql in _event_counts_sql(engine, catalog).items()
         }
     schema = {"src": pl.String, "regorg": pl.String, "enttype": pl.String, "industryphy": pl.String,
-              "est_m": pl.Int32, "can_m": pl.Int32, "rev_m": pl.Int32, "n": pl.Int64}  # fmt: skip
-    cube = pl.DataFrame([tuple(r) for r in rows], schema=schema, orient="row")
+              "regcapcur": pl.String, "est_m": pl.Int32, "can_m": pl.Int32, "rev_m": pl.Int32, "n": pl.Int64,
+              "cap": pl.Float64}  # fmt: skip
+    # the capital sum is a Decimal on MariaDB, a float elsewhere: 万元 as floats is exact enough for 亿元
+    cube = pl.DataFrame(
+        [(*r[:-1], None if r[-1] is None else float(r[-1])) for r in rows], schema=schema, orient="row"
+    )
     undated = cube.filter(pl.col("est_m") == UNDATED)
     cube = cube.filter(pl.col("est_m") != UNDATED)
     placed = {col: int(cube.filter(pl.col(col) > 0)["n"].sum()) for col in events}
@@ -182,20 +263,43 @@ def load_cube(engine: Engine, settings: Settings, last_month: str, catalog: Cata
     return cube.with_columns(label("est_m"), label("can_m"), label("rev_m")), notes
 
 
+def _currency(col: str = "regcapcur") -> pl.Expr:
+    """The capital's currency code; an empty one is 人民币 (domestic records often leave it blank)."""
+    code = pl.col(col).str.strip_chars()
+    return pl.when(code.is_null() | (code == "")).then(pl.lit(dims.CNY)).otherwise(code)
+
+
 def _classify(cube: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    """Each cube row's county, category, type family, industry section and sector (mapped once per distinct key)."""
+    """Each cube row's county, category, type family, 私营企业 or not, industry section and sector (mapped once
+    per distinct key), and its capital in 亿元 of 人民币 (none where the currency has no rate)."""
     keys = cube.select("src", "regorg", "enttype", "industryphy").unique()
     mapped = []
     for src, regorg, enttype, industryphy in keys.iter_rows():
         category = dims.category_of(src, enttype, tuple(INDIVIDUAL_TYPES))
         industry = dims.industry_of(industryphy)
+        private = dims.PRIVATE if dims.is_private(category, enttype, settings.private_types) else "0"
         mapped.append((src, regorg, enttype, industryphy, dims.county_of(regorg), category,
-                       dims.family_of(category, enttype, settings.individual_code), industry,
+                       dims.family_of(category, enttype, settings.individual_code), private, industry,
                        dims.SECTOR_OF.get(industry, dims.UNKNOWN)))  # fmt: skip
-    schema = {c: pl.String for c in ("src", "regorg", "enttype", "industryphy", "county", "category", "family",
-                                     "industry", "sector")}  # fmt: skip
-    table = pl.DataFrame(mapped, schema=schema, orient="row")
-    return cube.join(table, on=["src", "regorg", "enttype", "industryphy"], how="left", nulls_equal=True)
+    columns = ("src", "regorg", "enttype", "industryphy", "county", "category", "family", "private", "industry",
+               "sector")  # fmt: skip
+    table = pl.DataFrame(mapped, schema={c: pl.String for c in columns}, orient="row")
+    rate = _currency().replace_strict(settings.rates, default=None, return_dtype=pl.Float64)
+    return cube.join(
+        table, on=["src", "regorg", "enttype", "industryphy"], how="left", nulls_equal=True
+    ).with_columns(capital=pl.col("cap") * rate / dims.WAN_PER_YI)
+
+
+def capital_notes(cube: pl.DataFrame, settings: Settings) -> dict[str, int]:
+    """Entities (set up by the last month, live or not) whose capital was converted from a foreign currency, and
+    those left out of 注册资本 for a currency without a rate: said in the reports' notes, never silently lost."""
+    rates = settings.rates
+    with_capital = cube.filter(pl.col("cap").is_not_null()).with_columns(cur=_currency())
+    foreign = with_capital.filter(pl.col("cur") != dims.CNY)
+    return {
+        "foreign_currency_entities": int(foreign.filter(pl.col("cur").is_in(list(rates)))["n"].sum()),
+        "unconverted_capital_entities": int(foreign.filter(~pl.col("cur").is_in(list(rates)))["n"].sum()),
+    }
 
 
 # -- the figures, in polars -----------------------------------------------------------------------------
@@ -204,7 +308,7 @@ def _pct(cur: pl.Expr, prev: pl.Expr) -> pl.Expr:
     return (
         pl.when(prev.is_null() | (prev == 0))
         .then(None)
-        .otherwise(((cur - prev) / prev.abs() * 100).round(2))
+        .otherwise(((cur - prev) / prev.abs() * 100).round(PCT_DIGITS))
         .cast(pl.Float64)
     )
 
@@ -224,12 +328,20 @@ def _dimension(
     cube: pl.DataFrame, dim: dims.Dimension, settings: Settings, months: list[str]
 ) -> pl.DataFrame:
     cols = list(dim.columns)
+    if dim.where:
+        cube = cube.filter(pl.col(dim.where[0]) == dim.where[1])
     events = []
-    for name, bucket in (("new", "est_m"), ("cancelled", "can_m"), ("revoked", "rev_m"), ("exits", "exit_m")):
+    for name, bucket, capital in (
+        ("new", "est_m", "new_capital"),
+        ("cancelled", "can_m", None),
+        ("revoked", "rev_m", None),
+        ("exits", "exit_m", "exit_capital"),
+    ):
+        sums = [pl.col("n").sum().alias(name)] + ([pl.col("capital").sum().alias(capital)] if capital else [])
         events.append(
             cube.filter(pl.col(bucket).is_not_null())
             .group_by([*cols, bucket])
-            .agg(pl.col("n").sum().alias(name))
+            .agg(sums)
             .rename({bucket: "m"})
         )
     grid = _grid(cols, cube, settings, months)
@@ -237,9 +349,8 @@ def _dimension(
     for ev in events:
         frame = frame.join(ev, on=[*cols, "m"], how="left")
     order = [f"{c}_ord" for c in cols]  # report order of the members (the six units, then 市本级; A … T)
-    frame = frame.with_columns(pl.col("new", "cancelled", "revoked", "exits").fill_null(0)).sort(
-        [*order, "m"]
-    )
+    filled = ("new", "cancelled", "revoked", "exits", "new_capital", "exit_capital")
+    frame = frame.with_columns(pl.col(*filled).fill_null(0)).sort([*order, "m"])
     over = cols or None
 
     def within(expr: pl.Expr) -> pl.Expr:
@@ -248,6 +359,7 @@ def _dimension(
     frame = frame.with_columns(
         stock=within(pl.col("new").cum_sum() - pl.col("exits").cum_sum()),
         net=pl.col("new") - pl.col("cancelled"),
+        stock_capital=within(pl.col("new_capital").cum_sum() - pl.col("exit_capital").cum_sum()),
     ).filter(pl.col("m") != OPENING)
     year = pl.col("m").str.slice(0, 4)
     ytd_known = (year + "-01") >= settings.since  # a year that started before the data has no honest 累计
@@ -255,9 +367,18 @@ def _dimension(
     for c in COUNTS:
         shifted[f"{c}_mom"] = _pct(pl.col(c), within(pl.col(c).shift(1)))
         shifted[f"{c}_yoy"] = _pct(pl.col(c), within(pl.col(c).shift(12)))
-    for c in FLOWS:
+    for c in CAPITAL:
+        shifted[f"{c}_yoy"] = _pct(pl.col(c), within(pl.col(c).shift(12)))
+    for c in (*FLOWS, "new_capital"):
         shifted[f"{c}_ytd"] = pl.when(ytd_known).then(pl.col(c).cum_sum().over([*cols, year])).otherwise(None)
     frame = frame.with_columns(**shifted)
+    if (
+        no_capital := _no_capital(cols, settings)
+    ) is not None:  # 个体工商户 have none: "—", not a misleading 0.00
+        frame = frame.with_columns(
+            pl.when(no_capital).then(None).otherwise(pl.col(c)).alias(c)
+            for c in (*CAPITAL, "new_capital_yoy", "stock_capital_yoy", "new_capital_ytd")
+        )
     frame = frame.with_columns(
         ratio=pl.when(pl.col("cancelled") > 0)
         .then((pl.col("new") / pl.col("cancelled")).round(2))
@@ -284,6 +405,15 @@ def _dimension(
     )
 
 
+def _no_capital(cols: Sequence[str], settings: Settings) -> pl.Expr | None:
+    """Members made of 个体工商户 only, which register 资金数额 rather than 注册资本."""
+    if "category" in cols:
+        return pl.col("category") == "2"
+    if "family" in cols:
+        return pl.col("family") == settings.individual_code
+    return None
+
+
 LONG_MEASURES = [
     "stock", "stock_yoy", "stock_mom",
     "new", "new_yoy", "new_mom", "new_ytd",
@@ -291,6 +421,7 @@ LONG_MEASURES = [
     "revoked", "revoked_yoy", "revoked_mom", "revoked_ytd",
     "net", "net_yoy", "net_mom", "net_ytd",
     "ratio", "ratio_ytd",
+    "new_capital", "new_capital_yoy", "new_capital_ytd", "stock_capital", "stock_capital_yoy",
 ]  # fmt: skip
 
 
@@ -324,4 +455,5 @@ def compute_months(engine: Engine, months: Sequence[str], settings: Settings | N
             "choose a later month or an earlier start"
         )
     cube, notes = load_cube(engine, settings, months[-1], catalog)
+    notes |= capital_notes(cube, settings)
     return StatsFrame(settings, list(months), figures(cube, settings, list(months)), cube.height, notes)

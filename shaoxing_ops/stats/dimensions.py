@@ -31,6 +31,40 @@ SECTOR_OF: dict[str, str] = {
 }
 SECTOR_NAMES: dict[str, str] = {"1": SECTORS["primary"], "2": SECTORS["secondary"], "3": SECTORS["tertiary"]}
 
+# 私营企业 (domain.md, "Statistics: categories the MSA headlines"): enterprises set up or controlled by natural
+# persons, i.e. 有限责任公司/股份有限公司 "(自然人投资或控股)" and "(自然人独资)", 个人独资企业 and 合伙企业 of
+# natural persons. The type code is all a register row says about its owners, so partnerships count whole (the
+# type code does not say who the partners are) and 1150 一人有限责任公司 does not (its one owner may be a legal
+# person: only 1151 says 自然人独资). Legacy 私营 codes of older systems are added through the setting
+# (SXOPS_STATS_PRIVATE_TYPES); the mapping is data, not code, because domain.md marks it unsettled.
+PRIVATE_TYPES: dict[str, str] = {
+    "1130": "有限责任公司（自然人投资或控股）",
+    "1151": "有限责任公司（自然人独资）",
+    "1212": "股份有限公司（上市、自然人投资或控股）",
+    "1222": "股份有限公司（非上市、自然人投资或控股）",
+    "4531": "普通合伙企业",
+    "4532": "特殊普通合伙企业",
+    "4533": "有限合伙企业",
+    "4540": "个人独资企业",
+}
+PRIVATE = "1"  # the member of the ``private`` cube column that is 私营企业 ("0": every other entity)
+PRIVATE_NAME = "私营企业"
+
+# Registered capital in another currency is converted to 人民币 at these fixed rates (元 per unit; approximate
+# 2025 central parity rates, SXOPS_STATS_FX_RATES replaces them), so that 注册资本 is one sum; capital in a
+# currency without a rate is left out of the sums and counted in the notes. An empty currency is 人民币.
+CNY = "156"
+FX_RATES: dict[str, float] = {CNY: 1.0, "840": 7.10, "344": 0.91, "392": 0.048, "826": 9.50, "978": 8.20}
+CURRENCY_NAMES: dict[str, str] = {
+    CNY: "人民币",
+    "840": "美元",
+    "344": "港元",
+    "392": "日元",
+    "826": "英镑",
+    "978": "欧元",
+}
+WAN_PER_YI = 10_000  # regcap is in 万元; the statistics report 亿元
+
 
 def county_of(regorg: str | None) -> str:
     """The county-level unit of a registration authority; 330621 (former 绍兴县) counts as 柯桥区."""
@@ -43,6 +77,11 @@ def category_of(source: str, enttype: str | None, individual_codes: tuple[str, .
     if source == "pb" or (enttype or "") in individual_codes:
         return "2"
     return "3" if (enttype or "") in COOPERATIVE_TYPES else "1"
+
+
+def is_private(category: str, enttype: str | None, private_types: frozenset[str]) -> bool:
+    """私营企业 is a part of 企业 (category 1), never of 个体工商户 or 农民专业合作社, whatever the setting holds."""
+    return category == "1" and (enttype or "") in private_types
 
 
 def family_of(category: str, enttype: str | None, individual_code: str) -> str:
@@ -61,11 +100,17 @@ def industry_of(industryphy: str | None) -> str:
 
 @dataclass(frozen=True)
 class Dimension:
-    """One way of cutting the figures; ``columns`` are the cube columns it groups by (none: the city total)."""
+    """One way of cutting the figures; ``columns`` are the cube columns it groups by (none: the city total).
+
+    ``where`` keeps only the cube rows whose column has the value; such a dimension is a part (其中) of another
+    dimension's member, ``part_of``, rather than a partition of the city, so it stays out of the sums that must
+    give the total (``parts_add_up``) and is shown under that member."""
 
     name: str
     title: str
     columns: tuple[str, ...]
+    where: tuple[str, str] | None = None  # (cube column, value)
+    part_of: tuple[str, str] | None = None  # (dimension, member code) whose part it is
 
 
 DIMENSIONS: tuple[Dimension, ...] = (
@@ -78,8 +123,17 @@ DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("county_category", "县（市、区）× 主体类别", ("county", "category")),
     Dimension("county_sector", "县（市、区）× 三次产业", ("county", "sector")),
     Dimension("county_industry", "县（市、区）× 行业门类", ("county", "industry")),
+    Dimension("private", "其中：私营企业", ("private",), ("private", PRIVATE), ("category", "1")),
+    Dimension(
+        "county_private",
+        "县（市、区）× 私营企业",
+        ("county", "private"),
+        ("private", PRIVATE),
+        ("county_category", "1"),
+    ),
 )
 BY_NAME = {d.name: d for d in DIMENSIONS}
+ADDITIVE = tuple(d.name for d in DIMENSIONS if d.columns and d.part_of is None)  # each adds up to the total
 
 
 def members(column: str, individual_code: str) -> dict[str, str]:
@@ -97,6 +151,8 @@ def members(column: str, individual_code: str) -> dict[str, str]:
             return dict(INDUSTRIES)
         case "sector":
             return dict(SECTOR_NAMES)
+        case "private":
+            return {PRIVATE: PRIVATE_NAME}
     raise KeyError(column)
 
 

@@ -1,4 +1,7 @@
-"""The statistics as tables of the front database: the long table and two ready pivots, replaced per month."""
+"""The statistics as tables of the front database: the long table and two ready pivots, replaced per month.
+
+注册资本 columns are in 亿元 (floats, unrounded: the reports round to two decimals); a table written before they
+existed gets them added (empty for the months written then) the next time a month is stored."""
 
 from __future__ import annotations
 
@@ -15,13 +18,26 @@ LONG_TABLE = "stats_market_entity"
 COUNTY_CATEGORY_TABLE = "stats_pivot_county_category"
 INDUSTRY_COUNTY_TABLE = "stats_pivot_industry_county"
 CATEGORY_SLUGS = {"1": "enterprise", "2": "individual", "3": "cooperative", "": "total"}
+PRIVATE_SLUG = (
+    "private"  # 其中：私营企业, a part of enterprise: total = enterprise + individual + cooperative
+)
 PIVOT_MEASURES = ("stock", "new", "cancelled", "revoked", "net")
+PIVOT_CAPITAL = ("new_capital", "stock_capital")  # 亿元; 个体工商户 have none
+SLUGS = (*CATEGORY_SLUGS.values(), PRIVATE_SLUG)
+CAPITAL_SLUGS = tuple(s for s in SLUGS if s != "individual")
 
 metadata = sa.MetaData()
 
 
 def _measure_type(name: str) -> sa.types.TypeEngine:
-    return sa.Float() if name.endswith(("_yoy", "_mom")) or name.startswith("ratio") else sa.BigInteger()
+    if name in ("new_capital", "new_capital_ytd", "stock_capital"):
+        return sa.Double()  # 亿元 to the 元: MariaDB's FLOAT would keep 7 digits, too few for 实有注册资本
+    floats = name.endswith(("_yoy", "_mom")) or name.startswith("ratio")
+    return sa.Float() if floats else sa.BigInteger()
+
+
+def _comment(name: str) -> str | None:
+    return "亿元" if "capital" in name and not name.endswith(("_yoy", "_mom")) else None
 
 
 long_table = sa.Table(
@@ -32,7 +48,7 @@ long_table = sa.Table(
     sa.Column("name1", sa.String(60), nullable=False, comment="维度名称"),
     sa.Column("code2", sa.String(12), primary_key=True, comment="交叉维度代码"),
     sa.Column("name2", sa.String(60), nullable=False, comment="交叉维度名称"),
-    *[sa.Column(m, _measure_type(m)) for m in LONG_MEASURES],
+    *[sa.Column(m, _measure_type(m), comment=_comment(m)) for m in LONG_MEASURES],
 )  # fmt: skip
 county_category_table = sa.Table(
     COUNTY_CATEGORY_TABLE, metadata,
@@ -41,6 +57,8 @@ county_category_table = sa.Table(
     sa.Column("county_name", sa.String(60), nullable=False),
     *[sa.Column(f"{m}_{slug}", sa.BigInteger, nullable=False) for m in PIVOT_MEASURES
       for slug in CATEGORY_SLUGS.values()],
+    *[sa.Column(f"{m}_{PRIVATE_SLUG}", sa.BigInteger) for m in PIVOT_MEASURES],
+    *[sa.Column(f"{m}_{slug}", sa.Double, comment="亿元") for m in PIVOT_CAPITAL for slug in CAPITAL_SLUGS],
 )  # fmt: skip
 industry_county_table = sa.Table(
     INDUSTRY_COUNTY_TABLE, metadata,
@@ -54,17 +72,20 @@ industry_county_table = sa.Table(
 
 
 def county_category_pivot(frame: StatsFrame) -> pl.DataFrame:
-    """One row per county and month: each measure by 企业 / 个体工商户 / 农民专业合作社 and in total."""
-    parts = frame.long.filter(pl.col("dimension").is_in(["county_category", "county"]))
+    """One row per county and month: each measure by 企业 (其中 私营企业) / 个体工商户 / 农民专业合作社 and in
+    total, and 注册资本 but for 个体工商户."""
+    parts = frame.long.filter(pl.col("dimension").is_in(["county_category", "county", "county_private"]))
     rows = []
     for (month, code), group in parts.group_by(["month", "code1"], maintain_order=True):
         row = {"month": month, "county_code": code, "county_name": group["name1"][0]}
         for rec in group.iter_rows(named=True):
-            slug = CATEGORY_SLUGS[rec["code2"]]
+            slug = PRIVATE_SLUG if rec["dimension"] == "county_private" else CATEGORY_SLUGS[rec["code2"]]
             for m in PIVOT_MEASURES:
-                row[f"{m}_{slug}"] = rec[m]
+                row[f"{m}_{slug}"] = rec[m] or 0
+            if slug in CAPITAL_SLUGS:
+                row.update({f"{m}_{slug}": rec[m] for m in PIVOT_CAPITAL})
         rows.append(row)
-    return pl.DataFrame(rows).fill_null(0) if rows else pl.DataFrame()
+    return pl.DataFrame(rows) if rows else pl.DataFrame()
 
 
 def industry_county_pivot(frame: StatsFrame) -> pl.DataFrame:
@@ -85,8 +106,20 @@ def _records(df: pl.DataFrame, table: sa.Table) -> list[dict]:
     names = [c.name for c in table.columns]
     out = []
     for rec in df.iter_rows(named=True):
-        out.append({n: rec.get(n, 0) for n in names})
+        out.append({n: rec.get(n, None if isinstance(table.c[n].type, sa.Float) else 0) for n in names})
     return out
+
+
+def _add_missing_columns(conn: sa.Connection, table: sa.Table) -> None:
+    """Columns added since the table was created (注册资本, 私营企业), as nullable columns: its rows stay."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+    for col in table.columns:
+        if col.name not in have:
+            kind = col.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(
+                f"ALTER TABLE {conn.dialect.identifier_preparer.quote(table.name)} ADD COLUMN "
+                f"{conn.dialect.identifier_preparer.quote(col.name)} {kind}"
+            )
 
 
 def write(engine: Engine, frame: StatsFrame, months: Sequence[str] | None = None) -> dict[str, int]:
@@ -100,6 +133,8 @@ def write(engine: Engine, frame: StatsFrame, months: Sequence[str] | None = None
     }
     with engine.begin() as conn:
         metadata.create_all(conn, checkfirst=True)
+        for table in payload:
+            _add_missing_columns(conn, table)
         for table, rows in payload.items():
             conn.execute(table.delete().where(table.c.month.in_(months)))
             if rows:

@@ -4,9 +4,10 @@ import dagster as dg
 
 from shaoxing_ops.catalog import load_catalog
 from shaoxing_ops.reports.publish import report_url
-from shaoxing_ops.stats import Settings, compute_months
+from shaoxing_ops.stats import Settings, StatsFrame, compute_months
 from shaoxing_ops.stats import store as stats_store
 from shaoxing_ops.stats.commentary import sentences
+from shaoxing_ops.stats.dimensions import ADDITIVE
 from shaoxing_ops.stats.outputs import write_outputs
 
 from ..partitions import monthly
@@ -26,12 +27,7 @@ class StatsConfig(dg.Config):
     individual_code: str | None = None
 
     def settings(self) -> Settings:
-        base = Settings.from_env()
-        return Settings(
-            base.since,
-            base.revoked_in_stock if self.revoked_in_stock is None else self.revoked_in_stock,
-            self.individual_code or base.individual_code,
-        )
+        return Settings.from_env().with_choices(self.revoked_in_stock, self.individual_code)
 
 
 def _headline(total: dict) -> dict[str, dg.MetadataValue]:
@@ -49,7 +45,20 @@ def _headline(total: dict) -> dict[str, dg.MetadataValue]:
                        ("ratio", "新设注销比")):  # fmt: skip
         if total[key] is not None:
             out[f"{key} {label}"] = dg.MetadataValue.float(float(total[key]))
+    for key, label in (("new_capital", "新设注册资本（亿元）"), ("stock_capital", "实有注册资本（亿元）")):
+        out[f"{key} {label}"] = dg.MetadataValue.float(round(float(total[key]), 2))
     return out
+
+
+def _private(frame: StatsFrame, month: str) -> dict[str, dg.MetadataValue]:
+    """私营企业 beside the headline: its stock and new registrations, plotted month by month like them."""
+    rows = frame.of("private", month).to_dicts()
+    if not rows:
+        return {}
+    return {
+        "private_stock 私营企业实有": dg.MetadataValue.int(int(rows[0]["stock"])),
+        "private_new 私营企业新设": dg.MetadataValue.int(int(rows[0]["new"])),
+    }
 
 
 def _source_deps() -> list[dg.AssetDep]:
@@ -65,8 +74,9 @@ def _source_deps() -> list[dg.AssetDep]:
     partitions_def=monthly,
     backfill_policy=dg.BackfillPolicy.single_run(),
     description=(
-        "市场主体月度统计：按县（市、区）、主体类别、企业类型、行业门类与三次产业统计实有、新设、注销、吊销、净增，"
-        "及同比、环比、本年累计和新设注销比。写入前置库 stats_market_entity（长表）与两张透视表。"
+        "市场主体月度统计：按县（市、区）、主体类别（其中私营企业）、企业类型、行业门类与三次产业统计实有、新设、注销、"
+        "吊销、净增及新设、实有注册资本（亿元），及同比、环比、本年累计和新设注销比。"
+        "写入前置库 stats_market_entity（长表）与两张透视表。"
     ),
     kinds={backend_kind("front"), "polars"},
     owners=[OWNER],
@@ -86,6 +96,7 @@ def market_entities(context: dg.AssetExecutionContext, config: StatsConfig, data
     return dg.MaterializeResult(
         metadata={
             **_headline(frame.total(last)),
+            **_private(frame, last),
             "dagster/row_count": dg.MetadataValue.int(written[stats_store.LONG_TABLE]),
             "分析": dg.MetadataValue.md("\n\n".join(sentences(frame, last))),
             "cube_rows": dg.MetadataValue.int(frame.cube_rows),
@@ -97,7 +108,10 @@ def market_entities(context: dg.AssetExecutionContext, config: StatsConfig, data
 
 @dg.asset_check(
     asset=FIGURES_KEY,
-    description="各县（市、区）之和、各主体类别之和与全市合计一致（实有、新设、注销、吊销）。",
+    description=(
+        "各县（市、区）、各主体类别、企业类型、行业门类、三次产业之和与全市合计一致（实有、新设、注销、吊销、"
+        "新设与实有注册资本）；其中私营企业各县之和等于全市，且不超过企业（各县亦然）。"
+    ),
     blocking=True,
 )
 def parts_add_up(context: dg.AssetCheckExecutionContext, databases: Databases) -> dg.AssetCheckResult:
@@ -108,15 +122,35 @@ def parts_add_up(context: dg.AssetCheckExecutionContext, databases: Databases) -
     long = stats_store.read_long(databases.engine("front"), [month[:7]])
     if long.is_empty():
         return dg.AssetCheckResult(passed=False, metadata={"原因": f"前置库中没有 {month[:7]} 的统计数据"})
-    measures = ["stock", "new", "cancelled", "revoked"]
-    total = long.filter(pl.col("dimension") == "total").select(measures).row(0)
+    counts, capital = ["stock", "new", "cancelled", "revoked"], ["new_capital", "stock_capital"]
+    if (
+        "stock_capital" not in long.columns
+        or long.filter(pl.col("dimension") == "total")["stock_capital"][0] is None
+    ):
+        capital = []  # a month stored before 注册资本 existed
+
+    def sums(dim: str, **where: str) -> dict[str, float]:
+        rows = long.filter(pl.col("dimension") == dim, *[pl.col(c) == v for c, v in where.items()])
+        return dict(zip(counts + capital, rows.select(pl.col(counts + capital).sum()).row(0), strict=True))
+
+    def differ(a: dict[str, float], b: dict[str, float]) -> bool:  # capital in 亿元: float sums, 1 元 apart
+        return any(a[k] != b[k] for k in counts) or any(abs(a[k] - b[k]) > 1e-8 for k in capital)
+
+    total = sums("total")
     gaps = {}
-    for dim in ("county", "category", "family", "industry", "sector", "county_category"):
-        sums = long.filter(pl.col("dimension") == dim).select(pl.col(measures).sum()).row(0)
-        if sums != total:
-            gaps[dim] = (
-                f"{dict(zip(measures, sums, strict=True))} ≠ 合计 {dict(zip(measures, total, strict=True))}"
-            )
+    for dim in ADDITIVE:
+        if differ(got := sums(dim), total):
+            gaps[dim] = f"{got} ≠ 合计 {total}"
+    # 其中：私营企业 is a part of 企业, in the city and in each county, and its counties add up to the city's.
+    private = sums("private")
+    if any(private[k] > v for k, v in sums("category", code1="1").items() if k in counts):
+        gaps["private"] = f"{private} > 企业 {sums('category', code1='1')}"
+    if differ(by_county := sums("county_private"), private):
+        gaps["county_private"] = f"{by_county} ≠ 全市 {private}"
+    for county in long.filter(pl.col("dimension") == "county_private")["code1"].to_list():
+        part, whole = sums("county_private", code1=county), sums("county_category", code1=county, code2="1")
+        if any(part[k] > whole[k] for k in counts):
+            gaps[f"county_private {county}"] = f"{part} > 企业 {whole}"
     return dg.AssetCheckResult(
         passed=not gaps,
         metadata={"month": month[:7], "差异": dg.MetadataValue.json(gaps or {"无": "各维度之和与合计一致"})},
