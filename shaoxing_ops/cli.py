@@ -782,7 +782,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
         f"[2/3] stored {args.month} in the front database: "
         + ", ".join(f"{k} {v} rows" for k, v in written.items())
     )
-    say(f"[3/3] workbook {out.workbook}\n      report   {out.report}")
+    say(f"[3/3] workbook {out.workbook}\n      report   {out.report}\n      Word     {out.documents.docx}")
+    if out.documents.pdf:
+        say(f"      PDF      {out.documents.pdf}")
+    if out.documents.missing:
+        say(f"      warning: {out.documents.missing}")
     for line in sentences(out.frame, args.month):
         say(f"      {line}")
     return 0

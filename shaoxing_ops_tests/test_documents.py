@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -93,7 +94,9 @@ def _check_word(path: Path, title: str, contractor: str, landscape: bool, charts
     left, right = (c.text for c in word.tables[-1].rows[0].cells)  # the signature block comes last
     assert left.startswith("甲方确认：绍兴市市场监督管理局（盖章）") and "确认人（签字）" in left
     assert right.startswith(f"乙方：{contractor}（盖章）") and "日期" in right
-    data = next(t for t in word.tables if t.rows[0].cells[0].text in ("日期", "表", "月份") and len(t.rows) > 2)
+    data = next(
+        t for t in word.tables if t.rows[0].cells[0].text in ("日期", "表", "月份", "") and len(t.rows) > 2
+    )
     first, second = (data.rows[i]._tr.find(qn("w:trPr")) for i in (0, 1))
     assert first.find(qn("w:tblHeader")) is not None  # repeated on every page
     assert second.find(qn("w:tblHeader")) is None and second.find(qn("w:cantSplit")) is not None
@@ -115,7 +118,8 @@ def _check_pdf(path: Path, title: str, contractor: str, name: str) -> str:
 
 
 def test_the_demos_reports_are_written_as_word_and_pdf(demo: Demo) -> None:
-    """Each report kind of one demo as the client signs it: the inspection sheet, weekly and monthly reports."""
+    """Each report kind of one demo as the client signs it: the inspection sheet, the weekly and monthly
+    reports, the month's market-entity statistics."""
     assert demo.done.returncode == 0, demo.done.stdout[-2000:] + demo.done.stderr[-2000:]
     reports = demo.root / "data" / "reports"
     for folder, landscape in (("inspection", True), ("weekly", False), ("monthly", False)):
@@ -127,6 +131,12 @@ def test_the_demos_reports_are_written_as_word_and_pdf(demo: Demo) -> None:
         _check_word(docx_path, report["title"], "运维服务单位", landscape, charts)
         _check_pdf(pdf_path, report["title"], "运维服务单位", f"report_{folder}_pdf")
         assert landscape or charts >= 2
+    (html,) = (reports / "stats").glob("*/绍兴市市场主体发展情况_*.html")  # the month's statistics
+    title = re.search(r"<title>(.*?)</title>", html.read_text(encoding="utf-8")).group(1)
+    assert title.startswith("绍兴市市场主体发展情况（") and title.endswith("月）")
+    text = _check_word(html.with_suffix(".docx"), title, "运维服务单位", False, 6)
+    assert "其中：私营企业实有（户）" in text and "实有注册资本（亿元）" in text
+    _check_pdf(html.with_suffix(".pdf"), title, "运维服务单位", "report_stats_pdf")
 
 
 def test_word_and_pdf_show_hostile_text_as_text_and_mask_personal_data(tmp_path: Path) -> None:

@@ -508,7 +508,7 @@ class _Word:
                 paragraph = self.doc.add_paragraph()
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
                 paragraph.paragraph_format.space_after = Pt(48)
-                run = _run(paragraph, _text(part), {"size": 26, "bold": True})
+                run = _run(paragraph, _text(part), {"size": 22, "bold": True})
                 _set_font(run._r, HEADING_FONT)
             elif part.tag == "tr":
                 cells = [_text(c) for c in part if c.tag in ("th", "td")]

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from shaoxing_ops import settings as platform_settings
+from shaoxing_ops.reports.documents import Documents
 from shaoxing_ops.reports.publish import write_index
 
 from .compute import Settings, StatsFrame, compute_months, month_range
@@ -20,6 +21,7 @@ class MonthOutputs:
     frame: StatsFrame
     workbook: Path
     report: Path
+    documents: Documents  # the report's Word and PDF copies
 
 
 def output_dir(month: str) -> Path:
@@ -36,10 +38,8 @@ def trend_months(month: str, settings: Settings) -> list[str]:
 def write_outputs(engine: Engine, month: str, settings: Settings) -> MonthOutputs:
     frame = compute_months(engine, trend_months(month, settings), settings)
     folder = output_dir(month)
-    outputs = MonthOutputs(
-        frame,
-        write_workbook(frame, month, folder / f"绍兴市市场主体统计_{month}.xlsx"),
-        write_report(frame, month, folder / f"绍兴市市场主体发展情况_{month}.html"),
-    )
+    workbook = write_workbook(frame, month, folder / f"绍兴市市场主体统计_{month}.xlsx")
+    report, documents = write_report(frame, month, folder / f"绍兴市市场主体发展情况_{month}.html")
+    outputs = MonthOutputs(frame, workbook, report, documents)
     write_index()
     return outputs

@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import jinja2
 import plotly.graph_objects as go
 import polars as pl
+from markupsafe import Markup
 from plotly.subplots import make_subplots
 
 from shaoxing_ops.files import write_private_text
+from shaoxing_ops.reports.documents import Documents, chart_images, write_documents
+from shaoxing_ops.reports.templating import environment
 
 from . import commentary
 from .compute import StatsFrame
@@ -34,13 +36,10 @@ TABLE_COLUMNS = (
 WAN = 10_000
 LARGE_AXIS = 100_000  # an axis reaching six-digit counts reads better in 万户
 
-_env = jinja2.Environment(
-    loader=jinja2.PackageLoader("shaoxing_ops.stats", "templates"),
-    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-)
+_env = environment("shaoxing_ops.stats")
 
 
-def _layout(fig: go.Figure, title: str, height: int = 400) -> str:
+def _layout(fig: go.Figure, title: str, height: int = 400) -> go.Figure:
     """Common look: Chinese font, the legend above the plot (clear of the axis titles), axes sized to labels."""
     fig.update_layout(
         title=dict(text=title, x=0, xanchor="left"),
@@ -54,7 +53,7 @@ def _layout(fig: go.Figure, title: str, height: int = 400) -> str:
     for axis in (*fig.select_xaxes(), *fig.select_yaxes()):
         # 2,000 rather than plotly's English "2k" (a category axis ignores the format)
         axis.update(automargin=True, tickformat=axis.tickformat or ",")
-    return fig.to_html(full_html=False, include_plotlyjs=False)
+    return fig
 
 
 def unit_of(values: Sequence[int | None]) -> str:
@@ -81,7 +80,7 @@ def _counts(fig: go.Figure, kind: str, x: list, values: list, name: str, unit: s
     (fig.add_bar if kind == "bar" else fig.add_scatter)(**trace, **kw)
 
 
-def charts(frame: StatsFrame, month: str) -> list[str]:
+def figures(frame: StatsFrame, month: str) -> list[go.Figure]:
     """Trend of stock and new registrations, county comparison, type and industry composition, capital by county.
 
     Months are categories labelled in Chinese (plotly would otherwise read "2025-02" as a date and print English
@@ -206,6 +205,18 @@ def charts(frame: StatsFrame, month: str) -> list[str]:
     ]
 
 
+def charts(frame: StatsFrame, month: str, for_print: bool = False) -> list[Markup]:
+    """The figures as HTML fragments (plotly.js embedded once by the page), or for print as PNG images."""
+    figs = figures(frame, month)
+    if not for_print:
+        return [Markup(fig.to_html(full_html=False, include_plotlyjs=False)) for fig in figs]
+    images = chart_images(figs) or [""] * len(figs)  # without Chromium: an empty image, said in the copies
+    return [
+        Markup('<img class="chart" src="{}" alt="{}">').format(i, f.layout.title.text or "")
+        for i, f in zip(images, figs, strict=True)
+    ]
+
+
 def _cell(value: Any, kind: str) -> str:
     match kind:
         case "int":
@@ -254,7 +265,8 @@ def _private_table(frame: StatsFrame, month: str) -> dict:
     return {"headers": [headers["stock"], "占企业总数比重", *[headers[k] for k in keys[1:]]], "rows": rows}
 
 
-def render_report(frame: StatsFrame, month: str) -> str:
+def render_report(frame: StatsFrame, month: str, for_print: bool = False) -> str:
+    """The month's report page; ``for_print`` the page its Word and PDF copies are made from."""
     import plotly.offline
 
     t = frame.total(month)
@@ -296,8 +308,9 @@ def render_report(frame: StatsFrame, month: str) -> str:
         month=month,
         cards=cards,
         sentences=commentary.sentences(frame, month),
-        charts=[jinja2.utils.markupsafe.Markup(c) for c in charts(frame, month)],
-        plotly_js=jinja2.utils.markupsafe.Markup(plotly.offline.get_plotlyjs()),
+        charts=charts(frame, month, for_print),
+        plotly_js="" if for_print else Markup(plotly.offline.get_plotlyjs()),
+        period=commentary.month_title(month),
         tables=[("分县（市、区）", _table(frame, "county", month)), ("分主体类别", _table(frame, "category", month)),
                 ("分县（市、区）私营企业", _private_table(frame, month)), ("分企业类型", _table(frame, "family", month)),
                 ("分三次产业", _table(frame, "sector", month)), ("分行业门类", _table(frame, "industry", month))],
@@ -307,5 +320,7 @@ def render_report(frame: StatsFrame, month: str) -> str:
     )  # fmt: skip
 
 
-def write_report(frame: StatsFrame, month: str, path: Path) -> Path:
-    return write_private_text(path, render_report(frame, month))
+def write_report(frame: StatsFrame, month: str, path: Path) -> tuple[Path, Documents]:
+    """The HTML report at ``path`` and its Word and PDF copies beside it."""
+    write_private_text(path, render_report(frame, month))
+    return path, write_documents(render_report(frame, month, for_print=True), path.with_suffix(""))

@@ -179,6 +179,13 @@ def market_entity_report(context: dg.AssetExecutionContext, config: StatsConfig,
             "workbook": dg.MetadataValue.path(str(out.workbook)),
             "report": dg.MetadataValue.url(report_url(out.report)),
             "report_path": dg.MetadataValue.path(str(out.report)),
+            "word": dg.MetadataValue.url(report_url(out.documents.docx)),
+            **({"pdf": dg.MetadataValue.url(report_url(out.documents.pdf))} if out.documents.pdf else {}),
+            **(
+                {"copies_missing": dg.MetadataValue.text(out.documents.missing)}
+                if out.documents.missing
+                else {}
+            ),
             "分析": dg.MetadataValue.md("\n\n".join(sentences(out.frame, month))),
             **_headline(out.frame.total(month)),
         }
