@@ -646,10 +646,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     from shaoxing_ops.alerts.cli import add_alert_parser
-    from shaoxing_ops.operations.cli import add_feedback_parser, add_host_parser
+    from shaoxing_ops.operations.cli import add_feedback_parser, add_host_parser, add_register_parsers
     from shaoxing_ops.serve.cli import add_serve_parser
 
     add_feedback_parser(sub)
+    add_register_parsers(sub)
     add_host_parser(sub)
     add_alert_parser(sub)
     add_serve_parser(sub)
