@@ -181,7 +181,7 @@ def test_every_register_round_trips_hostile_text_into_the_weekly_report(
     for heading in ("六、安全通报与补丁", "七、技术咨询", "八、编目数据申请", "九、确认"):
         assert heading in text
     assert "答复技术咨询 2 次，合计用时 35 分钟" in text and "需求变更待报送市局 1 条" in text
-    assert "app-1 openssh-server" in text and "db-1：CVE-2024-6387、openssh-server" in text
+    assert "app-1：openssh-server（" in text and "db-1：CVE-2024-6387、openssh-server" in text
 
     # the printable 应用系统问题反馈单
     assert run(["feedback", "print", "1", "--out", str(tmp_path / "forms")]) == 0
@@ -265,7 +265,7 @@ def test_a_notice_reads_open_in_the_month_it_stood_open_and_closed_in_the_month_
         "安全通报：绍市监信〔2026〕3号（ 处理中 ，2026-03-10 收到，本机待安装 CVE-2024-6387）" in march_text
     )
     assert "期末未关闭 1 份" in march_text and "市局 赵科长" not in march_text
-    assert "安全通报：无未关闭的通报" in april_text and "市局 赵科长（2026-04-06）" in april_text
+    assert "安全通报：无未关闭的通报" in april_text and "市局 赵科长 2026-04-06 已确认" in april_text
     assert "期末未关闭 0 份" in april_text
 
 

@@ -234,9 +234,18 @@ def state(
                 if done & {(h, i) for h in hosts for i in items}
                 else "未处理"
             )
+        groups: dict[tuple[str, dt.date, str | None], list[str]] = {}
+        for (
+            x
+        ) in applied:  # one line per host and day: "db-1: openssh-server、CVE-2024-6387 (2026-11-20, 王工)"
+            groups.setdefault((x["host"], x["applied_on"], x["applied_by"]), []).append(x["item"])
         out.append(
             {
                 **notice,
+                "patch_groups": [
+                    {"host": h, "applied_on": d, "applied_by": by, "items": items}
+                    for (h, d, by), items in groups.items()
+                ],
                 "hosts": hosts,
                 "items": items,
                 "patches": applied,
