@@ -433,10 +433,12 @@ def _demo(
     month = last_whole_month(end)
     monday = end - dt.timedelta(days=end.weekday() + 7)  # the last complete week
     stats_run = pool.submit(run_month, month)
+    from shaoxing_ops.operations.applications import demo_applications
     from shaoxing_ops.operations.cli import measure_databases, ops_store
     from shaoxing_ops.operations.hostmetrics import collect
 
     store = ops_store()
+    demo_applications(store, catalog, start)  # before the inspection sheet compares the exchange with them
     got = collect(store)
     store.record_db_sizes(measure_databases()[0], at=got.sampled_at)
     reports = {}
