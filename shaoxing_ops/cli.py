@@ -7,6 +7,7 @@ import datetime as dt
 import getpass
 import multiprocessing
 import os
+import re
 import sys
 import threading
 import time
@@ -638,11 +639,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_stats)
 
     p = sub.add_parser(
-        "report", help="inspection sheet (巡检单), weekly (运维周报) or monthly (运维服务月报) report"
+        "report",
+        help="inspection sheet (巡检单), weekly (运维周报), monthly (运维服务月报) report or the year-end "
+        "summary (运维服务年度总结)",
     )
-    p.add_argument("kind", choices=("daily", "weekly", "monthly"))
+    p.add_argument("kind", choices=("daily", "weekly", "monthly", "annual"))
     p.add_argument(
-        "date", help="daily: the day; weekly: any day of the week (Monday to Sunday); monthly: YYYY-MM"
+        "date",
+        help="daily: the day; weekly: any day of the week (Monday to Sunday); monthly: YYYY-MM; annual: YYYY",
     )
     p.add_argument("--force", action="store_true", help="write it even for a period outside the loaded days")
     p.set_defaults(func=cmd_report)
@@ -824,6 +828,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from shaoxing_ops.exchange.opsdb import OpsStore
     from shaoxing_ops.reports import build
 
+    if args.kind == "annual":
+        return cmd_report_annual(args)
     try:
         first, last = report_period(args.kind, args.date)
     except argparse.ArgumentTypeError as exc:
@@ -848,8 +854,49 @@ def cmd_report(args: argparse.Namespace) -> int:
     s = report["summary"]
     say(f"[2/3] {s['tables']} table-days: {s['succeeded']} succeeded, {s['failed']} failed, "
         f"{s['not_started']} not started, {s['checks_failed']} failed checks, {s['repushed']} re-pushed")  # fmt: skip
-    html, data = build.write(report, stem)
-    say(f"[3/3] {html}\n      {data}")
+    say("[3/3] writing the HTML, JSON, Word and PDF copies")
+    files = build.write(report, stem)
+    for path in (files.html, files.json, files.documents.docx, files.documents.pdf):
+        if path:
+            say(f"      {path}")
+    if files.documents.missing:
+        say(f"      warning: {files.documents.missing}")
+    return 0
+
+
+def cmd_report_annual(args: argparse.Namespace) -> int:
+    """The year-end summary: the service year so far (to yesterday), month by month."""
+    import dagster as dg
+
+    from shaoxing_ops.exchange.dbs import engine_for
+    from shaoxing_ops.exchange.opsdb import OpsStore
+    from shaoxing_ops.reports import annual
+
+    if not re.fullmatch(r"\d{4}", args.date):
+        print(f"error: {args.date!r} is not a year; use YYYY, e.g. 2026", file=sys.stderr)
+        return 2
+    try:
+        first, last = annual.service_year(int(args.date), settings.today())
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    home = ensure_dagster_home()
+    say(
+        f"[1/2] reading {first} … {last} (from the first day loaded) month by month from the instance in {home}"
+    )
+    ops = OpsStore(engine_for("ops")).ensure()
+    report = annual.annual_report(
+        dg.DagsterInstance.get(), ops, int(args.date), settings.today(), progress=say
+    )
+    p, b = report["legs"]["province"], report["legs"]["bureau"]
+    say(f"[2/2] availability: province {p['availability']}%, bureau {b['availability']}%; "
+        f"writing the HTML, JSON, Word and PDF copies")  # fmt: skip
+    files = annual.write(report)
+    for path in (files.html, files.json, files.documents.docx, files.documents.pdf):
+        if path:
+            say(f"      {path}")
+    if files.documents.missing:
+        say(f"      warning: {files.documents.missing}")
     return 0
 
 

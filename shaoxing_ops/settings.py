@@ -125,3 +125,15 @@ def host_database_url() -> str | None:
     """The database server a database host serves (``SXOPS_HOST_DB_URL`` or the file ``..._FILE`` names):
     ``host collect --role db`` samples its connections, cache hits, transactions and sizes."""
     return _from_env_or_file("SXOPS_HOST_DB_URL")
+
+
+def contract() -> dict[str, str]:
+    """The operations contract as the deliverables' covers and signature blocks name it: 甲方 (the client),
+    乙方 (``SXOPS_CONTRACTOR``), the project (``SXOPS_PROJECT_NAME``) and its number (``SXOPS_CONTRACT_NO``)."""
+    return {
+        "client": "绍兴市市场监督管理局",
+        "contractor": os.environ.get("SXOPS_CONTRACTOR", "").strip() or "运维服务单位",
+        "project": os.environ.get("SXOPS_PROJECT_NAME", "").strip()
+        or "绍兴市市场监督管理局数据交换运维服务项目",
+        "number": os.environ.get("SXOPS_CONTRACT_NO", "").strip(),
+    }

@@ -96,7 +96,7 @@ def test_a_day_never_delivered_fails_its_volume_check_shows_on_the_sheet_and_ale
         )
         assert row["status"] == "succeeded" and row["rows"]["read"] == 0 and row["source_rows"] == 0
         assert sheet["summary"]["not_delivered"] == 1
-        html, _ = build.write(sheet, f"巡检单_{SILENT}")
+        html = build.write(sheet, f"巡检单_{SILENT}").html
         assert "未下发" in html.read_text(encoding="utf-8")
         before = next(r for leg in build.daily_sheet(instance, ops, SILENT - dt.timedelta(days=1))["legs"]
                       for r in leg["rows"] if r["table"] == BUSY)  # fmt: skip

@@ -78,10 +78,10 @@ def test_sheet_shows_a_planted_failure_then_its_repush(province: Dbs, catalog: C
     assert row["checks"]["row_count"] == "passed" and row["checks"]["reconcile"] == "passed"
     assert (row["repush_attempts"], row["repush_outcome"], row["count_difference"]) == (1, "成功", 0)
     assert _row(after, "SCJG_ZTXX")["checks"]["reconcile"] == "none"  # the bureau leg has no such check
-    html, data = build.write(after, f"巡检单_{DAY2}")
-    text = html.read_text(encoding="utf-8")
+    files = build.write(after, f"巡检单_{DAY2}")
+    text = files.html.read_text(encoding="utf-8")
     assert "数据交换日常巡检单（2026年03月02日）" in text and "1 次 成功" in text
-    assert json.loads(data.read_text(encoding="utf-8"))["summary"]["repushed"] == 1
+    assert json.loads(files.json.read_text(encoding="utf-8"))["summary"]["repushed"] == 1
 
 
 def test_sheet_lists_a_failed_run_and_its_escalation(province: Dbs, catalog: Catalog, instance) -> None:  # noqa: F811
@@ -143,7 +143,7 @@ def test_reports_render_hostile_text_as_text_and_mask_personal_data(tmp_path: Pa
     html = build.render(weekly)
     assert "3306************34" in html and "138****5678" in html
     assert "数据交换运维周报（2026年03月02日—03月08日）" in html and "Plotly.newPlot" in html
-    assert "用户单位确认" in build.render(monthly) and "<script src=" not in html
+    assert "甲方确认" in build.render(monthly) and "<script src=" not in html
 
 
 def _history(store: OpsStore, host: str, end: dt.datetime, hours: int, **values: float) -> None:

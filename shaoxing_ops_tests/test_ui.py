@@ -21,7 +21,7 @@ pytestmark = pytest.mark.ui
 REQUIRE_UI = os.environ.get("SXOPS_REQUIRE_UI") == "1"
 ARTIFACTS = Path(os.environ.get("SXOPS_ARTIFACTS_DIR") or ROOT / "var" / "test-artifacts")
 GROUPS = {"province_registration": 67, "province_enforcement": 42, "province_food_safety": 33, "bureau": 14,
-          "statistics": 2, "ops": 6}  # fmt: skip
+          "statistics": 2, "ops": 7}  # fmt: skip
 
 
 @pytest.fixture

@@ -25,3 +25,10 @@ weekly = dg.WeeklyPartitionsDefinition(
 ops_monthly = dg.MonthlyPartitionsDefinition(
     start_date=settings.start_date().isoformat(), timezone=settings.TIMEZONE
 )
+yearly = dg.TimeWindowPartitionsDefinition(
+    cron_schedule="0 0 1 1 *",
+    fmt="%Y",
+    start=str(settings.start_date().year),
+    timezone=settings.TIMEZONE,
+    end_offset=1,  # the year under way too: its summary so far can be written on demand
+)  # service years, for the year-end summary

@@ -11,13 +11,14 @@ import datetime as dt
 import json
 import math
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import jinja2
 import plotly.graph_objects as go
 import sqlalchemy as sa
+from markupsafe import Markup
 
 from shaoxing_ops import settings
 from shaoxing_ops.catalog import load_catalog
@@ -29,16 +30,15 @@ from shaoxing_ops.operations.patches import patch_status
 
 from . import registers
 from .collect import CHECK_CN, CHECKS, DELIVERY_CN, STATUS_CN, TableDay, collect_days
+from .documents import Documents, chart_images, write_documents
 from .publish import write_index
 from .safety import redact_all
+from .templating import environment
 
 LEG_TITLES = {"province": "省局数据下发（省局 → 前置库）", "bureau": "数据局上报（前置库 → 市数据局）"}
 FONT = "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif"
 
-_env = jinja2.Environment(
-    loader=jinja2.PackageLoader("shaoxing_ops.reports", "templates"),
-    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-)
+_env = environment()
 CHECK_TITLES = {"row_count": "行数", "freshness": "时效", "schema": "结构", "validity": "合规", "reconcile": "全表核对",
                 "volume": "数据量"}  # fmt: skip
 _env.globals.update(STATUS_CN=STATUS_CN, CHECK_CN=CHECK_CN, CHECKS=CHECKS, DELIVERY_CN=DELIVERY_CN,
@@ -186,7 +186,7 @@ def period_report(instance: dg.DagsterInstance, ops: OpsStore, first: dt.date, l
     daily = [{"day": d.isoformat(), **_day_summary(by_day[d.isoformat()])} for d in days]
     incidents = []
     for r in rows:
-        if r.status == "failed" or any(v == "failed" for v in r.checks.values()) or r.repush_attempts:
+        if r.incident:
             failed_checks = [c for c, v in r.checks.items() if v == "failed"]
             if r.healthy:
                 resolution = f"已自动重推 {r.repush_attempts} 次后恢复" if r.repush_attempts else "已恢复"
@@ -253,6 +253,10 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
     Days are categories (the full date, never parsed as a time by plotly); each measure has its own axis,
     titled, starting at zero; counts never run below it.
     """
+    if report["kind"] == "annual":
+        from .annual import figures as annual_figures
+
+        return annual_figures(report)
     out = []
     daily = report["daily"]
     days = [d["day"] for d in daily]
@@ -292,41 +296,71 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
     return out
 
 
-def charts(report: dict[str, Any]) -> list[jinja2.utils.markupsafe.Markup]:
-    """The report's figures as HTML fragments (plotly.js is embedded once by the template)."""
+def charts(report: dict[str, Any], for_print: bool = False) -> list[Markup]:
+    """The report's figures as HTML fragments: interactive (plotly.js is embedded once by the template), or
+    for print as PNG images (a line in their place where no Chromium can draw them)."""
+    figs = figures(report) if report["kind"] != "daily" else []
+    if not for_print:
+        return [Markup(fig.to_html(full_html=False, include_plotlyjs=False)) for fig in figs]
+    images = chart_images(figs)
+    titles = [fig.layout.title.text or "" for fig in figs]
+    if images is None:
+        return [Markup('<img class="chart" alt="{}">').format(t) for t in titles]
     return [
-        jinja2.utils.markupsafe.Markup(fig.to_html(full_html=False, include_plotlyjs=False))
-        for fig in figures(report)
+        Markup('<img class="chart" src="{}" alt="{}">').format(i, t)
+        for i, t in zip(images, titles, strict=True)
     ]
 
 
-def render(report: dict[str, Any]) -> str:
+def render(report: dict[str, Any], for_print: bool = False) -> str:
+    """The report's HTML page; ``for_print`` the page the Word and PDF copies are made from (charts as
+    images, the cover page shown)."""
     import plotly.offline
 
-    template = "inspection.html.j2" if report["kind"] == "daily" else "period.html.j2"
+    template = TEMPLATES.get(report["kind"], "period.html.j2")
+    interactive = report["kind"] != "daily" and not for_print
     return _env.get_template(template).render(
         r=report,
-        charts=charts(report) if report["kind"] != "daily" else [],
-        plotly_js=jinja2.utils.markupsafe.Markup(plotly.offline.get_plotlyjs())
-        if report["kind"] != "daily"
-        else "",
+        charts=charts(report, for_print),
+        plotly_js=Markup(plotly.offline.get_plotlyjs()) if interactive else "",
         resource_label=_resource_label,
+        period=period_text(report),
     )
+
+
+def period_text(report: dict[str, Any]) -> str:
+    """What a cover calls the report's period: 2026年3月1日 or 2026年3月1日—3月7日."""
+    if report["kind"] == "daily":
+        return _date_cn(dt.date.fromisoformat(report["day"]))
+    first, last = (dt.date.fromisoformat(report["period"][k]) for k in ("first", "last"))
+    return f"{_date_cn(first)}—{_date_cn(last)}"
+
+
+def _date_cn(day: dt.date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+TEMPLATES = {"daily": "inspection.html.j2", "annual": "annual.html.j2"}
+FOLDERS = {"daily": "inspection", "weekly": "weekly", "monthly": "monthly", "annual": "annual"}
 
 
 def report_dir(kind: str) -> Path:
-    return (
-        settings.data_dir()
-        / "reports"
-        / {"daily": "inspection", "weekly": "weekly", "monthly": "monthly"}[kind]
-    )
+    return settings.data_dir() / "reports" / FOLDERS[kind]
 
 
-def write(report: dict[str, Any], stem: str) -> tuple[Path, Path]:
-    """Write ``<stem>.html`` and ``<stem>.json`` under the report's folder; returns both paths."""
+@dataclass(frozen=True)
+class ReportFiles:
+    html: Path
+    json: Path
+    documents: Documents  # the Word and PDF copies
+
+
+def write(report: dict[str, Any], stem: str) -> ReportFiles:
+    """Write ``<stem>.html``, ``.json``, ``.docx`` and ``.pdf`` under the report's folder."""
     folder = report_dir(report["kind"])  # made by the first write
     html, data = folder / f"{stem}.html", folder / f"{stem}.json"
     write_private_text(html, render(report))
     write_private_text(data, json.dumps(report, ensure_ascii=False, indent=1, default=str))
+    documents = write_documents(render(report, for_print=True), folder / stem)
     write_index()
-    return html, data
+    return ReportFiles(html, data, documents)

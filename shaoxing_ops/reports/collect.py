@@ -63,6 +63,11 @@ class TableDay:
         )
 
     @property
+    def incident(self) -> bool:
+        """A failed run or check, or a re-push: what the reports count and explain as a 故障."""
+        return self.status == "failed" or "failed" in self.checks.values() or bool(self.repush_attempts)
+
+    @property
     def severity(self) -> int:
         """0: failed run or check; 1: never started; 2: re-pushed and recovered; 3: healthy."""
         if self.status == "failed" or "failed" in self.checks.values():
@@ -101,6 +106,8 @@ def _evaluations(instance: dg.DagsterInstance, key: dg.AssetKey, check: str, day
     look-up per day the history did not reach."""
     wanted = set(days)
     found: dict[str, Any] = {}
+    if not wanted:
+        return found
     check_key = dg.AssetCheckKey(key, check)
     storage = instance.event_log_storage
     for record in storage.get_asset_check_execution_history(check_key, limit=2 * len(wanted) + 10):
@@ -200,7 +207,10 @@ def collect_days(instance: dg.DagsterInstance, days: Sequence[dt.date], ops: Any
         latest: dict[str, Any] = {}
         for rec in found.records:  # newest first
             latest.setdefault(rec.partition_key, rec)
-        counted = _evaluations(instance, key, "row_count", names)
+        # only the days the check was evaluated on: a day never loaded costs no look-up
+        counted = _evaluations(
+            instance, key, "row_count", [d for d in names if (key, "row_count", d) in checks]
+        )
         details = {(c, d): _evaluations(instance, key, c, [d]).get(d) for c, d in failing_by_key[key]}
         for day in names:
             td = TableDay(leg, system, name, title, key.to_user_string(), day)

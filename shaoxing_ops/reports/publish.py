@@ -15,20 +15,22 @@ import urllib.parse
 from collections import defaultdict
 from pathlib import Path
 
-import jinja2
-
 from shaoxing_ops import settings
 from shaoxing_ops.files import write_private_text
+
+from .templating import environment
 
 KINDS = {  # folder -> what the index calls it, in the order it lists them
     "inspection": "日常巡检单",
     "weekly": "运维周报",
     "monthly": "运维服务月报",
     "stats": "市场主体发展情况（月度统计）",
+    "annual": "运维服务年度总结",
 }
 SHOWN = (".html", ".xlsx", ".docx", ".pdf")  # what a reader opens; the JSON beside each is for machines
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
-_env = jinja2.Environment(loader=jinja2.PackageLoader("shaoxing_ops.reports", "templates"), autoescape=True)
+_YEAR = re.compile(r"_(\d{4})\.")  # a yearly report: 运维服务年度总结_2026.pdf
+_env = environment()
 
 
 def reports_root() -> Path:
@@ -67,7 +69,10 @@ def write_index() -> Path:
             if path.suffix not in SHOWN or not path.is_file():
                 continue
             found = _MONTH.search(path.name) or _MONTH.search(path.parent.name)
-            month = f"{found.group(1)}年{found.group(2)}月" if found else "其他"
+            year = _YEAR.search(path.name)
+            month = (
+                f"{found.group(1)}年{found.group(2)}月" if found else f"{year.group(1)}年" if year else "其他"
+            )
             months[month].append({"name": path.name, "href": path.relative_to(root).as_posix()})
         kinds.append({"title": title, "months": sorted(months.items(), reverse=True)})
     html = _env.get_template("index.html.j2").render(kinds=kinds, quote=urllib.parse.quote)

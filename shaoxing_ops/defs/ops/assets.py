@@ -12,10 +12,10 @@ from shaoxing_ops.operations.assessment import assess_hosts, describe
 from shaoxing_ops.operations.cli import measure_databases
 from shaoxing_ops.operations.hostmetrics import collect
 from shaoxing_ops.operations.patches import patch_status
-from shaoxing_ops.reports import build
+from shaoxing_ops.reports import annual, build
 from shaoxing_ops.reports.publish import report_url
 
-from ..partitions import daily, ops_monthly, weekly
+from ..partitions import daily, ops_monthly, weekly, yearly
 from ..province.jobs import INSPECTION_KEY
 from ..resources import Databases
 
@@ -25,6 +25,7 @@ ASSESSMENT = dg.AssetKey(["ops", "resource_assessment"])
 SHEET = dg.AssetKey(["ops", "inspection_sheet"])
 WEEKLY = dg.AssetKey(["ops", "weekly_report"])
 MONTHLY = dg.AssetKey(["ops", "monthly_report"])
+ANNUAL = dg.AssetKey(["ops", "annual_report"])
 STATS_REPORT = dg.AssetKey(["stats", "market_entity_report"])
 DB_SIZE_EVERY_SECONDS = 3600
 
@@ -136,12 +137,21 @@ def announce(context: dg.AssetExecutionContext | dg.SensorEvaluationContext, ops
     return sum(outcome.sent.values())
 
 
-def _files(html, data) -> dict[str, dg.MetadataValue]:  # type: ignore[no-untyped-def]
-    return {
-        "html": dg.MetadataValue.path(str(html)),
-        "report": dg.MetadataValue.url(report_url(html)),
-        "json": dg.MetadataValue.path(str(data)),
+def _files(context: dg.AssetExecutionContext, files: build.ReportFiles) -> dict[str, dg.MetadataValue]:
+    """Links to the report and its Word and PDF copies; a copy that could not be made is said in the log."""
+    copies = files.documents
+    out = {
+        "html": dg.MetadataValue.path(str(files.html)),
+        "report": dg.MetadataValue.url(report_url(files.html)),
+        "json": dg.MetadataValue.path(str(files.json)),
+        "word": dg.MetadataValue.url(report_url(copies.docx)),
     }
+    if copies.pdf:
+        out["pdf"] = dg.MetadataValue.url(report_url(copies.pdf))
+    if copies.missing:
+        context.log.warning(copies.missing)
+        out["copies_missing"] = dg.MetadataValue.text(copies.missing)
+    return out
 
 
 @dg.asset(
@@ -151,18 +161,18 @@ def _files(html, data) -> dict[str, dg.MetadataValue]:  # type: ignore[no-untype
     partitions_def=daily,
     description="日常巡检单：当日两条链路每张表的运行状态、交换行数、各项检查结果、行数差、重推次数与结果、升级事项、"
     "主机资源评估和未关闭的问题反馈；输出中文 HTML 与 JSON。",
-    kinds={"html", "json"},
+    kinds={"html", "json", "docx", "pdf"},
     owners=[OWNER],
 )
 def inspection_sheet(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
     day = context.partition_time_window.start.date()
     report = build.daily_sheet(context.instance, databases.ops(), day)
-    html, data = build.write(report, f"巡检单_{day.isoformat()}")
+    files = build.write(report, f"巡检单_{day.isoformat()}")
     s = report["summary"]
     title, lines, alert = daily_summary(report)
     sent = announce(context, databases.ops(), title, [alert], tuple(lines))
     return dg.MaterializeResult(metadata={
-        **_files(html, data),
+        **_files(context, files),
         **{k: dg.MetadataValue.int(v) for k, v in s.items()},
         "healthy": dg.MetadataValue.bool(not report["attention"] and not report["hosts_silent"]),
         "summary_sent": dg.MetadataValue.int(sent),
@@ -175,16 +185,16 @@ def inspection_sheet(context: dg.AssetExecutionContext, databases: Databases) ->
     group_name="ops",
     partitions_def=weekly,
     description="运维周报：一周的巡检汇总、故障及处理、数据初始化及审批、资源趋势图、问题反馈的登记与解决，附确认签字栏。",
-    kinds={"html", "plotly"},
+    kinds={"html", "plotly", "docx", "pdf"},
     owners=[OWNER],
 )
 def weekly_report(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
     window = context.partition_time_window
     first, last = window.start.date(), window.end.date() - dt.timedelta(days=1)
     report = build.period_report(context.instance, databases.ops(), first, last, "weekly")
-    html, data = build.write(report, f"运维周报_{first.isoformat()}")
+    files = build.write(report, f"运维周报_{first.isoformat()}")
     return dg.MaterializeResult(
-        metadata={**_files(html, data), "incidents": dg.MetadataValue.int(len(report["incidents"]))}
+        metadata={**_files(context, files), "incidents": dg.MetadataValue.int(len(report["incidents"]))}
     )
 
 
@@ -194,7 +204,7 @@ def weekly_report(context: dg.AssetExecutionContext, databases: Databases) -> dg
     group_name="ops",
     partitions_def=ops_monthly,
     description="运维服务月报：当月巡检、故障与处理、数据初始化、资源趋势、问题反馈，以及市场主体统计要点，附用户单位确认签字栏。",
-    kinds={"html", "plotly"},
+    kinds={"html", "plotly", "docx", "pdf"},
     owners=[OWNER],
 )
 def monthly_report(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
@@ -203,7 +213,32 @@ def monthly_report(context: dg.AssetExecutionContext, databases: Databases) -> d
     report = build.period_report(
         context.instance, databases.ops(), first, last, "monthly", databases.engine("front")
     )
-    html, data = build.write(report, f"运维服务月报_{first:%Y-%m}")
+    files = build.write(report, f"运维服务月报_{first:%Y-%m}")
     return dg.MaterializeResult(
-        metadata={**_files(html, data), "incidents": dg.MetadataValue.int(len(report["incidents"]))}
+        metadata={**_files(context, files), "incidents": dg.MetadataValue.int(len(report["incidents"]))}
+    )
+
+
+@dg.asset(
+    key=ANNUAL,
+    deps=[MONTHLY],
+    group_name="ops",
+    partitions_def=yearly,
+    description="运维服务年度总结（验收用）：全年两条链路的交换可用率、故障与处理时长、自动重推、数据初始化、问题反馈、"
+    "各月主机资源与扩缩容建议、市场主体统计交付情况，附甲乙双方确认签字栏；输出 HTML、JSON、Word 与 PDF。",
+    kinds={"html", "plotly", "docx", "pdf"},
+    owners=[OWNER],
+)
+def annual_report(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
+    year = context.partition_time_window.start.year
+    report = annual.annual_report(context.instance, databases.ops(), year, progress=context.log.info)
+    files = annual.write(report)
+    legs = report["legs"]
+    return dg.MaterializeResult(
+        metadata={
+            **_files(context, files),
+            "province_availability_percent": dg.MetadataValue.float(legs["province"]["availability"] or 0.0),
+            "bureau_availability_percent": dg.MetadataValue.float(legs["bureau"]["availability"] or 0.0),
+            "escalations": dg.MetadataValue.int(report["escalations"]["count"]),
+        }
     )
