@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import sqlalchemy as sa
+from docx import Document
 
 from shaoxing_ops.catalog import Catalog
 from shaoxing_ops.exchange.opsdb import OpsStore, now_local
@@ -183,13 +184,18 @@ def test_every_register_round_trips_hostile_text_into_the_weekly_report(
     assert "答复技术咨询 2 次，合计用时 35 分钟" in text and "需求变更待报送市局 1 条" in text
     assert "app-1：openssh-server（" in text and "db-1：CVE-2024-6387、openssh-server" in text
 
-    # the printable 应用系统问题反馈单
-    assert run(["feedback", "print", "1", "--out", str(tmp_path / "forms")]) == 0
-    form = Path(capsys.readouterr().out.strip().splitlines()[-1])
-    assert form.name == "问题反馈单_0001.html" and (form.stat().st_mode & 0o777) == 0o600
-    page = form.read_text(encoding="utf-8")
+    # the printable 应用系统问题反馈单, as HTML and, through the reports' documents, as Word and PDF
+    code = run(["feedback", "print", "1", "--out", str(tmp_path / "forms")])
+    out, err = capsys.readouterr()
+    written = [Path(line) for line in out.split()]
+    assert [p.name for p in written][:2] == ["问题反馈单_0001.html", "问题反馈单_0001.docx"]
+    assert code == (1 if err else 0) and all((p.stat().st_mode & 0o777) == 0o600 for p in written)
+    page = written[0].read_text(encoding="utf-8")
     assert SCRIPT not in page and "&lt;script&gt;" in page and PHONE not in page and PHONE_MASKED in page
-    assert "需求变更，待提交市局" in _text(page) and "反馈人签字" in page and "用户单位确认" in page
+    assert "需求变更，待提交市局" in _text(page) and "登记人（签字）" in page and "甲方确认" in page
+    word = Document(str(written[1]))
+    cells = " ".join(c.text for t in word.tables for r in t.rows for c in r.cells)
+    assert f"希望增加导出按钮 {SCRIPT}" in cells and PHONE_MASKED in cells and PHONE not in cells
     # nothing hostile was ever SQL: every table still there, every row readable
     reg = RegisterStore(ops).ensure()
     with ops.engine.connect() as conn:

@@ -92,7 +92,7 @@ def add_feedback_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--sent-on", required=True, help="报送日期, YYYY-MM-DD")
     p.set_defaults(func=cmd_feedback_route)
 
-    p = sub.add_parser("print", help="write the printable 应用系统问题反馈单 of an item (HTML)")
+    p = sub.add_parser("print", help="write the printable 应用系统问题反馈单 of an item (HTML, Word, PDF)")
     p.add_argument("id", type=int, metavar="ID")
     p.add_argument("--out", help="folder to write it to (default: the reports folder's feedback/)")
     p.set_defaults(func=cmd_feedback_print)
@@ -190,15 +190,25 @@ def cmd_feedback_route(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback_print(args: argparse.Namespace) -> int:
+    """The 应用系统问题反馈单 of an item: HTML, Word and PDF; exit 1 when a copy lacks something (it says what)."""
     from pathlib import Path
 
+    from shaoxing_ops.reports.documents import DocumentError
     from shaoxing_ops.reports.forms import write_feedback_form
 
     item = ops_store().feedback_item(args.id)
     if item is None:
         return _refuse(f"问题反馈 #{args.id} 不存在：用 `shaoxing-ops feedback list` 查看编号")
-    for path in write_feedback_form(item, Path(args.out) if args.out else None):
-        print(path)
+    try:
+        html, documents = write_feedback_form(item, Path(args.out) if args.out else None)
+    except DocumentError as exc:
+        return _refuse(str(exc))
+    for path in (html, documents.docx, documents.pdf):
+        if path is not None:
+            print(path)
+    if documents.missing:
+        print(f"warning: {documents.missing}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -1,7 +1,8 @@
 """Printable forms of the registers: the 《应用系统问题反馈单》 of one feedback item, which the contract has the
 project group receive and hand on (change requests to the city bureau), signed on paper.
 
-One self-contained Chinese HTML page in the reports' style, personal data masked as in every report.
+One page in the reports' style from the reports' one Jinja2 environment, personal data masked as in every
+report, written as HTML and, like the reports, as Word and PDF copies (``documents.write_documents``).
 """
 
 from __future__ import annotations
@@ -10,18 +11,15 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from shaoxing_ops import settings
 from shaoxing_ops.domain.identifiers import mask_phone
 from shaoxing_ops.files import write_private_text
 
+from .documents import Documents, write_documents
 from .safety import redact_all
+from .templating import environment
 
-_env = jinja2.Environment(
-    loader=jinja2.PackageLoader("shaoxing_ops.reports", "templates"),
-    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-)
+_env = environment()
 
 
 def _shown(value: Any) -> Any:
@@ -31,7 +29,7 @@ def _shown(value: Any) -> Any:
 
 
 def feedback_form(item: dict[str, Any], generated_at: dt.datetime | None = None) -> str:
-    """The form of one item as HTML: its fields, the routing, blank lines for analysis and signatures."""
+    """The form of one item as HTML: its fields, the routing, room for the analysis, the signature block."""
     shown = redact_all({k: _shown(v) for k, v in item.items()})
     shown["contact"] = mask_phone(item.get("contact"))
     moment = generated_at or dt.datetime.now(settings.TZ).replace(tzinfo=None)
@@ -42,8 +40,9 @@ def forms_dir() -> Path:
     return settings.data_dir() / "reports" / "feedback"
 
 
-def write_feedback_form(item: dict[str, Any], folder: Path | None = None) -> list[Path]:
-    """Write ``问题反馈单_<id>.html`` under ``folder`` (default: the reports folder's ``feedback/``)."""
+def write_feedback_form(item: dict[str, Any], folder: Path | None = None) -> tuple[Path, Documents]:
+    """Write ``问题反馈单_<id>.html``, ``.docx`` and ``.pdf`` under ``folder`` (default: the reports folder's
+    ``feedback/``); the Word and PDF copies say in ``Documents.missing`` what they lack, if anything."""
     stem = (folder or forms_dir()) / f"问题反馈单_{item['id']:04d}"
     html = feedback_form(item)
-    return [write_private_text(stem.with_suffix(".html"), html)]
+    return write_private_text(stem.with_suffix(".html"), html), write_documents(html, stem)
