@@ -434,10 +434,12 @@ def _demo(
     month = last_whole_month(end)
     monday = end - dt.timedelta(days=end.weekday() + 7)  # the last complete week
     stats_run = pool.submit(run_month, month)
+    from shaoxing_ops.operations.applications import demo_applications
     from shaoxing_ops.operations.cli import measure_databases, ops_store
     from shaoxing_ops.operations.hostmetrics import collect
 
     store = ops_store()
+    demo_applications(store, catalog, start)  # before the inspection sheet compares the exchange with them
     got = collect(store)
     store.record_db_sizes(measure_databases()[0], at=got.sampled_at)
     reports = {}
@@ -650,10 +652,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_report)
 
     from shaoxing_ops.alerts.cli import add_alert_parser
-    from shaoxing_ops.operations.cli import add_feedback_parser, add_host_parser
+    from shaoxing_ops.operations.cli import add_feedback_parser, add_host_parser, add_register_parsers
     from shaoxing_ops.serve.cli import add_serve_parser
 
     add_feedback_parser(sub)
+    add_register_parsers(sub)
     add_host_parser(sub)
     add_alert_parser(sub)
     add_serve_parser(sub)

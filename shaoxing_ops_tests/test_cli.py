@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import json
 from collections import Counter
 
 import pytest
@@ -119,7 +120,7 @@ def test_late_day_fault_is_delivered_with_the_next_day(cli_env: Dbs, catalog, ca
         assert conn.execute(sa.text(count)).scalar_one() > before
 
 
-def test_demo_runs_end_to_end(demo: Demo) -> None:
+def test_demo_runs_end_to_end(demo: Demo, catalog) -> None:  # type: ignore[no-untyped-def]
     """The first README command's program, on a tiny scale, through real Dagster runs in a fresh home."""
     done, tmp_path = demo.done, demo.root
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -127,6 +128,12 @@ def test_demo_runs_end_to_end(demo: Demo) -> None:
     assert "make ui" in done.stdout and (tmp_path / "dagster" / "dagster.yaml").exists()
     assert "step 5/6  market-entity statistics" in done.stdout
     assert len(list((tmp_path / "data" / "reports" / "inspection").glob("*.html"))) == 1
+    # the demo's catalog applications leave two exchanged tables without an approval: the sheet says which
+    (sheet,) = (tmp_path / "data" / "reports" / "inspection").glob("*.json")
+    check = json.loads(sheet.read_text(encoding="utf-8"))["registers"]["applications"]
+    left_out = [s.tables[-1].name for s in catalog.systems if len(s.tables) > 1][:2]
+    assert sorted(t["table"] for t in check["unapproved"]) == sorted(left_out)
+    assert check["applications"] == len(catalog.systems) + 1
     workbooks = list((tmp_path / "data" / "reports" / "stats").glob("*/*.xlsx"))
     assert len(workbooks) == 1 and workbooks[0].stat().st_size > 10_000, done.stdout[-2000:]
 

@@ -27,10 +27,27 @@ def now_local() -> dt.datetime:
 
 FEEDBACK_CHANNELS = ("电话", "浙政钉", "QQ", "微信")
 FEEDBACK_STATUSES = ("open", "resolved")
+# 需求变更 are all submitted to the city bureau (市局), as the contract says
+FEEDBACK_KINDS = ("缺陷", "需求变更", "咨询", "数据问题")
+FEEDBACK_SEVERITIES = ("一般", "严重", "紧急")
 
 
 class FeedbackError(ValueError):
     """A feedback entry that cannot be recorded or resolved as asked; the message says what to do instead."""
+
+
+def add_missing_columns(conn: sa.Connection, metadata: sa.MetaData) -> None:
+    """Nullable columns a newer version added to a table an older one made (``launched_by``), added in place:
+    ``create_all`` makes missing tables only. Idempotent; the same statement on SQLite, PostgreSQL, MariaDB."""
+    inspector, quote = sa.inspect(conn), conn.dialect.identifier_preparer
+    for table in metadata.sorted_tables:
+        held = {c["name"] for c in inspector.get_columns(table.name, schema=table.schema)}
+        for column in table.columns:
+            if column.name not in held and column.nullable:
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {quote.format_table(table)} ADD COLUMN "
+                    f"{quote.quote(column.name)} {column.type.compile(conn.dialect)}"
+                )
 
 
 class OpsStore:
@@ -38,7 +55,7 @@ class OpsStore:
         self.engine = engine
         pg = is_postgres(engine)
         self.schema = "ops" if pg else None
-        prefix = "" if pg else "ops_"
+        self.prefix = prefix = "" if pg else "ops_"  # public: other modules' ops tables follow the same names
         md = sa.MetaData(schema=self.schema)
         self.metadata = md
         self.quarantine = sa.Table(
@@ -150,6 +167,10 @@ class OpsStore:
             sa.Column("resolved_at", sa.DateTime),
             sa.Column("resolution", sa.Text),
             sa.Column("resolved_by", sa.String(100)),
+            sa.Column("kind", sa.String(16)),  # one of FEEDBACK_KINDS; NULL on items registered before it existed
+            sa.Column("severity", sa.String(8)),  # one of FEEDBACK_SEVERITIES
+            sa.Column("sent_to", sa.String(16)),  # 市局 | 省局: where the item was submitted
+            sa.Column("sent_on", sa.Date),
             sa.Index(f"ix_{prefix}feedback_status", "status", "opened_at"),
         )  # fmt: skip
         self.alerts_sent = sa.Table(
@@ -180,15 +201,7 @@ class OpsStore:
         return self
 
     def _add_missing_columns(self, conn: sa.Connection) -> None:
-        """Nullable columns a newer version added to a table an older one made (``launched_by``), added in place:
-        ``create_all`` makes missing tables only. Idempotent; the same statement on SQLite, PostgreSQL, MariaDB."""
-        inspector, quote = sa.inspect(conn), conn.dialect.identifier_preparer
-        for table in self.metadata.sorted_tables:
-            held = {c["name"] for c in inspector.get_columns(table.name, schema=self.schema)}
-            for column in table.columns:
-                if column.name not in held and column.nullable:
-                    conn.exec_driver_sql(f"ALTER TABLE {quote.format_table(table)} ADD COLUMN "
-                                         f"{quote.quote(column.name)} {column.type.compile(conn.dialect)}")  # fmt: skip
+        add_missing_columns(conn, self.metadata)
 
     # -- quarantine -------------------------------------------------------------------------------------
     def replace_quarantine(self, leg: str, table: str, partitions: Sequence[str], entries: Iterable[dict[str, Any]],
@@ -469,7 +482,8 @@ class OpsStore:
 
     # -- problem feedback (问题反馈登记) -----------------------------------------------------------------
     def add_feedback(self, *, system: str, channel: str, reporter: str, description: str,
-                     contact: str | None = None, at: dt.datetime | None = None) -> int:  # fmt: skip
+                     contact: str | None = None, at: dt.datetime | None = None, kind: str = "缺陷",
+                     severity: str = "一般") -> int:  # fmt: skip
         """Register a problem as reported; the store is the gate, so every caller gets the same checks."""
         fields = {"system": system, "reporter": reporter, "description": description}
         missing = [k for k, v in fields.items() if not (v or "").strip()]
@@ -477,12 +491,16 @@ class OpsStore:
             raise FeedbackError(f"问题反馈缺少必填项: {', '.join(missing)}")
         if channel not in FEEDBACK_CHANNELS:
             raise FeedbackError(f"反馈渠道 {channel!r} 无效，可选: {'、'.join(FEEDBACK_CHANNELS)}")
+        if kind not in FEEDBACK_KINDS:
+            raise FeedbackError(f"问题类型 {kind!r} 无效，可选: {'、'.join(FEEDBACK_KINDS)}")
+        if severity not in FEEDBACK_SEVERITIES:
+            raise FeedbackError(f"严重程度 {severity!r} 无效，可选: {'、'.join(FEEDBACK_SEVERITIES)}")
         self.ensure()
         with self.engine.begin() as conn:
             result = conn.execute(self.feedback.insert().values(
                 system=system.strip(), channel=channel, reporter=reporter.strip(),
                 contact=(contact or "").strip() or None, description=description.strip(), status="open",
-                opened_at=to_local_naive(at) or now_local(),
+                opened_at=to_local_naive(at) or now_local(), kind=kind, severity=severity,
             ))  # fmt: skip
             return int(result.inserted_primary_key[0])
 

@@ -1,4 +1,5 @@
-"""``feedback`` and ``host`` sub-commands, registered on the ``shaoxing-ops`` parser by its owner.
+"""``feedback``, ``host`` and the registers' sub-commands (``application``, ``notice``, ``consult``), registered
+on the ``shaoxing-ops`` parser by its owner.
 
 Each handler returns an exit code: 0 done, 1 done with a warning (a database could not be measured), 2 refused
 (bad input), with the reason on stderr and no traceback.
@@ -14,9 +15,17 @@ import sys
 from typing import Any
 
 from shaoxing_ops import settings
-from shaoxing_ops.exchange.opsdb import FEEDBACK_CHANNELS, FeedbackError, OpsStore, now_local
+from shaoxing_ops.exchange.opsdb import (
+    FEEDBACK_CHANNELS,
+    FEEDBACK_KINDS,
+    FEEDBACK_SEVERITIES,
+    FeedbackError,
+    OpsStore,
+    now_local,
+)
 
 from .assessment import ROLE_CN
+from .registers import RegisterError, RegisterStore, parse_date
 
 DB_ROLES = ("province", "front", "bureau", "ops")
 
@@ -27,9 +36,17 @@ def ops_store() -> OpsStore:
     return OpsStore(engine_for("ops")).ensure()
 
 
+def register_store() -> RegisterStore:
+    return RegisterStore(ops_store()).ensure()
+
+
 def _refuse(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 2
+
+
+def _since(text: str | None, what: str) -> dt.date | None:
+    return parse_date(text, what) if text else None
 
 
 # -- feedback ---------------------------------------------------------------------------------------
@@ -45,12 +62,40 @@ def add_feedback_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--reporter", required=True, help="反馈人")
     p.add_argument("--contact", help="联系电话 (optional)")
     p.add_argument("--description", required=True, help="问题描述")
+    p.add_argument(
+        "--type", dest="kind", default="缺陷", help=f"问题类型: {', '.join(FEEDBACK_KINDS)} (default 缺陷)"
+    )
+    p.add_argument(
+        "--severity", default="一般", help=f"严重程度: {', '.join(FEEDBACK_SEVERITIES)} (default 一般)"
+    )
     p.set_defaults(func=cmd_feedback_add)
 
     p = sub.add_parser("list", help="list feedback items (phone numbers masked)")
     p.add_argument("--status", choices=("open", "resolved", "all"), default="all")
-    p.add_argument("--since", type=dt.date.fromisoformat, help="opened on or after this day, YYYY-MM-DD")
+    p.add_argument("--since", help="opened on or after this day, YYYY-MM-DD")
+    p.add_argument("--type", dest="kind", help=f"only this type: {', '.join(FEEDBACK_KINDS)}")
+    p.add_argument(
+        "--unsent", action="store_true", help="only change requests (需求变更) not yet sent to 市局"
+    )
     p.set_defaults(func=cmd_feedback_list)
+
+    p = sub.add_parser("update", help="classify an item (type, severity) or correct its system")
+    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("--type", dest="kind", help=f"问题类型: {', '.join(FEEDBACK_KINDS)}")
+    p.add_argument("--severity", help=f"严重程度: {', '.join(FEEDBACK_SEVERITIES)}")
+    p.add_argument("--system", help="应用系统")
+    p.set_defaults(func=cmd_feedback_update)
+
+    p = sub.add_parser("route", help="record that an item was submitted (需求变更: to 市局) and when")
+    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("--to", default="市局", help="市局 (default; every 需求变更 goes there) or 省局")
+    p.add_argument("--sent-on", required=True, help="报送日期, YYYY-MM-DD")
+    p.set_defaults(func=cmd_feedback_route)
+
+    p = sub.add_parser("print", help="write the printable 应用系统问题反馈单 of an item (HTML, Word, PDF)")
+    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("--out", help="folder to write it to (default: the reports folder's feedback/)")
+    p.set_defaults(func=cmd_feedback_print)
 
     p = sub.add_parser("resolve", help="close an open item with what was done")
     p.add_argument("id", type=int, metavar="ID")
@@ -64,25 +109,106 @@ def cmd_feedback_add(args: argparse.Namespace) -> int:
     from . import feedback
 
     try:
-        new_id = feedback.add(ops_store(), system=args.system, channel_text=args.channel, reporter=args.reporter,
-                              description=args.description, contact_text=args.contact)  # fmt: skip
+        new_id = feedback.add(
+            ops_store(),
+            system=args.system,
+            channel_text=args.channel,
+            reporter=args.reporter,
+            description=args.description,
+            contact_text=args.contact,
+            kind_text=args.kind,
+            severity_text=args.severity,
+        )
     except FeedbackError as exc:
         return _refuse(str(exc))
-    print(f"问题反馈 #{new_id} 已登记（{args.system}，{args.channel}，{args.reporter}）")
+    item = ops_store().feedback_item(new_id) or {}
+    print(
+        f"问题反馈 #{new_id} 已登记（{args.system}，{args.channel}，{args.reporter}，"
+        f"{item.get('kind')}，{item.get('severity')}）"
+    )
+    if item.get("kind") == "需求变更":
+        print(
+            f"需求变更须提交市局：报送后登记 `shaoxing-ops feedback route {new_id} --to 市局 --sent-on YYYY-MM-DD`"
+        )
     return 0
 
 
 def cmd_feedback_list(args: argparse.Namespace) -> int:
     from . import feedback
 
-    since = dt.datetime.combine(args.since, dt.time()) if args.since else None
+    try:
+        since_day = _since(args.since, "--since")
+        kind = feedback.kind(args.kind) if args.kind else None
+    except (RegisterError, FeedbackError) as exc:
+        return _refuse(str(exc))
+    since = dt.datetime.combine(since_day, dt.time()) if since_day else None
     status = None if args.status == "all" else args.status
-    items = ops_store().feedback_items(status=status, opened_since=since)
+    store = ops_store()
+    if args.unsent:
+        items = [i for i in feedback.unsent_change_requests(store) if not since or i["opened_at"] >= since]
+    else:
+        items = store.feedback_items(status=status, opened_since=since)
+    items = [i for i in items if kind is None or i["kind"] == kind]
     for line in feedback.format_items(items):
         print(line)
     if items:
         open_count = sum(i["status"] == "open" for i in items)
-        print(f"共 {len(items)} 条，其中待处理 {open_count} 条")
+        unsent = sum(i["kind"] == "需求变更" and not i["sent_on"] for i in items)
+        print(
+            f"共 {len(items)} 条，其中待处理 {open_count} 条"
+            + (f"，需求变更待报送市局 {unsent} 条" if unsent else "")
+        )
+    return 0
+
+
+def cmd_feedback_update(args: argparse.Namespace) -> int:
+    from . import feedback
+
+    if args.kind is None and args.severity is None and args.system is None:
+        return _refuse("没有要修改的内容：给出 --type、--severity 或 --system")
+    try:
+        item = feedback.update(
+            ops_store(), args.id, kind_text=args.kind, severity_text=args.severity, system=args.system
+        )
+    except FeedbackError as exc:
+        return _refuse(str(exc))
+    print(f"问题反馈 #{item['id']} 已更新：{item['system']}，{item['kind']}，{item['severity']}")
+    return 0
+
+
+def cmd_feedback_route(args: argparse.Namespace) -> int:
+    from . import feedback
+
+    try:
+        item = feedback.route(ops_store(), args.id, to=args.to, sent_on=args.sent_on)
+    except FeedbackError as exc:
+        return _refuse(str(exc))
+    print(
+        f"问题反馈 #{item['id']}（{item['kind'] or '未分类'}）已登记于 {item['sent_on']} 报送{item['sent_to']}"
+    )
+    return 0
+
+
+def cmd_feedback_print(args: argparse.Namespace) -> int:
+    """The 应用系统问题反馈单 of an item: HTML, Word and PDF; exit 1 when a copy lacks something (it says what)."""
+    from pathlib import Path
+
+    from shaoxing_ops.reports.documents import DocumentError
+    from shaoxing_ops.reports.forms import write_feedback_form
+
+    item = ops_store().feedback_item(args.id)
+    if item is None:
+        return _refuse(f"问题反馈 #{args.id} 不存在：用 `shaoxing-ops feedback list` 查看编号")
+    try:
+        html, documents = write_feedback_form(item, Path(args.out) if args.out else None)
+    except DocumentError as exc:
+        return _refuse(str(exc))
+    for path in (html, documents.docx, documents.pdf):
+        if path is not None:
+            print(path)
+    if documents.missing:
+        print(f"warning: {documents.missing}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -274,4 +400,292 @@ def cmd_host_forget(args: argparse.Namespace) -> int:
     if not ops_store().forget_host(args.name):
         return _refuse(f"host {args.name!r} is not registered; see `shaoxing-ops host list`")
     print(f"已移除主机 {args.name}（其采样按保留期自动清理）")
+    return 0
+
+
+# -- registers: 编目数据申请, 安全通报与补丁, 技术咨询 ---------------------------------------------------------
+def add_register_parsers(subparsers: Any) -> None:
+    """``application``, ``notice`` and ``consult``, each with add, list and update."""
+    from .applications import STATUSES
+
+    parser = subparsers.add_parser(
+        "application", help="编目数据申请 (catalog data applications): add, list, update"
+    )
+    sub = parser.add_subparsers(dest="application_command", required=True)
+    p = sub.add_parser("add", help="register an application for catalog tables on the province's platform")
+    p.add_argument(
+        "--tables", required=True, help="编目表, e.g. E_BASEINFO,E_CANCEL (see `shaoxing-ops tables`)"
+    )
+    p.add_argument("--applied-on", required=True, help="申请日期, YYYY-MM-DD")
+    p.add_argument("--applicant", required=True, help="申请人")
+    _decision_arguments(p, STATUSES)
+    p.set_defaults(func=cmd_application_add)
+    p = sub.add_parser("list", help="applications, with their status (as of a day with --as-of)")
+    p.add_argument("--status", help=f"only this status: {', '.join(STATUSES)}")
+    p.add_argument("--table", help="only applications naming this table")
+    p.add_argument("--as-of", help="the status at the end of this day, YYYY-MM-DD (default: now)")
+    p.set_defaults(func=cmd_application_list)
+    p = sub.add_parser(
+        "update", help="record a decision (--status 已批准 --on DATE) or correct an application"
+    )
+    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("--tables", help="编目表 (replaces the list)")
+    p.add_argument("--applied-on", help="申请日期, YYYY-MM-DD")
+    p.add_argument("--applicant", help="申请人")
+    _decision_arguments(p, STATUSES)
+    p.set_defaults(func=cmd_application_update)
+
+    parser = subparsers.add_parser(
+        "notice", help="安全通报与补丁 (security notices and patches): add, list, update"
+    )
+    sub = parser.add_subparsers(dest="notice_command", required=True)
+    p = sub.add_parser("add", help="register a security notice of the client")
+    p.add_argument("--no", required=True, dest="notice_no", help="通报编号")
+    p.add_argument("--received-on", required=True, help="收到日期, YYYY-MM-DD")
+    p.add_argument("--hosts", required=True, help="涉及主机, e.g. app-1,db-1")
+    p.add_argument(
+        "--items", required=True, help="通报项: CVE ids or package names, e.g. CVE-2024-6387,openssh-server"
+    )
+    p.add_argument("--note", help="备注")
+    p.set_defaults(func=cmd_notice_add)
+    p = sub.add_parser("list", help="notices with patches, what is left per host and the confirmation")
+    p.add_argument("--open", action="store_true", help="only notices not yet confirmed")
+    p.add_argument("--as-of", help="as they stood at the end of this day, YYYY-MM-DD (default: now)")
+    p.set_defaults(func=cmd_notice_list)
+    p = sub.add_parser(
+        "update", help="record patches (--patched) or the confirmation (--confirmed-by), or correct"
+    )
+    p.add_argument("id", type=int, metavar="ID")
+    p.add_argument("--patched", help="items patched, e.g. openssh-server, or all")
+    p.add_argument("--host", help="hosts they were installed on (default: every host of the notice)")
+    p.add_argument("--by", help="who installed them")
+    p.add_argument("--confirmed-by", help="who confirmed the notice is dealt with (the client)")
+    p.add_argument("--on", help="the day of the patches or the confirmation, YYYY-MM-DD (default: today)")
+    p.add_argument("--no", dest="notice_no", help="通报编号")
+    p.add_argument("--received-on", help="收到日期, YYYY-MM-DD")
+    p.add_argument("--hosts", help="涉及主机 (replaces the list)")
+    p.add_argument("--items", help="通报项 (replaces the list)")
+    p.add_argument("--note", help="备注")
+    p.set_defaults(func=cmd_notice_update)
+
+    parser = subparsers.add_parser("consult", help="技术咨询 (consultations answered): add, list, update")
+    sub = parser.add_subparsers(dest="consult_command", required=True)
+    for name in ("add", "update"):
+        adding = name == "add"
+        p = sub.add_parser(
+            name, help="register a consultation" if adding else "complete or correct a consultation"
+        )
+        if not adding:
+            p.add_argument("id", type=int, metavar="ID")
+        p.add_argument("--on", required=adding, dest="asked_on", help="咨询日期, YYYY-MM-DD")
+        p.add_argument("--channel", required=adding, help=f"渠道: {', '.join(FEEDBACK_CHANNELS)}")
+        p.add_argument("--system", required=adding, help="系统, e.g. 全程电子化登记, 执法在线, 食安")
+        p.add_argument("--question", required=adding, help="咨询内容")
+        p.add_argument("--answer", help="答复")
+        p.add_argument("--minutes", required=adding, help="用时（分钟）")
+        p.add_argument("--asker", help="咨询人")
+        p.add_argument("--contact", help="联系电话")
+        p.add_argument("--by", dest="answered_by", help="答复人")
+        p.set_defaults(func=cmd_consult_add if adding else cmd_consult_update)
+    p = sub.add_parser("list", help="consultations with the count and minutes by channel and system")
+    p.add_argument("--since", help="asked on or after this day, YYYY-MM-DD")
+    p.add_argument("--until", help="asked on or before this day, YYYY-MM-DD")
+    p.set_defaults(func=cmd_consult_list)
+
+
+def _decision_arguments(p: argparse.ArgumentParser, statuses: tuple[str, ...]) -> None:
+    p.add_argument("--status", help=f"申请状态: {', '.join(statuses)}")
+    p.add_argument("--on", help="the day that status was reached, YYYY-MM-DD")
+    p.add_argument("--approved-on", help="批准日期, YYYY-MM-DD (with --status 已下发 when not recorded yet)")
+    p.add_argument("--note", help="备注")
+
+
+def _decision(args: argparse.Namespace) -> dict[str, Any]:
+    """``--status S --on DATE`` and ``--approved-on`` as the dates the applications module takes."""
+    from .applications import DATE_COLUMN, status
+
+    dates: dict[str, Any] = {"approved_on": args.approved_on}
+    if args.status is None:
+        if args.on is not None:
+            raise RegisterError("--on 是 --status 的日期，须一起给出，如 --status 已批准 --on 2026-03-05")
+        return dates
+    new = status(args.status)
+    if new == "申请中":
+        return {**dates, "reopen": True}
+    if args.on is None:
+        raise RegisterError(f"登记“{new}”须注明日期：--on YYYY-MM-DD")
+    return {**dates, DATE_COLUMN[new]: args.on}
+
+
+def cmd_application_add(args: argparse.Namespace) -> int:
+    from . import applications
+
+    try:
+        dates = _decision(args)
+        dates.pop("reopen", None)
+        new_id = applications.add(
+            register_store(),
+            tables=args.tables,
+            applied_on=args.applied_on,
+            applicant=args.applicant,
+            note=args.note,
+            **dates,
+        )
+    except RegisterError as exc:
+        return _refuse(str(exc))
+    print("\n".join(applications.format_items(applications.applications(register_store(), ids=[new_id]))))
+    print(f"编目数据申请 #{new_id} 已登记")
+    return 0
+
+
+def cmd_application_list(args: argparse.Namespace) -> int:
+    from . import applications
+
+    try:
+        as_of = _since(args.as_of, "--as-of")
+        wanted = applications.status(args.status) if args.status else None
+        table = applications.catalog_tables(args.table)[0] if args.table else None
+    except RegisterError as exc:
+        return _refuse(str(exc))
+    found = applications.applications(register_store(), as_of=as_of, status_filter=wanted)
+    found = [x for x in found if table is None or table in x["tables"]]
+    print("\n".join(applications.format_items(found)))
+    if found:
+        approved = {t for x in found if x["status_then"] in applications.APPROVED for t in x["tables"]}
+        print(f"共 {len(found)} 项申请，已批准（含已下发）的编目表 {len(approved)} 张")
+    return 0
+
+
+def cmd_application_update(args: argparse.Namespace) -> int:
+    from . import applications
+
+    try:
+        app = applications.update(
+            register_store(),
+            args.id,
+            tables=args.tables,
+            applied_on=args.applied_on,
+            applicant=args.applicant,
+            note=args.note,
+            **_decision(args),
+        )
+    except RegisterError as exc:
+        return _refuse(str(exc))
+    print("\n".join(applications.format_items([app])))
+    print(f"编目数据申请 #{app['id']} 已更新：{app['status']}")
+    return 0
+
+
+def cmd_notice_add(args: argparse.Namespace) -> int:
+    from . import notices
+
+    try:
+        new_id = notices.add(
+            register_store(),
+            notice_no=args.notice_no,
+            received_on=args.received_on,
+            hosts=args.hosts,
+            items=args.items,
+            note=args.note,
+        )
+    except RegisterError as exc:
+        return _refuse(str(exc))
+    print(
+        f"安全通报 #{new_id} 已登记；安装补丁后登记 `shaoxing-ops notice update {new_id} --patched all --on YYYY-MM-DD`"
+    )
+    return 0
+
+
+def cmd_notice_list(args: argparse.Namespace) -> int:
+    from . import notices
+
+    try:
+        as_of = _since(args.as_of, "--as-of")
+    except RegisterError as exc:
+        return _refuse(str(exc))
+    found = notices.state(register_store(), as_of or dt.date.max)
+    found = [x for x in found if x["open"] or not args.open]
+    print("\n".join(notices.format_items(found)))
+    if found:
+        print(f"共 {len(found)} 份，其中未确认 {sum(x['open'] for x in found)} 份")
+    return 0
+
+
+def cmd_notice_update(args: argparse.Namespace) -> int:
+    from . import notices
+
+    fields = ("notice_no", "received_on", "hosts", "items", "note", "patched", "confirmed_by")
+    if all(getattr(args, f) is None for f in fields):
+        return _refuse("没有要修改的内容：给出 --patched、--confirmed-by 或要更正的字段")
+    try:
+        notice = notices.update(
+            register_store(),
+            args.id,
+            notice_no=args.notice_no,
+            received_on=args.received_on,
+            hosts=args.hosts,
+            items=args.items,
+            note=args.note,
+            patched=args.patched,
+            patched_hosts=args.host,
+            confirmed_by=args.confirmed_by,
+            on=args.on,
+            by=args.by,
+        )
+    except RegisterError as exc:
+        return _refuse(str(exc))
+    print("\n".join(notices.format_items([notice])))
+    if args.confirmed_by and notice["remaining"]:
+        left = "；".join(f"{h}: {'、'.join(i)}" for h, i in notice["remaining"].items())
+        print(f"warning: 通报已确认，但仍有未登记安装的项：{left}", file=sys.stderr)
+    return 0
+
+
+def _consult_fields(args: argparse.Namespace) -> dict[str, Any]:
+    names = ("asked_on", "channel", "system", "question", "answer", "asker", "contact", "answered_by")
+    return {**{n: getattr(args, n) for n in names}, "minutes_taken": args.minutes}
+
+
+def cmd_consult_add(args: argparse.Namespace) -> int:
+    from . import consultations
+
+    try:
+        new_id = consultations.add(register_store(), **_consult_fields(args))
+    except RegisterError as exc:
+        return _refuse(str(exc))
+    item = consultations.items(register_store(), ids=[new_id])[0]
+    print(
+        f"技术咨询 #{new_id} 已登记（{item['asked_on']}，{item['channel']}，{item['system']}，{item['minutes']} 分钟）"
+    )
+    return 0
+
+
+def cmd_consult_update(args: argparse.Namespace) -> int:
+    from . import consultations
+
+    fields = {k: v for k, v in _consult_fields(args).items() if v is not None}
+    if not fields:
+        return _refuse("没有要修改的内容：给出要修改的字段，如 --answer")
+    try:
+        item = consultations.update(register_store(), args.id, **fields)
+    except RegisterError as exc:
+        return _refuse(str(exc))
+    print("\n".join(consultations.format_items([item])))
+    return 0
+
+
+def cmd_consult_list(args: argparse.Namespace) -> int:
+    from . import consultations
+
+    try:
+        first, last = _since(args.since, "--since"), _since(args.until, "--until")
+    except RegisterError as exc:
+        return _refuse(str(exc))
+    reg = register_store()
+    found = consultations.items(reg, first, last)
+    print("\n".join(consultations.format_items(found)))
+    if found:
+        s = consultations.summary(reg, first or dt.date.min, last or dt.date.max)
+        by = "；".join(f"{x['name']} {x['count']} 次" for x in s["by_channel"])
+        print(f"共 {s['count']} 次，用时 {s['minutes']} 分钟（{by}）")
     return 0

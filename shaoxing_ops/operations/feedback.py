@@ -1,7 +1,9 @@
-"""The problem feedback register (问题反馈登记): input checks, the readable list, period summaries.
+"""The problem feedback register (问题反馈登记): input checks, the readable list, period summaries, routing.
 
-The store enforces the rules (channel, required fields, one resolution per item); this module lets the CLI
-accept what operators actually type ("qq", "钉钉") and prints items with phone numbers masked.
+The store enforces the rules (channel, type, severity, required fields, one resolution per item); this module
+lets the CLI accept what operators actually type ("qq", "钉钉", "bug") and prints items with phone numbers
+masked. Routing follows the contract: every change request (需求变更) is submitted to the city bureau (市局);
+day-to-day fixes are the province's (省局) to make.
 """
 
 from __future__ import annotations
@@ -11,9 +13,18 @@ import re
 from collections import Counter
 from typing import Any
 
-from shaoxing_ops.domain.identifiers import mask_phone
-from shaoxing_ops.exchange.opsdb import FEEDBACK_CHANNELS, FeedbackError, OpsStore
+import sqlalchemy as sa
 
+from shaoxing_ops.domain.identifiers import mask_phone
+from shaoxing_ops.exchange.opsdb import (
+    FEEDBACK_CHANNELS,
+    FEEDBACK_KINDS,
+    FEEDBACK_SEVERITIES,
+    FeedbackError,
+    OpsStore,
+)
+
+from .registers import RegisterError, aliases, parse_day, pick
 from .text import clip, table
 
 KNOWN_SYSTEMS = ("执法在线", "全程电子化登记", "食安", "数据交换平台")  # suggestions; any system is accepted
@@ -26,6 +37,28 @@ CHANNEL_ALIASES = {
     "wechat": "微信",
     "微信": "微信",
 }
+KIND_ALIASES = aliases(
+    {
+        "缺陷": ("bug", "defect", "故障", "错误", "问题"),
+        "需求变更": ("需求", "变更", "需求修改", "change", "requirement"),
+        "咨询": ("consult", "question", "疑问"),
+        "数据问题": ("数据", "data"),
+    }
+)
+SEVERITY_ALIASES = aliases(
+    {
+        "一般": ("普通", "低", "normal", "low", "minor"),
+        "严重": ("高", "high", "major", "serious"),
+        "紧急": ("urgent", "critical", "blocker"),
+    }
+)
+DESTINATIONS = ("市局", "省局")  # the city bureau (市市监局) and the province (省市监局)
+DESTINATION_ALIASES = aliases(
+    {
+        "市局": ("市市监局", "绍兴市市场监督管理局", "绍兴市局", "city"),
+        "省局": ("省市监局", "浙江省市场监督管理局", "省市场监管局", "province"),
+    }
+)
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{5,18}[0-9]$")
 
 
@@ -36,6 +69,25 @@ def channel(text: str) -> str:
     if value not in FEEDBACK_CHANNELS:
         raise FeedbackError(f"反馈渠道 {text!r} 无效，可选: {'、'.join(FEEDBACK_CHANNELS)}")
     return value
+
+
+def _picked(text: str | None, allowed: tuple[str, ...], names: dict[str, str], what: str) -> str:
+    try:
+        return pick(text, allowed, names, what)
+    except RegisterError as exc:
+        raise FeedbackError(str(exc)) from None
+
+
+def kind(text: str | None) -> str:
+    return _picked(text, FEEDBACK_KINDS, KIND_ALIASES, "问题类型")
+
+
+def severity(text: str | None) -> str:
+    return _picked(text, FEEDBACK_SEVERITIES, SEVERITY_ALIASES, "严重程度")
+
+
+def destination(text: str | None) -> str:
+    return _picked(text, DESTINATIONS, DESTINATION_ALIASES, "报送对象")
 
 
 def contact(text: str | None) -> str | None:
@@ -49,34 +101,135 @@ def contact(text: str | None) -> str | None:
 
 
 def add(store: OpsStore, *, system: str, channel_text: str, reporter: str, description: str,
-        contact_text: str | None = None, at: dt.datetime | None = None) -> int:  # fmt: skip
+        contact_text: str | None = None, at: dt.datetime | None = None, kind_text: str = "缺陷",
+        severity_text: str = "一般") -> int:  # fmt: skip
     return store.add_feedback(system=system, channel=channel(channel_text), reporter=reporter,
-                              description=description, contact=contact(contact_text), at=at)  # fmt: skip
+                              description=description, contact=contact(contact_text), at=at,
+                              kind=kind(kind_text), severity=severity(severity_text))  # fmt: skip
+
+
+def _item(conn: sa.Connection, store: OpsStore, feedback_id: int) -> dict[str, Any]:
+    f = store.feedback
+    item = conn.execute(sa.select(f).where(f.c.id == feedback_id)).mappings().first()
+    if item is None:
+        raise FeedbackError(f"问题反馈 #{feedback_id} 不存在：用 `shaoxing-ops feedback list` 查看编号")
+    return dict(item)
+
+
+def update(
+    store: OpsStore,
+    feedback_id: int,
+    *,
+    kind_text: str | None = None,
+    severity_text: str | None = None,
+    system: str | None = None,
+) -> dict[str, Any]:
+    """Classify an item (type, severity; items registered before these existed have none) or correct its system."""
+    values: dict[str, Any] = {}
+    if kind_text is not None:
+        values["kind"] = kind(kind_text)
+    if severity_text is not None:
+        values["severity"] = severity(severity_text)
+    if system is not None:
+        if not system.strip():
+            raise FeedbackError("系统不能为空")
+        values["system"] = system.strip()
+    store.ensure()
+    f = store.feedback
+    with store.engine.begin() as conn:
+        item = _item(conn, store, feedback_id)
+        if item["sent_on"] is not None and values.get("kind", item["kind"]) != item["kind"]:
+            raise FeedbackError(
+                f"问题反馈 #{feedback_id} 已于 {item['sent_on']} 作为{item['kind']}报送"
+                f"{item['sent_to']}，不能再改类型"
+            )
+        if values:
+            conn.execute(sa.update(f).where(f.c.id == feedback_id).values(**values))
+        return _item(conn, store, feedback_id)
+
+
+def route(store: OpsStore, feedback_id: int, *, to: str, sent_on: str | dt.date) -> dict[str, Any]:
+    """Record that an item was submitted to the city bureau or the province on ``sent_on``. A change request
+    goes to the city bureau (the contract: 需求修改 … 全部提交绍兴市市场监督管理局); an item is sent once."""
+    where = destination(to)
+    try:
+        day = parse_day(sent_on, "报送日期")
+    except RegisterError as exc:
+        raise FeedbackError(str(exc)) from None
+    store.ensure()
+    f = store.feedback
+    with store.engine.begin() as conn:
+        item = _item(conn, store, feedback_id)
+        if item["kind"] == "需求变更" and where != "市局":
+            raise FeedbackError(
+                "需求变更须提交市局（合同：业务软件需求修改的内容全部提交绍兴市市场监督管理局）：用 --to 市局"
+            )
+        if item["sent_on"] is not None:
+            raise FeedbackError(
+                f"问题反馈 #{feedback_id} 已于 {item['sent_on']} 报送{item['sent_to']}，不能重复报送"
+            )
+        if day < item["opened_at"].date():
+            raise FeedbackError(f"报送日期 {day} 早于登记日期 {item['opened_at']:%Y-%m-%d}")
+        done = conn.execute(
+            sa.update(f)
+            .where(f.c.id == feedback_id, f.c.sent_on.is_(None))
+            .values(sent_to=where, sent_on=day)
+        )
+        if done.rowcount != 1:
+            raise FeedbackError(f"问题反馈 #{feedback_id} 已被他人同时报送")
+        return _item(conn, store, feedback_id)
+
+
+def unsent_change_requests(store: OpsStore, moment: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Change requests registered before ``moment`` and not sent by then (a report's list); all those not sent
+    yet without it."""
+    return [
+        i
+        for i in store.feedback_items(opened_until=moment)
+        if i["kind"] == "需求变更"
+        and (
+            i["sent_on"] is None
+            or (moment is not None and dt.datetime.combine(i["sent_on"], dt.time()) >= moment)
+        )
+    ]
 
 
 def _when(moment: dt.datetime | None) -> str:
     return f"{moment:%Y-%m-%d %H:%M}" if moment else ""
 
 
+def sent_text(item: dict[str, Any]) -> str:
+    """Where and when an item was submitted; a change request not yet submitted says so."""
+    if item.get("sent_on"):
+        return f"{item['sent_to']} {item['sent_on']}"
+    return "待报送市局" if item.get("kind") == "需求变更" else ""
+
+
 def format_items(items: list[dict[str, Any]], description_width: int = 40) -> list[str]:
-    """A readable table of feedback items; phone numbers masked (the list is shown to people)."""
+    """A readable table of feedback items; phone and ID numbers masked (the list is shown to people)."""
     if not items:
         return ["（无问题反馈）"]
+    from shaoxing_ops.reports.safety import redact
+
     rows = [
-        [str(i["id"]), STATUS_LABELS.get(i["status"], i["status"]), i["system"], i["channel"], i["reporter"],
-         mask_phone(i["contact"]), _when(i["opened_at"]), clip(i["description"], description_width),
-         _when(i["resolved_at"]), i["resolved_by"] or "", clip(i["resolution"] or "", description_width)]
+        [str(i["id"]), STATUS_LABELS.get(i["status"], i["status"]), i["kind"] or "未分类", i["severity"] or "",
+         redact(i["system"]), i["channel"], redact(i["reporter"]), mask_phone(i["contact"]), _when(i["opened_at"]),
+         clip(redact(i["description"]), description_width), sent_text(i), _when(i["resolved_at"]),
+         redact(i["resolved_by"] or ""), clip(redact(i["resolution"] or ""), description_width)]
         for i in items
     ]  # fmt: skip
     header = [
         "编号",
         "状态",
+        "类型",
+        "程度",
         "系统",
         "渠道",
         "反馈人",
         "联系电话",
         "登记时间",
         "问题描述",
+        "报送",
         "解决时间",
         "处理人",
         "处理结果",

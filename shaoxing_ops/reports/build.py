@@ -28,6 +28,7 @@ from shaoxing_ops.operations.assessment import assess_hosts, describe
 from shaoxing_ops.operations.feedback import summary as feedback_summary
 from shaoxing_ops.operations.patches import patch_status
 
+from . import registers
 from .collect import CHECK_CN, CHECKS, DELIVERY_CN, STATUS_CN, TableDay, collect_days
 from .documents import Documents, chart_images, write_documents
 from .publish import write_index
@@ -136,6 +137,7 @@ def daily_sheet(instance: dg.DagsterInstance, ops: OpsStore, day: dt.date) -> di
         "hosts": (hosts := _hosts(ops, end)),
         "hosts_silent": [h["assessment"]["host"] for h in hosts if h["assessment"]["silent"]],
         "feedback_open": open_items,
+        "registers": registers.for_day(ops, day, rows, hosts),
     })  # fmt: skip
 
 
@@ -217,6 +219,7 @@ def period_report(instance: dg.DagsterInstance, ops: OpsStore, first: dt.date, l
         "feedback_resolved": ops.feedback_resolved_between(start, end),
         "statistics": _statistics(front, first) if kind == "monthly" else None,
     }
+    report["registers"] = registers.for_period(ops, first, last, report["hosts"])
     return redact_all(report)
 
 
