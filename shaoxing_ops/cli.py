@@ -23,6 +23,7 @@ from shaoxing_ops.exchange import faults
 
 if TYPE_CHECKING:
     from shaoxing_ops.catalog import Catalog
+    from shaoxing_ops.reports.build import ReportFiles
 
 LOCAL_INSTANCE_YAML = """\
 # The embedded default instance of shaoxing-ops: SQLite storage in this folder.
@@ -858,12 +859,17 @@ def cmd_report(args: argparse.Namespace) -> int:
         f"{s['not_started']} not started, {s['checks_failed']} failed checks, {s['repushed']} re-pushed")  # fmt: skip
     say("[3/3] writing the HTML, JSON, Word and PDF copies")
     files = build.write(report, stem)
+    _say_written(files)
+    return 0
+
+
+def _say_written(files: ReportFiles) -> None:
+    """Where a report and its copies went, and what a copy lacks (no Chromium, no Chinese font)."""
     for path in (files.html, files.json, files.documents.docx, files.documents.pdf):
         if path:
             say(f"      {path}")
     if files.documents.missing:
         say(f"      warning: {files.documents.missing}")
-    return 0
 
 
 def cmd_report_annual(args: argparse.Namespace) -> int:
@@ -894,11 +900,7 @@ def cmd_report_annual(args: argparse.Namespace) -> int:
     say(f"[2/2] availability: province {p['availability']}%, bureau {b['availability']}%; "
         f"writing the HTML, JSON, Word and PDF copies")  # fmt: skip
     files = annual.write(report)
-    for path in (files.html, files.json, files.documents.docx, files.documents.pdf):
-        if path:
-            say(f"      {path}")
-    if files.documents.missing:
-        say(f"      warning: {files.documents.missing}")
+    _say_written(files)
     return 0
 
 

@@ -49,8 +49,22 @@ def _pages(pdf: Path, name: str, pages: list[int]) -> list[Path]:
     out = []
     for page in pages:
         stem = ARTIFACTS / f"{name}-p{page}"
-        subprocess.run(["pdftoppm", "-r", "60", "-f", str(page), "-l", str(page), "-png", "-singlefile", str(pdf),
-                        str(stem)], check=True)  # fmt: skip
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-r",
+                "60",
+                "-f",
+                str(page),
+                "-l",
+                str(page),
+                "-png",
+                "-singlefile",
+                str(pdf),
+                str(stem),
+            ],
+            check=True,
+        )
         out.append(stem.with_suffix(".png"))
     return out
 
@@ -169,8 +183,14 @@ def test_a_pdf_printed_without_chinese_fonts_is_flagged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On a bare server every Chinese character prints blank; the copy says so rather than passing silently."""
-    latin = next((d for d in ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/liberation")
-                  if Path(d).is_dir()), None)  # fmt: skip
+    latin = next(
+        (
+            d
+            for d in ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/liberation")
+            if Path(d).is_dir()
+        ),
+        None,
+    )
     if latin is None:
         pytest.skip("no Latin-only font folder to stand for a bare server")
     config = tmp_path / "fonts.conf"
@@ -198,8 +218,37 @@ def test_the_year_end_summary_of_the_demo_by_command_and_asset(
     month_first = dt.date.fromisoformat(report_json["period"]["first"])
     month_days = len(report_json["daily"])
     year = month_first.year
-    done = subprocess.run([sys.executable, "-m", "shaoxing_ops.cli", "report", "annual", str(year)], cwd=demo.root,
-                          env=demo.env, capture_output=True, text=True, timeout=600)  # fmt: skip
+    consult = [
+        "consult",
+        "add",
+        "--on",
+        str(month_first + dt.timedelta(days=2)),
+        "--channel",
+        "浙政钉",
+        "--system",
+        "全程电子化登记",
+        "--question",
+        "名称核准怎么办",
+        "--minutes",
+        "25",
+    ]
+    added = subprocess.run(
+        [sys.executable, "-m", "shaoxing_ops.cli", *consult],
+        cwd=demo.root,
+        env=demo.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert added.returncode == 0, added.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "shaoxing_ops.cli", "report", "annual", str(year)],
+        cwd=demo.root,
+        env=demo.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     assert f"{month_first:%Y-%m}: {month_days} days" in done.stdout  # progress month by month
     data = demo.root / "data" / "reports" / "annual" / f"运维服务年度总结_{year}.json"
@@ -218,6 +267,7 @@ def test_the_year_end_summary_of_the_demo_by_command_and_asset(
         )  # the demo's month
         assert figures["availability"] == round(100 * month_days / days, 2) and figures["failed"] == 0
     assert summary["statistics"]["delivered"] == [f"{month_first:%Y-%m}"]
+    assert (summary["consultations"]["count"], summary["consultations"]["minutes"]) == (1, 25)
     assert summary["months"][0]["month"] == f"{month_first:%Y-%m}"
     _check_word(data.with_suffix(".docx"), summary["title"], "运维服务单位", False, 2)
     text = _check_pdf(data.with_suffix(".pdf"), summary["title"], "运维服务单位", "report_annual_pdf")
@@ -230,8 +280,9 @@ def test_the_year_end_summary_of_the_demo_by_command_and_asset(
         if name.startswith("SXOPS_") or name == "DAGSTER_HOME":
             monkeypatch.setenv(name, value)
     instance = dg.DagsterInstance.from_config(demo.env["DAGSTER_HOME"])
-    result = dg.materialize([annual_report], instance=instance, partition_key=str(year),
-                            resources={"databases": Databases()})  # fmt: skip
+    result = dg.materialize(
+        [annual_report], instance=instance, partition_key=str(year), resources={"databases": Databases()}
+    )
     (event,) = result.asset_materializations_for_node("ops__annual_report")
     assert (
         event.metadata["province_availability_percent"].value == summary["legs"]["province"]["availability"]

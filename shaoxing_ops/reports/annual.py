@@ -1,8 +1,8 @@
-"""The year-end summary (年度运维服务总结): the service year's figures for acceptance (验收).
+"""The year-end summary (运维服务年度总结): the service year's figures for acceptance (验收).
 
 Built month by month (one month's table-days in memory at a time) from the same sources as the monthly
 reports: the Dagster instance for every table-day of both legs, the ops store for escalations,
-re-initialisations and feedback, and the monthly reports already delivered for the hosts' resources (the raw
+re-initialisations, feedback, consultations and security notices, and the monthly reports already delivered for the hosts' resources (the raw
 host samples are kept 30 days only, so a past month's resources are what its report said at the time).
 """
 
@@ -20,7 +20,9 @@ import plotly.graph_objects as go
 from shaoxing_ops import settings
 from shaoxing_ops.catalog import load_catalog
 from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.operations import consultations, notices
 from shaoxing_ops.operations.feedback import summary as feedback_summary
+from shaoxing_ops.operations.registers import RegisterStore
 
 from .collect import TableDay, collect_days, tables
 from .safety import redact_all
@@ -146,6 +148,7 @@ def annual_report(
     resolved = [e for e in escalations if e["resolved_at"]]
     hours = [_hours(e["escalated_at"], e["resolved_at"]) for e in resolved]
     reinits = [r for r in ops.reinits() if start <= r["requested_at"] < end]
+    reg = RegisterStore(ops).ensure()
     hosts: dict[str, list[dict[str, Any]]] = {}
     for m in months:
         for host, a in (m["resources"] or {}).items():
@@ -175,6 +178,8 @@ def annual_report(
         },
         "reinits": reinits,
         "feedback": feedback_summary(ops, start, end),
+        "consultations": {k: v for k, v in consultations.summary(reg, first, last).items() if k != "items"},
+        "notices": {k: v for k, v in notices.summary(reg, first, last).items() if k != "notices"},
         "hosts": [
             {"host": h, "months": ms, "scale_advice": Counter(x["recommendation"] for x in ms)}
             for h, ms in sorted(hosts.items())

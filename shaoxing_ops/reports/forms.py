@@ -16,6 +16,7 @@ from shaoxing_ops.domain.identifiers import mask_phone
 from shaoxing_ops.files import write_private_text
 
 from .documents import Documents, write_documents
+from .publish import write_index
 from .safety import redact_all
 from .templating import environment
 
@@ -45,4 +46,7 @@ def write_feedback_form(item: dict[str, Any], folder: Path | None = None) -> tup
     ``feedback/``); the Word and PDF copies say in ``Documents.missing`` what they lack, if anything."""
     stem = (folder or forms_dir()) / f"问题反馈单_{item['id']:04d}"
     html = feedback_form(item)
-    return write_private_text(stem.with_suffix(".html"), html), write_documents(html, stem)
+    written = write_private_text(stem.with_suffix(".html"), html), write_documents(html, stem)
+    if folder is None:
+        write_index()  # the reports' index lists the forms too
+    return written

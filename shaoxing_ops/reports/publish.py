@@ -26,6 +26,7 @@ KINDS = {  # folder -> what the index calls it, in the order it lists them
     "monthly": "运维服务月报",
     "stats": "市场主体发展情况（月度统计）",
     "annual": "运维服务年度总结",
+    "feedback": "应用系统问题反馈单",
 }
 SHOWN = (".html", ".xlsx", ".docx", ".pdf")  # what a reader opens; the JSON beside each is for machines
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
