@@ -98,8 +98,13 @@ print(json.dumps({{"seconds": best, "months": len(months), "rows": frame.long.he
 
 
 def child(script: str, **values: object) -> dict:
-    out = subprocess.run([sys.executable, "-c", script.format(root=str(ROOT), **values)], check=True,
-                         capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", script.format(root=str(ROOT), **values)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -152,8 +157,9 @@ def main() -> None:
                 last[0] = time.perf_counter()
                 say(f"   {note:<40} {time.perf_counter() - started:8.1f} s")
 
-        report = simulate(catalog, store, first, day - dt.timedelta(days=1), scale=args.scale, seed=3,
-                          progress=progress)  # fmt: skip
+        report = simulate(
+            catalog, store, first, day - dt.timedelta(days=1), scale=args.scale, seed=3, progress=progress
+        )
         sim_s, sim_rows = time.perf_counter() - started, sum(report.rows.values())
         sim_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         say(
@@ -177,8 +183,10 @@ def main() -> None:
             f" (runs: {load_runs})"
         )
         say(f"   raw COPY pipes, summed:     {pipe:8.1f} s (runs: {pipe_runs})")
-        say(f"   the same pipes, then each table's key and indexes built by hand: {built:8.1f} s "
-            f"(what the load does: {load['seconds'] / built:4.2f}x of it)")  # fmt: skip
+        say(
+            f"   the same pipes, then each table's key and indexes built by hand: {built:8.1f} s "
+            f"(what the load does: {load['seconds'] / built:4.2f}x of it)"
+        )
         say(f"   ratio {ratio:5.2f}x  (target <= 1.3x) {verdict(ratio <= 1.3)}")
 
         say(f"== 2. (b) the nightly job of {day}, every table and check, through Dagster")
@@ -186,8 +194,10 @@ def main() -> None:
         nightly = child(NIGHTLY, src=src, tgt=tgt, day=day.isoformat())
         ok = nightly["seconds"] <= 120 and nightly["success"]
         misses += [] if ok else ["(b) nightly"]
-        say(f"   {nightly['seconds']:8.1f} s wall, success {nightly['success']}, peak {nightly['maxrss_mb']:.0f} MB, "
-            f"checks not passed: {nightly['failed_checks'] or 'none'}")  # fmt: skip
+        say(
+            f"   {nightly['seconds']:8.1f} s wall, success {nightly['success']}, peak {nightly['maxrss_mb']:.0f} MB, "
+            f"checks not passed: {nightly['failed_checks'] or 'none'}"
+        )
         say(f"   (target <= 120 s) {verdict(ok)}")
 
         months = (first.strftime("%Y-%m"), day.strftime("%Y-%m"))
@@ -204,8 +214,10 @@ def main() -> None:
                 base_s = min(base_s, time.perf_counter() - started)
         ratio = ours["seconds"] / base_s
         misses += [] if ratio <= 1.5 else ["(c) statistics"]
-        say(f"   platform: {ours['seconds']:6.2f} s for {ours['months']} months ({ours['rows']:,} rows), "
-            f"peak {ours['maxrss_mb']:.0f} MB; one SQL aggregation: {base_s:6.2f} s")  # fmt: skip
+        say(
+            f"   platform: {ours['seconds']:6.2f} s for {ours['months']} months ({ours['rows']:,} rows), "
+            f"peak {ours['maxrss_mb']:.0f} MB; one SQL aggregation: {base_s:6.2f} s"
+        )
         say(f"   ratio {ratio:5.2f}x  (target <= 1.5x) {verdict(ratio <= 1.5)}")
 
         peak = max(sim_mb, load["maxrss_mb"], nightly["maxrss_mb"], ours["maxrss_mb"])

@@ -115,8 +115,11 @@ def raw_pipe(src: str, tgt: str, indexed: bool, table: str = "e_baseinfo", keep:
     t = make_engine(tgt)
     with t.begin() as conn:
         conn.exec_driver_sql("DROP TABLE IF EXISTS raw_copy")
-        conn.exec_driver_sql(f"CREATE TABLE raw_copy (LIKE {table} INCLUDING ALL)" if indexed else
-                             f"CREATE TABLE raw_copy (LIKE {table})")  # fmt: skip
+        conn.exec_driver_sql(
+            f"CREATE TABLE raw_copy (LIKE {table} INCLUDING ALL)"
+            if indexed
+            else f"CREATE TABLE raw_copy (LIKE {table})"
+        )
 
     def libpq(url: str) -> str:
         return sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
@@ -148,8 +151,12 @@ def bench_full_load(rows: int) -> None:
         for _ in range(2):
             pipes.append(raw_pipe(src, tgt, indexed=False))
             indexed.append(raw_pipe(src, tgt, indexed=True))
-            out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT), src=src, tgt=tgt)],
-                                 check=True, capture_output=True, text=True)  # fmt: skip
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD.format(root=str(ROOT), src=src, tgt=tgt)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
             loads.append(json.loads(out.stdout.strip().splitlines()[-1]))
         pipe, pipe_ix = min(pipes), min(indexed)
         load = min(loads, key=lambda x: x["seconds"])
@@ -228,8 +235,13 @@ def bench_nightly(scale: float) -> None:
         with engine.connect() as conn:
             lo, hi = day_window(day)
             for table in catalog.tables:
-                changes += conn.execute(sa.text(f"SELECT count(*) FROM {table.db_name} WHERE dsc_biz_timestamp >= :a "
-                                                "AND dsc_biz_timestamp < :b"), {"a": lo, "b": hi}).scalar_one()  # fmt: skip
+                changes += conn.execute(
+                    sa.text(
+                        f"SELECT count(*) FROM {table.db_name} WHERE dsc_biz_timestamp >= :a "
+                        "AND dsc_biz_timestamp < :b"
+                    ),
+                    {"a": lo, "b": hi},
+                ).scalar_one()
         say(
             f"   {len(catalog.tables)} tables, {changes:,} changed rows on {day}; the embedded default instance"
         )
@@ -247,8 +259,13 @@ def bench_nightly(scale: float) -> None:
             for _ in range(3):
                 for label, defs in (("floor", floor), ("real", real)):
                     started = time.perf_counter()
-                    res = dg.materialize(defs, instance=instance, resources=resources,
-                                         partition_key=day.isoformat(), run_config=QUIET)  # fmt: skip
+                    res = dg.materialize(
+                        defs,
+                        instance=instance,
+                        resources=resources,
+                        partition_key=day.isoformat(),
+                        run_config=QUIET,
+                    )
                     assert res.success
                     timings[label].append(time.perf_counter() - started)
                     if label == "real" and timings[label][-1] == min(timings[label]):
@@ -260,9 +277,11 @@ def bench_nightly(scale: float) -> None:
         say(f"   Dagster floor (no-op assets, as many no-op check results): {floor_s:6.2f} s")
         say(f"   nightly run (real loads and every check):                   {actual:6.2f} s")
         say(f"   ratio: {actual / floor_s:5.2f}x   (target <= 1.3x)")
-        say(f"   steps: loads {sum(loads.values()):.2f} s, checks {sum(checks.values()):.2f} s over {len(loads)} tables; "
+        say(
+            f"   steps: loads {sum(loads.values()):.2f} s, checks {sum(checks.values()):.2f} s over {len(loads)} tables; "
             f"checks / load of a table: median {statistics.median(per_table):.2f}x, "
-            f"p90 {statistics.quantiles(per_table, n=10)[-1]:.2f}x   (target <= 2x)")  # fmt: skip
+            f"p90 {statistics.quantiles(per_table, n=10)[-1]:.2f}x   (target <= 2x)"
+        )
     finally:
         drop_db(src)
         drop_db(tgt)

@@ -108,8 +108,15 @@ def floor(src: str, tgt: str) -> float:
     with target.begin() as conn:
         conn.exec_driver_sql("DROP TABLE IF EXISTS e_baseinfo")
         conn.exec_driver_sql(f"CREATE TABLE e_baseinfo LIKE `{sa.engine.make_url(src).database}`.e_baseinfo")
-    dump = ["mysqldump", *client_args(src), "--no-create-info", "--single-transaction", "--quick",
-            sa.engine.make_url(src).database, "e_baseinfo"]  # fmt: skip
+    dump = [
+        "mysqldump",
+        *client_args(src),
+        "--no-create-info",
+        "--single-transaction",
+        "--quick",
+        sa.engine.make_url(src).database,
+        "e_baseinfo",
+    ]
     load = ["mysql", *client_args(tgt), sa.engine.make_url(tgt).database]
     started = time.perf_counter()
     subprocess.run(["bash", "-o", "pipefail", "-c", f"{' '.join(dump)} | {' '.join(load)}"], check=True)
@@ -130,8 +137,12 @@ def bench_full_reload(rows: int) -> None:
         floors, loads = [], []
         for _ in range(2):
             floors.append(floor(src, tgt))
-            out = subprocess.run([sys.executable, "-c", CHILD.format(root=str(ROOT), src=src, tgt=tgt)],
-                                 check=True, capture_output=True, text=True)  # fmt: skip
+            out = subprocess.run(
+                [sys.executable, "-c", CHILD.format(root=str(ROOT), src=src, tgt=tgt)],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
             loads.append(json.loads(out.stdout.strip().splitlines()[-1]))
         best, load = min(floors), min(loads, key=lambda x: x["seconds"])
         peak = max(x["maxrss_mb"] for x in loads)

@@ -53,8 +53,18 @@ def say(text: str) -> None:
 
 def simulate(root: Path, start: dt.date, end: dt.date, scale: float) -> None:
     env = {**os.environ, "SXOPS_DATA_DIR": str(root / "province")}
-    cmd = [sys.executable, "-m", "shaoxing_ops.cli", "simulate", "--start", str(start), "--end", str(end),
-           "--scale", str(scale)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "shaoxing_ops.cli",
+        "simulate",
+        "--start",
+        str(start),
+        "--end",
+        str(end),
+        "--scale",
+        str(scale),
+    ]
     subprocess.run(cmd, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
 
 
@@ -63,11 +73,22 @@ def run(
 ) -> dict:
     data, home = root / label / "data", root / label / "dagster"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SXOPS_")}
-    env.update(PYTHONPATH=str(tree), DAGSTER_HOME=str(home), SXOPS_DATA_DIR=str(data),
-               SXOPS_PROVINCE_URL=f"sqlite:///{root / 'province' / 'province.db'}",
-               SXOPS_VOLUME_SCALE=str(scale), SXOPS_START_DATE=str(start))  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", CHILD, str(start), str(end), ",".join(names)], cwd=root,
-                          env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    env.update(
+        PYTHONPATH=str(tree),
+        DAGSTER_HOME=str(home),
+        SXOPS_DATA_DIR=str(data),
+        SXOPS_PROVINCE_URL=f"sqlite:///{root / 'province' / 'province.db'}",
+        SXOPS_VOLUME_SCALE=str(scale),
+        SXOPS_START_DATE=str(start),
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(start), str(end), ",".join(names)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -90,8 +111,12 @@ def main() -> None:
         say(f"simulating {start} … {end} at scale {args.scale}")
         simulate(root, start, end, args.scale)
         base = root / "baseline-tree"
-        subprocess.run(["git", "worktree", "add", "--detach", str(base), args.baseline], cwd=ROOT, check=True,
-                       capture_output=True)  # fmt: skip
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(base), args.baseline],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         try:
             results = {}
             for label, tree in (("baseline", base), ("current", ROOT)):

@@ -38,11 +38,18 @@ def plant_ten(target: sa.Engine) -> None:
         copied = [r[0] for r in conn.exec_driver_sql(f"{pick} LIMIT 3")]
         keys = sa.bindparam("k", expanding=True)
         conn.execute(sa.text("DELETE FROM e_baseinfo WHERE pripid IN :k").bindparams(keys), {"k": gone})
-        conn.execute(sa.text("UPDATE e_baseinfo SET dom = concat(dom, '（改）') WHERE pripid IN :k")
-                     .bindparams(keys), {"k": changed})  # fmt: skip
+        conn.execute(
+            sa.text("UPDATE e_baseinfo SET dom = concat(dom, '（改）') WHERE pripid IN :k").bindparams(keys),
+            {"k": changed},
+        )
         cols = [c.name for c in load_catalog().table("E_BASEINFO").columns if c.name != "pripid"]
-        conn.execute(sa.text(f"INSERT INTO e_baseinfo (pripid, {', '.join(cols)}) SELECT concat('x', substr(pripid, 2)), "
-                             f"{', '.join(cols)} FROM e_baseinfo WHERE pripid IN :k").bindparams(keys), {"k": copied})  # fmt: skip
+        conn.execute(
+            sa.text(
+                f"INSERT INTO e_baseinfo (pripid, {', '.join(cols)}) SELECT concat('x', substr(pripid, 2)), "
+                f"{', '.join(cols)} FROM e_baseinfo WHERE pripid IN :k"
+            ).bindparams(keys),
+            {"k": copied},
+        )
 
 
 def measure(src: str, tgt: str, copy_s: float, copy_label: str) -> None:
@@ -51,8 +58,10 @@ def measure(src: str, tgt: str, copy_s: float, copy_label: str) -> None:
     say(f"   {copy_label + ':':<41}{copy_s:7.2f} s")
     same_s, diff = best(lambda: reconcile(table, source, target))
     assert diff.equal, diff.summary()
-    say(f"   checksum comparison, identical tables:   {same_s:7.2f} s   ratio {same_s / copy_s:5.2f}x  "
-        f"(target <= 0.3x), {diff.source_rows:,} rows, {diff.mode}")  # fmt: skip
+    say(
+        f"   checksum comparison, identical tables:   {same_s:7.2f} s   ratio {same_s / copy_s:5.2f}x  "
+        f"(target <= 0.3x), {diff.source_rows:,} rows, {diff.mode}"
+    )
     plant_ten(target)
     ten_s, diff = best(lambda: reconcile(table, source, target))
     found = (len(diff.missing), len(diff.changed), len(diff.extra))
@@ -60,8 +69,10 @@ def measure(src: str, tgt: str, copy_s: float, copy_label: str) -> None:
     say(
         f"   checksum comparison, 10 differences:     {ten_s:7.2f} s   ratio {ten_s / copy_s:5.2f}x  (target <= 0.5x)"
     )
-    say(f"   found exactly: {found[0]} missing, {found[1]} changed, {found[2]} extra; "
-        f"{diff.groups_compared} groups compared")  # fmt: skip
+    say(
+        f"   found exactly: {found[0]} missing, {found[1]} changed, {found[2]} extra; "
+        f"{diff.groups_compared} groups compared"
+    )
     source.dispose()
     target.dispose()
 

@@ -62,23 +62,23 @@ def build(url: str, entities: int) -> dict[str, int]:
                    ({CAPITALS})[1 + (g / 9) %% 9],
                    CASE WHEN g %% 9 = 7 THEN (ARRAY['840','344','156'])[1 + (g / 9) %% 3] ELSE '156' END,
                    {platform}
-            FROM generate_series(1, {ent}) g""")  # fmt: skip
+            FROM generate_series(1, {ent}) g""")
         conn.exec_driver_sql(f"""
             INSERT INTO e_pb_baseinfo (pripid, traname, enttype, industryphy, estdate, regorg, regstate,
                                        dsc_biz_record_id, dsc_biz_operation, dsc_biz_timestamp)
             SELECT 'p' || lpad(g::text, 9, '0'), '个体' || g, '9600', ({INDUSTRIES})[1 + g %% 15],
                    DATE '2027-01-01' - (power(random(), 1.4) * 365 * 30)::int, ({REGORGS})[1 + (g * 5) %% 8], '1',
                    {platform}
-            FROM generate_series(1, {entities - ent}) g""")  # fmt: skip
+            FROM generate_series(1, {entities - ent}) g""")
         for t in ("e_baseinfo", "e_pb_baseinfo"):  # a third deregistered some time after set-up
             conn.exec_driver_sql(f"""
                 INSERT INTO e_cancel (pripid, candate, dsc_biz_record_id, dsc_biz_operation, dsc_biz_timestamp)
-                SELECT pripid, least(estdate + (random() * 365 * 12)::int, DATE '2026-12-31'), {platform.replace('g', '1')}
-                FROM {t} WHERE random() < 0.33""")  # fmt: skip
+                SELECT pripid, least(estdate + (random() * 365 * 12)::int, DATE '2026-12-31'), {platform.replace("g", "1")}
+                FROM {t} WHERE random() < 0.33""")
             conn.exec_driver_sql(f"""
                 INSERT INTO e_revoke (pripid, revdate, dsc_biz_record_id, dsc_biz_operation, dsc_biz_timestamp)
-                SELECT pripid, least(estdate + (random() * 365 * 8)::int, DATE '2026-12-31'), {platform.replace('g', '1')}
-                FROM {t} WHERE random() < 0.025""")  # fmt: skip
+                SELECT pripid, least(estdate + (random() * 365 * 8)::int, DATE '2026-12-31'), {platform.replace("g", "1")}
+                FROM {t} WHERE random() < 0.025""")
         for t in ("e_baseinfo", "e_pb_baseinfo", "e_cancel", "e_revoke"):
             conn.exec_driver_sql(f"ANALYZE {t}")
         return {
@@ -111,8 +111,10 @@ def main() -> None:
         say(f"   one equivalent SQL aggregation ({groups:,} groups):      {base_s:7.2f} s")
         ours_s, frame = best(lambda: compute_months(engine, months, settings))
         live = frame.total("2026-12")["stock"]
-        say(f"   platform, all dimensions and measures ({frame.long.height:,} rows): {ours_s:7.2f} s   "
-            f"ratio {ours_s / base_s:5.2f}x  (target <= 1.5x)")  # fmt: skip
+        say(
+            f"   platform, all dimensions and measures ({frame.long.height:,} rows): {ours_s:7.2f} s   "
+            f"ratio {ours_s / base_s:5.2f}x  (target <= 1.5x)"
+        )
         say(f"   stock at 2026-12: {live:,} entities; cube of {frame.cube_rows:,} rows")
         engine.dispose()
     finally:

@@ -135,17 +135,29 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         f"done: {len(report.days_simulated)} days, {total:,} rows written in {time.perf_counter() - started:,.1f}s"
     )
     for spec in getattr(args, "fault", None) or []:
-        for r in apply_fault(catalog, spec, day=args.fault_day or args.end, rows=args.fault_rows,
-                             times=args.fault_times, seconds=args.fault_seconds):  # fmt: skip
+        for r in apply_fault(
+            catalog,
+            spec,
+            day=args.fault_day or args.end,
+            rows=args.fault_rows,
+            times=args.fault_times,
+            seconds=args.fault_seconds,
+        ):
             say(f"fault {r.fault} on {r.table}: {r.detail}")
     return 0
 
 
 DEFAULT_FAULT_TABLE = {
-    "late-day": "E_ALTER_RECODER", "connection-drop": "E_BASEINFO", "slow-source": "E_BASEINFO",
-    "target-missing": "E_PRI_PERSON", "target-duplicated": "E_PRI_PERSON", "target-altered": "E_PRI_PERSON",
-    "column-added": "E_BASEINFO", "column-retyped": "E_BASEINFO", "bad-code": "E_BASEINFO",
-}  # fmt: skip
+    "late-day": "E_ALTER_RECODER",
+    "connection-drop": "E_BASEINFO",
+    "slow-source": "E_BASEINFO",
+    "target-missing": "E_PRI_PERSON",
+    "target-duplicated": "E_PRI_PERSON",
+    "target-altered": "E_PRI_PERSON",
+    "column-added": "E_BASEINFO",
+    "column-retyped": "E_BASEINFO",
+    "bad-code": "E_BASEINFO",
+}
 
 
 def apply_fault(catalog, spec: str, *, day: dt.date, rows: int, times: int, seconds: float):  # type: ignore[no-untyped-def]
@@ -226,8 +238,9 @@ def run_partition(job_fn, partition: str):  # type: ignore[no-untyped-def]
 
     tags = {"dagster/partition": partition, "shaoxing-ops/launched-by": "demo"}
     run_config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    with dg.execute_job(dg.reconstructable(job_fn), dg.DagsterInstance.get(), run_config=run_config,
-                        tags=tags) as result:  # fmt: skip
+    with dg.execute_job(
+        dg.reconstructable(job_fn), dg.DagsterInstance.get(), run_config=run_config, tags=tags
+    ) as result:
         metadata = {}
         for event in result.all_events:
             if event.is_step_materialization:
@@ -308,8 +321,9 @@ def demo_runs(catalog: Catalog) -> list[DemoRun]:
     return sorted(runs, key=lambda r: not r.feeds_bureau)  # stable: by size within each kind
 
 
-def _load_and_upload(catalog: Catalog, runs: list[DemoRun], start: dt.date, end: dt.date,
-                     pool: ProcessPoolExecutor, instance) -> tuple[bool, dict, tuple[bool, str, dict]]:  # type: ignore[no-untyped-def]  # fmt: skip
+def _load_and_upload(
+    catalog: Catalog, runs: list[DemoRun], start: dt.date, end: dt.date, pool: ProcessPoolExecutor, instance
+) -> tuple[bool, dict, tuple[bool, str, dict]]:  # type: ignore[no-untyped-def]
     """The provincial runs two at a time, and the upload as soon as the tables it reads are loaded: whether
     every load succeeded, each table's figures, and the upload's (succeeded, run id, figures)."""
     started, since = time.perf_counter(), dt.datetime.now(dt.UTC)
@@ -321,8 +335,10 @@ def _load_and_upload(catalog: Catalog, runs: list[DemoRun], start: dt.date, end:
     while waiting or running or not upload_started:
         while len(running) < 2 and (waiting or (not upload_started and not feeding_left)):
             if not upload_started and not feeding_left:
-                say(f"step 3/6  upload the {len(catalog.bureau)} Data Bureau tables for the same days (one run, "
-                    "while the rest loads)")  # fmt: skip
+                say(
+                    f"step 3/6  upload the {len(catalog.bureau)} Data Bureau tables for the same days (one run, "
+                    "while the rest loads)"
+                )
                 running[pool.submit(run_range, bureau_job, start, end)] = None
                 upload_started = True
             else:
@@ -340,8 +356,10 @@ def _load_and_upload(catalog: Catalog, runs: list[DemoRun], start: dt.date, end:
             ok &= run_ok
             feeding_left -= run.feeds_bureau
             per_table.update(figures)
-            say(f"          {run.label}: run {run_id} {'succeeded' if run_ok else 'FAILED'} "
-                f"({len(run.tables)} tables, {elapsed:,.1f}s)")  # fmt: skip
+            say(
+                f"          {run.label}: run {run_id} {'succeeded' if run_ok else 'FAILED'} "
+                f"({len(run.tables)} tables, {elapsed:,.1f}s)"
+            )
             last_line = time.perf_counter()
         if running and time.perf_counter() - last_line >= 4.5:  # a line at least every 5 s
             say(f"          {run_progress(instance, since, total_steps, started)}")
@@ -417,8 +435,10 @@ def _demo(
     catalog = load_catalog()
     days = (end - start).days + 1
     units = demo_runs(catalog)
-    say(f"step 2/6  load {len(catalog.tables)} tables × {days} days through Dagster: {len(units)} runs, two at a "
-        "time, one per source system (the tables the Data Bureau's are made from in runs of their own, first)")  # fmt: skip
+    say(
+        f"step 2/6  load {len(catalog.tables)} tables × {days} days through Dagster: {len(units)} runs, two at a "
+        "time, one per source system (the tables the Data Bureau's are made from in runs of their own, first)"
+    )
     import dagster as dg
 
     instance = dg.DagsterInstance.get()  # creates the instance's storage once, before two runs share it
@@ -428,8 +448,10 @@ def _demo(
     ok &= bureau_ok
     for bt in catalog.bureau:
         info = bureau_info.get(f"bureau__{bt.db_name}", {})
-        say(f"          {bt.name:<16}{bt.title:<12}{int(info.get('dagster/row_count', 0)):>9,} rows  "
-            f"{int(info.get('rows_quarantined', 0)):>5} quarantined  {info.get('status', 'not run')}")  # fmt: skip
+        say(
+            f"          {bt.name:<16}{bt.title:<12}{int(info.get('dagster/row_count', 0)):>9,} rows  "
+            f"{int(info.get('rows_quarantined', 0)):>5} quarantined  {info.get('status', 'not run')}"
+        )
 
     # The statistics and the three reports run two at a time while the tables are compared.
     month = last_whole_month(end)
@@ -444,9 +466,11 @@ def _demo(
     got = collect(store)
     store.record_db_sizes(measure_databases()[0], at=got.sampled_at)
     reports = {}
-    for job_fn, partition, key in ((ops_daily_job, end.isoformat(), "ops/inspection_sheet"),
-                                   (ops_weekly_job, monday.isoformat(), "ops/weekly_report"),
-                                   (ops_monthly_job, f"{month}-01", "ops/monthly_report")):  # fmt: skip
+    for job_fn, partition, key in (
+        (ops_daily_job, end.isoformat(), "ops/inspection_sheet"),
+        (ops_weekly_job, monday.isoformat(), "ops/weekly_report"),
+        (ops_monthly_job, f"{month}-01", "ops/monthly_report"),
+    ):
         if partition >= start.isoformat():
             reports[key, partition] = pool.submit(run_partition, job_fn, partition)
 
@@ -481,13 +505,17 @@ def _demo(
         stats_ok, run_id, stats = stats_run.result()
     ok &= stats_ok
     figures, report = stats.get("stats/market_entities", {}), stats.get("stats/market_entity_report", {})
-    say(f"          run {run_id} {'succeeded' if stats_ok else 'FAILED'}: 实有 {figures.get('stock 实有', 0):,}, "
-        f"新设 {figures.get('new 新设', 0):,}, 注销 {figures.get('cancelled 注销', 0):,}")  # fmt: skip
+    say(
+        f"          run {run_id} {'succeeded' if stats_ok else 'FAILED'}: 实有 {figures.get('stock 实有', 0):,}, "
+        f"新设 {figures.get('new 新设', 0):,}, 注销 {figures.get('cancelled 注销', 0):,}"
+    )
     if report:
         say(f"          workbook {report['workbook']}\n          report   {report['report_path']}")
 
-    say(f"step 6/6  operations: a host sample, the inspection sheet of {end}, the weekly report of {monday}, "
-        f"the monthly report of {month}")  # fmt: skip
+    say(
+        f"step 6/6  operations: a host sample, the inspection sheet of {end}, the weekly report of {monday}, "
+        f"the monthly report of {month}"
+    )
     for key, partition in (("ops/weekly_report", monday.isoformat()), ("ops/monthly_report", f"{month}-01")):
         if (key, partition) not in reports:
             say(f"          {key}: {partition} is before the first loaded day {start}, skipped")
@@ -513,8 +541,10 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
     site = site_catalog_dir()
     catalog = load_catalog()  # a CatalogError names file, line and field (main prints it in one line)
-    say(f"catalog valid: {len(catalog.tables)} provincial tables in {len(catalog.systems)} systems, "
-        f"{len(catalog.bureau)} Data Bureau tables, {len(catalog.codesets)} code sets")  # fmt: skip
+    say(
+        f"catalog valid: {len(catalog.tables)} provincial tables in {len(catalog.systems)} systems, "
+        f"{len(catalog.bureau)} Data Bureau tables, {len(catalog.codesets)} code sets"
+    )
     if site is None:
         say("no site catalog (SXOPS_CATALOG_DIR unset): the packaged catalog as it is")
         return 0
@@ -527,8 +557,11 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     for label, names in (("added", added), ("changed", changed), ("dropped", dropped)):
         for name in names:
             t = mine.get(name) or packaged[name]
-            source = f"  (source {t.source_schema + '.' if t.source_schema else ''}{t.source_name})" if (
-                name in mine and t.source_name) else ""  # fmt: skip
+            source = (
+                f"  (source {t.source_schema + '.' if t.source_schema else ''}{t.source_name})"
+                if (name in mine and t.source_name)
+                else ""
+            )
             say(f"  {label:<8}{name:<24}{t.title}{source}")
     return 0
 
@@ -543,8 +576,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     for i, table in enumerate(_pick(args.tables), 1):
         added = migrate(table, engine("front"), ops, reason=args.reason, approved_by=args.approved_by)
         if added:
-            say(f"[{i}] {table.name} {table.title}: added {', '.join(added)} (approved by {args.approved_by}); "
-                f"rows already loaded hold NULL there until `shaoxing-ops reconcile {table.name} --repair`")  # fmt: skip
+            say(
+                f"[{i}] {table.name} {table.title}: added {', '.join(added)} (approved by {args.approved_by}); "
+                f"rows already loaded hold NULL there until `shaoxing-ops reconcile {table.name} --repair`"
+            )
         else:
             say(f"[{i}] {table.name} {table.title}: front table already has every catalog column")
     return 0
@@ -579,8 +614,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=0.02, help="1.0 = Shaoxing's real size (~0.8 M entities)")
     p.add_argument("--seed", type=int, default=20250101)
     p.add_argument("--reset", action="store_true", help="drop what was simulated before")
-    p.add_argument("--fault", action="append", metavar="NAME[:TABLE]",
-                   help="switch a fault on after simulating: " + ", ".join(faults_names()))  # fmt: skip
+    p.add_argument(
+        "--fault",
+        action="append",
+        metavar="NAME[:TABLE]",
+        help="switch a fault on after simulating: " + ", ".join(faults_names()),
+    )
     p.add_argument("--fault-day", type=_date, help="day a data fault applies to (default: --end)")
     p.add_argument("--fault-rows", type=int, default=5, help="rows a data fault touches (default 5)")
     p.add_argument("--fault-times", type=int, default=1, help="loads a connection fault hits (default 1)")
@@ -699,8 +738,10 @@ def _pick(names: list[str], leg: str = "province"):  # type: ignore[no-untyped-d
 
 
 LEGS = ("province", "bureau")
-LEG_HELP = ("province: the front's tables against the province (E_BASEINFO…); bureau: the Data Bureau's tables "
-            "against what their mapping makes of the front (SCJG_ZTXX…)")  # fmt: skip
+LEG_HELP = (
+    "province: the front's tables against the province (E_BASEINFO…); bureau: the Data Bureau's tables "
+    "against what their mapping makes of the front (SCJG_ZTXX…)"
+)
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
@@ -744,9 +785,16 @@ def cmd_reinit(args: argparse.Namespace) -> int:
         def progress(done: int, unit: str) -> None:
             print(f"\r    {done:,} {unit}", end="", flush=True)
 
-        loaded, check = reinitialise_any(table, catalog, engine, ops, reason=args.reason,
-                                         approved_by=args.approved_by, progress=progress,
-                                         launched_by=getpass.getuser())  # fmt: skip
+        loaded, check = reinitialise_any(
+            table,
+            catalog,
+            engine,
+            ops,
+            reason=args.reason,
+            approved_by=args.approved_by,
+            progress=progress,
+            launched_by=getpass.getuser(),
+        )
         print()
         say(f"    rows before {loaded.rows_before:,}, after {loaded.target_rows:,}, {loaded.seconds:.1f}s")
         say(diff_report(check.diff))
@@ -764,12 +812,18 @@ def cmd_stats(args: argparse.Namespace) -> int:
     first = dt.date.fromisoformat(f"{args.month}-01")
     last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
     if last >= settings.today() and not args.force:
-        print(f"error: the month {args.month} is not over (today is {settings.today()}); statistics are "
-              "made of complete months: choose an earlier month, or add --force", file=sys.stderr)  # fmt: skip
+        print(
+            f"error: the month {args.month} is not over (today is {settings.today()}); statistics are "
+            "made of complete months: choose an earlier month, or add --force",
+            file=sys.stderr,
+        )
         return 2
     if args.month < stats_settings.since:
-        print(f"error: {args.month} is before the statistics start {stats_settings.since}; "
-              "choose a later month or set SXOPS_STATS_SINCE", file=sys.stderr)  # fmt: skip
+        print(
+            f"error: {args.month} is before the statistics start {stats_settings.since}; "
+            "choose a later month or set SXOPS_STATS_SINCE",
+            file=sys.stderr,
+        )
         return 2
     front = engine_for("front")
     months = trend_months(args.month, stats_settings)
@@ -855,8 +909,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         report = build.period_report(instance, ops, first, last, args.kind, front)
         stem = f"运维周报_{first.isoformat()}" if args.kind == "weekly" else f"运维服务月报_{first:%Y-%m}"
     s = report["summary"]
-    say(f"[2/3] {s['tables']} table-days: {s['succeeded']} succeeded, {s['failed']} failed, "
-        f"{s['not_started']} not started, {s['checks_failed']} failed checks, {s['repushed']} re-pushed")  # fmt: skip
+    say(
+        f"[2/3] {s['tables']} table-days: {s['succeeded']} succeeded, {s['failed']} failed, "
+        f"{s['not_started']} not started, {s['checks_failed']} failed checks, {s['repushed']} re-pushed"
+    )
     say("[3/3] writing the HTML, JSON, Word and PDF copies")
     files = build.write(report, stem)
     _say_written(files)
@@ -897,8 +953,10 @@ def cmd_report_annual(args: argparse.Namespace) -> int:
         dg.DagsterInstance.get(), ops, int(args.date), settings.today(), progress=say
     )
     p, b = report["legs"]["province"], report["legs"]["bureau"]
-    say(f"[2/2] availability: province {p['availability']}%, bureau {b['availability']}%; "
-        f"writing the HTML, JSON, Word and PDF copies")  # fmt: skip
+    say(
+        f"[2/2] availability: province {p['availability']}%, bureau {b['availability']}%; "
+        f"writing the HTML, JSON, Word and PDF copies"
+    )
     files = annual.write(report)
     _say_written(files)
     return 0

@@ -67,8 +67,9 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def _engine(self, shard: str) -> sa.Engine:
         engine = self._engines.get(shard)
         if engine is None:
-            engine = sa.create_engine(self.conn_string_for_shard(shard),
-                                      connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})  # fmt: skip
+            engine = sa.create_engine(
+                self.conn_string_for_shard(shard), connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+            )
             sa.event.listen(engine, "connect", _sqlite_wal_normal)
             if shard not in self._initialized_dbs:
                 self._initdb(engine)
@@ -265,9 +266,11 @@ def _record_evaluations(conn: sa.Connection, run_id: str, evaluated: list[dict[s
             executions.update()
             .where(*(executions.c[k] == sa.bindparam(f"w_{k}") for k in _EXECUTION_KEY))
             .values({c: sa.bindparam(f"v_{c}") for c in _EXECUTION_VALUES}),
-            [{**{f"w_{k}": v[k] for k in _EXECUTION_KEY}, **{f"v_{c}": v[c] for c in _EXECUTION_VALUES}}
-             for v in known],
-        )  # fmt: skip
+            [
+                {**{f"w_{k}": v[k] for k in _EXECUTION_KEY}, **{f"v_{c}": v[c] for c in _EXECUTION_VALUES}}
+                for v in known
+            ],
+        )
     if unknown:
         conn.execute(executions.insert(), unknown)
 
@@ -286,13 +289,18 @@ def check_evaluation_events(context: Any, evaluations: Sequence[Any]) -> Iterato
     step = context.get_step_execution_context()
     batch, last = uuid.uuid4().hex, len(evaluations) - 1
     for i, evaluation in enumerate(evaluations):
-        message = (f"Asset check '{evaluation.check_name}' on '{evaluation.asset_key.to_user_string()}' "
-                   + ("passed." if evaluation.passed else "did not pass.")
-                   + (f" Description: '{evaluation.description}'" if evaluation.description else ""))  # fmt: skip
+        message = (
+            f"Asset check '{evaluation.check_name}' on '{evaluation.asset_key.to_user_string()}' "
+            + ("passed." if evaluation.passed else "did not pass.")
+            + (f" Description: '{evaluation.description}'" if evaluation.description else "")
+        )
         yield DagsterEvent.from_step(
-            DagsterEventType.ASSET_CHECK_EVALUATION, step, evaluation, message,
+            DagsterEventType.ASSET_CHECK_EVALUATION,
+            step,
+            evaluation,
+            message,
             batch_metadata=DagsterEventBatchMetadata(batch, i == last),
-        )  # fmt: skip
+        )
 
 
 def workspace_process_context(instance: Any, workspace_file: str, version: str) -> WorkspaceProcessContext:

@@ -45,9 +45,19 @@ class Browser:
         profile.mkdir(parents=True, exist_ok=True)
         (profile / "DevToolsActivePort").unlink(missing_ok=True)
         self.log = profile / "chromium.log"
-        args = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--no-first-run", "--remote-debugging-port=0", "--remote-allow-origins=*",
-                f"--user-data-dir={profile}", f"--window-size={width},{height}", "about:blank"]  # fmt: skip
+        args = [
+            binary,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--remote-debugging-port=0",
+            "--remote-allow-origins=*",
+            f"--user-data-dir={profile}",
+            f"--window-size={width},{height}",
+            "about:blank",
+        ]
         # Its own process group, so closing takes the renderer and zygote processes with it.
         with self.log.open("wb") as log:
             self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)

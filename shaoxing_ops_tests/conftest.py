@@ -229,8 +229,11 @@ def pg_dbs() -> Iterator[Dbs]:
 
 
 DB_FIXTURES = {"sqlite": "sqlite_dbs", "postgres": "pg_dbs", "mariadb": "mysql_dbs"}
-ALL_BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres),
-                pytest.param("mariadb", marks=pytest.mark.mariadb)]  # fmt: skip
+ALL_BACKENDS = [
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.postgres),
+    pytest.param("mariadb", marks=pytest.mark.mariadb),
+]
 
 
 @pytest.fixture(params=ALL_BACKENDS)
@@ -239,8 +242,14 @@ def dbs(request: pytest.FixtureRequest) -> Dbs:
     return request.getfixturevalue(DB_FIXTURES[request.param])
 
 
-def simulate_into(url: str, catalog: Catalog, start: dt.date = SIM_START, end: dt.date = SIM_END,
-                  scale: float = SIM_SCALE, seed: int = SIM_SEED) -> None:  # fmt: skip
+def simulate_into(
+    url: str,
+    catalog: Catalog,
+    start: dt.date = SIM_START,
+    end: dt.date = SIM_END,
+    scale: float = SIM_SCALE,
+    seed: int = SIM_SEED,
+) -> None:
     """Write the stand-in into ``url``; the default simulation is made once per backend and copied."""
     if (start, end, scale, seed) != (SIM_START, SIM_END, SIM_SCALE, SIM_SEED):
         _simulate(url, catalog, start, end, scale, seed)
@@ -275,8 +284,12 @@ def _clone(url: str, backend: str, template: str) -> None:
         source, target = sa.engine.make_url(template).database, sa.engine.make_url(url).database
         engine = make_engine(url)
         with engine.begin() as conn:
-            names = [r[0] for r in conn.exec_driver_sql(
-                f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{source}'")]  # fmt: skip
+            names = [
+                r[0]
+                for r in conn.exec_driver_sql(
+                    f"SELECT table_name FROM information_schema.tables WHERE table_schema = '{source}'"
+                )
+            ]
             for name in names:
                 conn.exec_driver_sql(f"CREATE TABLE `{target}`.`{name}` LIKE `{source}`.`{name}`")
                 conn.exec_driver_sql(f"INSERT INTO `{target}`.`{name}` SELECT * FROM `{source}`.`{name}`")
@@ -345,10 +358,32 @@ def demo(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Demo:
             # the last whole month, whatever today is: its monthly report is written, every day of it loaded
             end = dt.date.today().replace(day=1) - dt.timedelta(days=1)
             done = subprocess.run(
-                [sys.executable, "-m", "shaoxing_ops.cli", "demo", "--end", str(end), "--days", "1", "--scale", "0.002"],
-                cwd=root, env=Demo(subprocess.CompletedProcess([], 0), root).env, capture_output=True, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "shaoxing_ops.cli",
+                    "demo",
+                    "--end",
+                    str(end),
+                    "--days",
+                    "1",
+                    "--scale",
+                    "0.002",
+                ],
+                cwd=root,
+                env=Demo(subprocess.CompletedProcess([], 0), root).env,
+                capture_output=True,
+                text=True,
                 timeout=900,
-            )  # fmt: skip
-            made.write_text(json.dumps({"args": done.args, "returncode": done.returncode,
-                                        "stdout": done.stdout, "stderr": done.stderr}))  # fmt: skip
+            )
+            made.write_text(
+                json.dumps(
+                    {
+                        "args": done.args,
+                        "returncode": done.returncode,
+                        "stdout": done.stdout,
+                        "stderr": done.stderr,
+                    }
+                )
+            )
         return Demo(subprocess.CompletedProcess(**json.loads(made.read_text())), root)

@@ -60,10 +60,14 @@ class Stack:
 
     def launch(self, job: str, asset_paths: list[list[str]], tags: dict[str, str]) -> str:
         params = {
-            "selector": {"repositoryLocationName": LOCATION, "repositoryName": "__repository__", "jobName": job,
-                         "assetSelection": [{"path": p} for p in asset_paths]},
+            "selector": {
+                "repositoryLocationName": LOCATION,
+                "repositoryName": "__repository__",
+                "jobName": job,
+                "assetSelection": [{"path": p} for p in asset_paths],
+            },
             "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
-        }  # fmt: skip
+        }
         result = self.graphql(LAUNCH, {"params": params})["launchRun"]
         assert result["__typename"] == "LaunchRunSuccess", result
         return str(result["run"]["runId"])
@@ -101,8 +105,11 @@ def stack(env: dict[str, str], logs: Path, *, daemon: bool) -> Iterator[Stack]:
     try:
         for cmd in commands:
             log = open(logs / f"{Path(cmd[0]).name}.log", "w")  # noqa: SIM115  (closed with the process)
-            procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                          start_new_session=True))  # fmt: skip
+            procs.append(
+                subprocess.Popen(
+                    cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                )
+            )
         s = Stack(port, logs)
         try:
             _wait_http(s.url, 180, procs)

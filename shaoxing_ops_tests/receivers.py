@@ -130,8 +130,9 @@ def smtp_receiver() -> Iterator[Mailbox]:
         port = probe.getsockname()[1]
     mailbox = Mailbox(port)
     # AUTH over plain SMTP, on loopback only: the client's login path is exercised without a certificate
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port, authenticator=mailbox.authenticate,
-                            auth_require_tls=False)  # fmt: skip
+    controller = Controller(
+        mailbox, hostname="127.0.0.1", port=port, authenticator=mailbox.authenticate, auth_require_tls=False
+    )
     controller.start()
     try:
         yield mailbox

@@ -40,8 +40,11 @@ def test_ensure_adds_the_launched_by_column_to_an_older_store(dbs: Dbs) -> None:
     store = OpsStore(engine)
     old = sa.MetaData(schema=store.schema)
     for table in (store.reinit_audit, store.reconciliations):  # as the version before launched_by made them
-        columns = [sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
-                   for c in table.columns if c.name != "launched_by"]  # fmt: skip
+        columns = [
+            sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+            for c in table.columns
+            if c.name != "launched_by"
+        ]
         sa.Table(table.name, old, *columns)
     with engine.begin() as conn:
         if store.schema:
@@ -101,8 +104,14 @@ class ServedSet:
     front: str
     data: Path
 
-    def request(self, method: str, path: str, user: tuple[str, str] | None = None, body: Any = None,
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
+    def request(
+        self,
+        method: str,
+        path: str,
+        user: tuple[str, str] | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
         """One https request, the certificate verified against the test's own."""
         context = ssl.create_default_context(cafile=str(self.cert))
         conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=context, timeout=120)
@@ -119,10 +128,16 @@ class ServedSet:
         finally:
             conn.close()
 
-    def graphql(self, user: tuple[str, str], query: str, variables: dict[str, Any] | None = None,
-                headers: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
-        status, _, body = self.request("POST", "/graphql", user, {"query": query, "variables": variables or {}},
-                                       headers)  # fmt: skip
+    def graphql(
+        self,
+        user: tuple[str, str],
+        query: str,
+        variables: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        status, _, body = self.request(
+            "POST", "/graphql", user, {"query": query, "variables": variables or {}}, headers
+        )
         assert status == 200, (status, body[:2000], self.log_tail())
         payload = json.loads(body)
         assert "errors" not in payload, payload["errors"]
@@ -133,9 +148,14 @@ class ServedSet:
 
 
 def _add_user(env: dict[str, str], users: Path, name: str, role: str, password: str) -> None:
-    done = subprocess.run([str(BIN / "shaoxing-ops"), "serve", "user", "add", name, "--role", role,
-                           "--users-dir", str(users)], input=password + "\n", env=env, capture_output=True,
-                          text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        [str(BIN / "shaoxing-ops"), "serve", "user", "add", name, "--role", role, "--users-dir", str(users)],
+        input=password + "\n",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert password not in done.stdout + done.stderr
 
@@ -149,15 +169,38 @@ def served(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Iterat
     urls = {role: f"sqlite:///{root / f'{role}.db'}" for role in ("province", "front", "bureau")}
     simulate_into(urls["province"], catalog)
     cert, key = root / "cert.pem", root / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SXOPS_", "DAGSTER_"))},
-        "DAGSTER_HOME": str(root / "dagster"), "SXOPS_DATA_DIR": str(root / "data"),
-        "SXOPS_PROVINCE_URL": urls["province"], "SXOPS_FRONT_URL": urls["front"],
+        "DAGSTER_HOME": str(root / "dagster"),
+        "SXOPS_DATA_DIR": str(root / "data"),
+        "SXOPS_PROVINCE_URL": urls["province"],
+        "SXOPS_FRONT_URL": urls["front"],
         "SXOPS_BUREAU_URL": urls["bureau"],
-    }  # fmt: skip
+    }
     users = root / "users"
     _add_user(env, users, OPERATOR, "operator", OPERATOR_PW)
     _add_user(env, users, VIEWER, "viewer", VIEWER_PW)
@@ -169,11 +212,32 @@ def served(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Iterat
     log = root / "serve.log"
     with open(log, "w") as out:
         process = subprocess.Popen(
-            [str(BIN / "shaoxing-ops"), "serve", "--host", "127.0.0.1", "--port", str(ports[0]),
-             "--operator-port", str(ports[1]), "--viewer-port", str(ports[2]), "--users-dir", str(users),
-             "--state-dir", str(root / "serve"), "--tls-cert", str(cert), "--tls-key", str(key)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            [
+                str(BIN / "shaoxing-ops"),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(ports[0]),
+                "--operator-port",
+                str(ports[1]),
+                "--viewer-port",
+                str(ports[2]),
+                "--users-dir",
+                str(users),
+                "--state-dir",
+                str(root / "serve"),
+                "--tls-cert",
+                str(cert),
+                "--tls-key",
+                str(key),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     s = ServedSet(process, ports[0], ports[1], ports[2], cert, log, urls["front"], root / "data")
     try:
         deadline = time.monotonic() + 240
@@ -194,19 +258,28 @@ def served(tmp_path_factory: pytest.TempPathFactory, catalog: Catalog) -> Iterat
 
 def _launch(s: ServedSet, user: tuple[str, str], headers: dict[str, str] | None = None) -> dict[str, Any]:
     params = {
-        "selector": {"repositoryLocationName": LOCATION, "repositoryName": "__repository__",
-                     "jobName": "reinitialise"},
-        "runConfigData": {"ops": {"reinitialise_tables": {"config": {
-            "tables": [TABLE], "reason": "访问控制测试", "approved_by": "市局 王科长"}}}},
+        "selector": {
+            "repositoryLocationName": LOCATION,
+            "repositoryName": "__repository__",
+            "jobName": "reinitialise",
+        },
+        "runConfigData": {
+            "ops": {
+                "reinitialise_tables": {
+                    "config": {"tables": [TABLE], "reason": "访问控制测试", "approved_by": "市局 王科长"}
+                }
+            }
+        },
         # a client's own launcher tag, which the operators' webserver replaces
         "executionMetadata": {"tags": [{"key": "sxops/launched_by", "value": "mallory"}]},
-    }  # fmt: skip
+    }
     return dict(s.graphql(user, LAUNCH, {"params": params}, headers)["launchRun"])
 
 
 @pytest.mark.slow
-def test_operators_and_viewers_through_the_proxy(served: ServedSet, catalog: Catalog,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_operators_and_viewers_through_the_proxy(
+    served: ServedSet, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
     s, operator, viewer = served, (OPERATOR, OPERATOR_PW), (VIEWER, VIEWER_PW)
     # Nobody in without the right credentials: none, a wrong password, a user in neither file.
     for user in (None, (OPERATOR, "wrong"), (VIEWER, OPERATOR_PW), ("mallory", "x")):
@@ -226,9 +299,18 @@ def test_operators_and_viewers_through_the_proxy(served: ServedSet, catalog: Cat
     refused = _launch(s, viewer)
     assert refused["__typename"] == "UnauthorizedError", refused
     # Dagster's UI subscribes over a WebSocket on /graphql: the upgrade goes through.
-    status, headers, _ = s.request("GET", "/graphql", operator, headers={
-        "Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
-        "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(), "Sec-WebSocket-Protocol": "graphql-ws"})  # fmt: skip
+    status, headers, _ = s.request(
+        "GET",
+        "/graphql",
+        operator,
+        headers={
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
+            "Sec-WebSocket-Protocol": "graphql-ws",
+        },
+    )
     assert status == 101 and headers["upgrade"].lower() == "websocket", (status, headers)
 
     # An operator launches the re-initialisation; a client-sent X-Forwarded-User and launcher tag are ignored.
@@ -245,13 +327,21 @@ def test_operators_and_viewers_through_the_proxy(served: ServedSet, catalog: Cat
     tags = {t["key"]: t["value"] for t in run["tags"]}
     assert tags["sxops/launched_by"] == OPERATOR
     (audit,) = OpsStore(make_engine(s.front)).reinits()
-    assert (audit["table_name"], audit["approved_by"], audit["launched_by"], audit["run_id"], audit["status"]) == (
-        TABLE, "市局 王科长", OPERATOR, run_id, "succeeded")  # fmt: skip
+    assert (
+        audit["table_name"],
+        audit["approved_by"],
+        audit["launched_by"],
+        audit["run_id"],
+        audit["status"],
+    ) == (TABLE, "市局 王科长", OPERATOR, run_id, "succeeded")
 
     # A backfill launched by the operator carries the tag its runs inherit (cancelled at once: only its record
     # is looked at).
-    params = {"assetSelection": [{"path": asset_key(catalog.table(TABLE)).path}], "partitionNames": ["2026-03-01"],
-              "tags": [{"key": "sxops/launched_by", "value": "mallory"}]}  # fmt: skip
+    params = {
+        "assetSelection": [{"path": asset_key(catalog.table(TABLE)).path}],
+        "partitionNames": ["2026-03-01"],
+        "tags": [{"key": "sxops/launched_by", "value": "mallory"}],
+    }
     backfill = s.graphql(operator, BACKFILL, {"params": params})["launchPartitionBackfill"]
     assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
     s.graphql(operator, CANCEL, {"id": backfill["backfillId"]})

@@ -135,8 +135,13 @@ def test_misconfigured_channels_are_named_without_their_values() -> None:
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith("SXOPS_")}
-    return subprocess.run([sys.executable, "-m", "shaoxing_ops.cli", *args], env={**base, **env},
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "shaoxing_ops.cli", *args],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_alert_test_command_sends_through_each_channel_and_fails_when_one_does(tmp_path: Path) -> None:
@@ -145,7 +150,11 @@ def test_alert_test_command_sends_through_each_channel_and_fails_when_one_does(t
         done = run_cli("alert", "test", env=env)
         assert done.returncode == 0, done.stderr
         assert [line.split(":")[0] for line in done.stdout.splitlines()] == [
-            "[1/4] dingtalk", "[2/4] wecom", "[3/4] email", "[4/4] webhook"]  # fmt: skip
+            "[1/4] dingtalk",
+            "[2/4] wecom",
+            "[3/4] email",
+            "[4/4] webhook",
+        ]
         assert len(http.received) == 3 and len(mail.messages) == 1 and "测试" in mail.messages[0]["Subject"]
         only = run_cli("alert", "test", "--channel", "wecom", env=env)
         assert (
@@ -180,8 +189,11 @@ def test_the_sensor_tells_of_failed_runs_and_escalations_once(
     )
     with embedded_instance() as instance, http_receiver() as http:
         monkeypatch.setenv("SXOPS_ALERT_WEBHOOK", http.url("/hook"))
-        run = DagsterRun(job_name="province_nightly", status=DagsterRunStatus.STARTED,
-                         tags={"dagster/partition": "2026-03-02"})  # fmt: skip
+        run = DagsterRun(
+            job_name="province_nightly",
+            status=DagsterRunStatus.STARTED,
+            tags={"dagster/partition": "2026-03-02"},
+        )
         instance.add_run(run)
         instance.report_run_failed(run)
 
@@ -195,13 +207,18 @@ def test_the_sensor_tells_of_failed_runs_and_escalations_once(
         cursor = tick(None)
         (got,) = http.received
         causes = {(a["cause"], a["subject"], a["day"]) for a in got.body["facts"]["alerts"]}
-        assert causes == {("run_failed", "province_nightly|2026-03-02", "2026-03-02"),
-                          ("escalated", "province/registration/e_revoke", "2026-03-02")}  # fmt: skip
+        assert causes == {
+            ("run_failed", "province_nightly|2026-03-02", "2026-03-02"),
+            ("escalated", "province/registration/e_revoke", "2026-03-02"),
+        }
         assert "运行失败：作业 province_nightly 分区 2026-03-02" in got.body["text"]
         assert "需人工处理" in got.body["text"] and got.body["severity"] == "严重"
         tick(cursor)  # the escalation is still open, the run still failed: nothing new to say
-        again = DagsterRun(job_name="province_nightly", status=DagsterRunStatus.STARTED,
-                           tags={"dagster/partition": "2026-03-02"})  # fmt: skip
+        again = DagsterRun(
+            job_name="province_nightly",
+            status=DagsterRunStatus.STARTED,
+            tags={"dagster/partition": "2026-03-02"},
+        )
         instance.add_run(again)  # the run retried and failed again: the same cause, table and day
         instance.report_run_failed(again)
         tick(cursor)
@@ -225,9 +242,14 @@ def test_a_whole_system_silent_for_a_day_is_one_alert(tmp_path: Path, catalog) -
         ensure_table(province, table)
 
     def silent(table, day: str) -> dg.AssetCheckEvaluation:  # type: ignore[no-untyped-def]
-        return dg.AssetCheckEvaluation(asset_key=asset_key(table), check_name="volume", passed=False,
-                                       metadata={"status": "silent"}, partition=day,
-                                       description="未下发：当日无任何变更，通常约 12 条")  # fmt: skip
+        return dg.AssetCheckEvaluation(
+            asset_key=asset_key(table),
+            check_name="volume",
+            passed=False,
+            metadata={"status": "silent"},
+            partition=day,
+            description="未下发：当日无任何变更，通常约 12 条",
+        )
 
     with embedded_instance() as instance:
         for table in enforcement[:3]:
@@ -257,14 +279,21 @@ def test_daily_summary_goes_out_once_with_the_inspection_sheet(
     from shaoxing_ops.defs.resources import Databases
 
     monkeypatch.setenv("SXOPS_DATA_DIR", str(tmp_path / "data"))
-    databases = Databases(front_url=f"sqlite:///{tmp_path / 'front.db'}", province_url=f"sqlite:///{tmp_path / 'p.db'}",
-                          bureau_url=f"sqlite:///{tmp_path / 'b.db'}")  # fmt: skip
+    databases = Databases(
+        front_url=f"sqlite:///{tmp_path / 'front.db'}",
+        province_url=f"sqlite:///{tmp_path / 'p.db'}",
+        bureau_url=f"sqlite:///{tmp_path / 'b.db'}",
+    )
     day = (dt.date.today() - dt.timedelta(days=1)).isoformat()
     with embedded_instance() as instance, http_receiver() as http:
         monkeypatch.setenv("SXOPS_ALERT_WEBHOOK", http.url("/hook"))
         for _ in range(2):  # the 09:30 job, then a re-run of it
-            done = dg.materialize([resource_assessment, inspection_sheet], instance=instance, partition_key=day,
-                                  resources={"databases": databases})  # fmt: skip
+            done = dg.materialize(
+                [resource_assessment, inspection_sheet],
+                instance=instance,
+                partition_key=day,
+                resources={"databases": databases},
+            )
             assert done.success
         (got,) = http.received
         assert got.body["title"] == f"巡检日报 {day}：156 张表需关注" and got.body["severity"] == "警告"

@@ -82,8 +82,9 @@ BUREAU_COLUMNS = {
 
 def rows(engine: sa.Engine, sql: str) -> list[tuple]:
     with engine.connect() as conn:
-        return sorted((tuple(str(v) if v is not None else None for v in r) for r in conn.exec_driver_sql(sql)),
-                      key=str)  # fmt: skip
+        return sorted(
+            (tuple(str(v) if v is not None else None for v in r) for r in conn.exec_driver_sql(sql)), key=str
+        )
 
 
 @pytest.fixture
@@ -100,8 +101,17 @@ def test_domain_rules_of_the_mapping(catalog: Catalog) -> None:
     assert [category(c) for c in ("1130", "9100", "9600", "9999", None)] == ["1", "3", "2", "2", None]
     ztxx = catalog.bureau_table("SCJG_ZTXX")
     part = ztxx.parts[1]  # E_PB_BASEINFO
-    row = {"pripid": "p1", "uniscid": "92330603MA2BCDEF1X", "traname": "柯桥区鑫源便利店", "enttype": "9999",
-           "regorg": "330621", "regstate": "4", "oploc": "绍兴", "name": "王伟", "fundam": 3}  # fmt: skip
+    row = {
+        "pripid": "p1",
+        "uniscid": "92330603MA2BCDEF1X",
+        "traname": "柯桥区鑫源便利店",
+        "enttype": "9999",
+        "regorg": "330621",
+        "regstate": "4",
+        "oploc": "绍兴",
+        "name": "王伟",
+        "fundam": 3,
+    }
     mapped = map_row(part, row, None, catalog, ztxx.columns)
     assert (mapped["ztlb"], mapped["ztlx"], mapped["ssqx"], mapped["djzt"], mapped["bz"]) == (
         "2",
@@ -138,18 +148,38 @@ def test_deletes_and_rows_leaving_the_filter_reach_the_bureau(both_legs: Dbs, ca
     day = SIM_END + dt.timedelta(days=1)
     moment = dt.datetime.combine(day, dt.time(10))
     person = catalog.table("E_PRI_PERSON")
-    (gone, demoted) = [r[0] for r in rows(front, "SELECT personid FROM e_pri_person WHERE lerepsign = '1' "
-                                                 "ORDER BY personid LIMIT 2")]  # fmt: skip
+    (gone, demoted) = [
+        r[0]
+        for r in rows(
+            front, "SELECT personid FROM e_pri_person WHERE lerepsign = '1' ORDER BY personid LIMIT 2"
+        )
+    ]
     with both_legs.engine("province").begin() as conn:  # the province deletes one and demotes the other
-        conn.execute(sa.text("UPDATE e_pri_person SET dsc_biz_operation = 'D', dsc_biz_timestamp = :t, "
-                             "dsc_biz_record_id = 'del1' WHERE personid = :k"), {"t": moment, "k": gone})  # fmt: skip
-        conn.execute(sa.text("UPDATE e_pri_person SET lerepsign = '0', dsc_biz_operation = 'U', dsc_biz_timestamp = :t,"
-                             " dsc_biz_record_id = 'upd1' WHERE personid = :k"), {"t": moment, "k": demoted})  # fmt: skip
+        conn.execute(
+            sa.text(
+                "UPDATE e_pri_person SET dsc_biz_operation = 'D', dsc_biz_timestamp = :t, "
+                "dsc_biz_record_id = 'del1' WHERE personid = :k"
+            ),
+            {"t": moment, "k": gone},
+        )
+        conn.execute(
+            sa.text(
+                "UPDATE e_pri_person SET lerepsign = '0', dsc_biz_operation = 'U', dsc_biz_timestamp = :t,"
+                " dsc_biz_record_id = 'upd1' WHERE personid = :k"
+            ),
+            {"t": moment, "k": demoted},
+        )
     loaded = copy_window(person, both_legs.engine("province"), front, *day_window(day))
     assert loaded.deleted == 1
     with front.connect() as conn:
-        marked = conn.execute(sa.text("SELECT personid FROM e_pri_person__deleted WHERE dsc_biz_timestamp >= :t"),
-                              {"t": moment}).scalars().all()  # fmt: skip
+        marked = (
+            conn.execute(
+                sa.text("SELECT personid FROM e_pri_person__deleted WHERE dsc_biz_timestamp >= :t"),
+                {"t": moment},
+            )
+            .scalars()
+            .all()
+        )
     assert marked == [gone]
     result = upload_window(fddbr, catalog, front, bureau, *day_window(day))
     assert (result.deleted, result.left_filter) == (2, 1)
@@ -173,8 +203,9 @@ class Legs:
         self.resources = {
             "databases": Databases(province_url=dbs.province, front_url=dbs.front, bureau_url=dbs.bureau)
         }
-        self.defs = dg.Definitions(assets=[*self.province, *self.bureau], asset_checks=self.checks,
-                                   resources=self.resources)  # fmt: skip
+        self.defs = dg.Definitions(
+            assets=[*self.province, *self.bureau], asset_checks=self.checks, resources=self.resources
+        )
 
 
 def test_a_day_through_both_legs_with_automation(dbs: Dbs, catalog: Catalog) -> None:
@@ -194,13 +225,18 @@ def test_a_day_through_both_legs_with_automation(dbs: Dbs, catalog: Catalog) -> 
         )  # the day's provincial tables are not loaded yet: nothing to upload
         dg.materialize(legs.province, instance=instance, partition_key=second, resources=legs.resources)
         # The declarative automation asks for the bureau partitions of the latest day once its sources are loaded.
-        evaluation = dg.evaluate_automation_conditions(defs=legs.defs, instance=instance, cursor=before.cursor,
-                                                       evaluation_time=night + dt.timedelta(minutes=5))  # fmt: skip
+        evaluation = dg.evaluate_automation_conditions(
+            defs=legs.defs,
+            instance=instance,
+            cursor=before.cursor,
+            evaluation_time=night + dt.timedelta(minutes=5),
+        )
         for bt in legs.bts:
             assert evaluation.get_requested_partitions(bureau_key(bt)) == {second}
         # … and the requested partitions are uploaded and checked, as the run the automation launches does.
-        result = dg.materialize([*legs.bureau, *legs.checks], instance=instance, partition_key=second,
-                                resources=legs.resources)  # fmt: skip
+        result = dg.materialize(
+            [*legs.bureau, *legs.checks], instance=instance, partition_key=second, resources=legs.resources
+        )
         assert result.success
         failed = [(c.check_name, c.description) for c in evaluations(result).values() if not c.passed]
         assert failed == []
@@ -236,15 +272,20 @@ def test_a_bureau_partition_is_repushed_when_its_rows_go_missing(dbs: Dbs, catal
     simulate_into(dbs.province, catalog)
     legs = Legs(dbs, catalog, ["SCJG_BGXX"])
     key = bureau_key(legs.bts[0])
-    sensor = build_repush_sensor("s", [key], job_name="bureau_repush", description="",
-                                 checks_after=BUREAU_CHECKS)  # fmt: skip
+    sensor = build_repush_sensor(
+        "s", [key], job_name="bureau_repush", description="", checks_after=BUREAU_CHECKS
+    )
     with embedded_instance() as instance:
         for day in (SIM_START, SIM_END):
             dg.materialize(
                 legs.province, instance=instance, partition_key=day.isoformat(), resources=legs.resources
             )
-            dg.materialize([*legs.bureau, *legs.checks], instance=instance, partition_key=day.isoformat(),
-                           resources=legs.resources)  # fmt: skip
+            dg.materialize(
+                [*legs.bureau, *legs.checks],
+                instance=instance,
+                partition_key=day.isoformat(),
+                resources=legs.resources,
+            )
         with dbs.engine("bureau").begin() as conn:  # somebody at the bureau deleted rows
             conn.exec_driver_sql(  # the derived table: MySQL takes no LIMIT in an IN subquery
                 "DELETE FROM scjg_bgxx WHERE bgbs IN (SELECT bgbs FROM (SELECT bgbs FROM scjg_bgxx LIMIT 5) x)"
@@ -253,16 +294,28 @@ def test_a_bureau_partition_is_repushed_when_its_rows_go_missing(dbs: Dbs, catal
         job = dg.define_asset_job(
             "inspect", selection=checks_of("bureau") | dg.AssetSelection.assets(INSPECTION_KEY)
         )
-        defs = dg.Definitions(assets=[*legs.bureau, province_inspection_record], asset_checks=legs.checks,
-                              jobs=[job], resources=legs.resources)  # fmt: skip
-        checks = evaluations(defs.resolve_job_def("inspect").execute_in_process(
-            instance=instance, partition_key=SIM_END.isoformat()))  # fmt: skip
+        defs = dg.Definitions(
+            assets=[*legs.bureau, province_inspection_record],
+            asset_checks=legs.checks,
+            jobs=[job],
+            resources=legs.resources,
+        )
+        checks = evaluations(
+            defs.resolve_job_def("inspect").execute_in_process(
+                instance=instance, partition_key=SIM_END.isoformat()
+            )
+        )
         assert not checks["row_count"].passed
         with dg.build_sensor_context(instance=instance, resources=legs.resources) as context:
             (request,) = sensor(context).run_requests
         assert request.tags[TARGET_TAG] == f"{key.to_user_string()}|{SIM_END}"
-        result = dg.materialize([*legs.bureau, *legs.checks], instance=instance, partition_key=request.partition_key,
-                                resources=legs.resources, tags=request.tags)  # fmt: skip
+        result = dg.materialize(
+            [*legs.bureau, *legs.checks],
+            instance=instance,
+            partition_key=request.partition_key,
+            resources=legs.resources,
+            tags=request.tags,
+        )
         meta = result.get_asset_materialization_events()[0].materialization.metadata
         # the five deleted rows sent again by the whole table's repair, nothing else touched
         assert (
@@ -315,8 +368,9 @@ def test_a_planted_extra_and_changed_bureau_row_are_found_and_repaired_and_reini
     assert ops.reinits() == []
     with bureau.begin() as conn:
         conn.exec_driver_sql(f"DELETE FROM {bt.db_name}")
-    loaded, check = reinitialise_bureau(bt, catalog, front, bureau, ops, reason="数据局要求重新初始化",
-                                        approved_by="市数据局 李四")  # fmt: skip
+    loaded, check = reinitialise_bureau(
+        bt, catalog, front, bureau, ops, reason="数据局要求重新初始化", approved_by="市数据局 李四"
+    )
     assert check.diff.equal and loaded.target_rows == len(expected)
     assert [(a["table_name"], a["approved_by"], a["status"]) for a in ops.reinits()] == [
         ("SCJG_FDDBRXX", "市数据局 李四", "succeeded")

@@ -18,9 +18,23 @@ def test_three_systems_and_about_140_tables(catalog: Catalog) -> None:
     assert set(sizes) == {"registration", "enforcement", "food_safety"}
     assert 130 <= sum(sizes.values()) <= 160
     assert {s.title for s in catalog.systems} == {"全程电子化登记", "执法在线", "食安 三小一摊"}
-    for name in ["E_BASEINFO", "E_PB_BASEINFO", "E_PRI_PERSON", "E_INV_INVESTMENT", "E_ALTER_RECODER", "E_CANCEL",
-                 "E_REVOKE", "E_LP_HSTLEREF", "E_LP_HSTNAME", "E_NAME_INFO", "E_SP_PLEDGE", "E_LIQ_MBR",
-                 "CASE_PUB_BASEINFO", "CASE_PUB_PARTYINFO", "AO_OPA_DETAIL"]:  # fmt: skip
+    for name in [
+        "E_BASEINFO",
+        "E_PB_BASEINFO",
+        "E_PRI_PERSON",
+        "E_INV_INVESTMENT",
+        "E_ALTER_RECODER",
+        "E_CANCEL",
+        "E_REVOKE",
+        "E_LP_HSTLEREF",
+        "E_LP_HSTNAME",
+        "E_NAME_INFO",
+        "E_SP_PLEDGE",
+        "E_LIQ_MBR",
+        "CASE_PUB_BASEINFO",
+        "CASE_PUB_PARTYINFO",
+        "AO_OPA_DETAIL",
+    ]:
         assert catalog.table(name).name == name
     assert catalog.table("e_baseinfo") is catalog.table("E_BASEINFO")
 
@@ -62,18 +76,39 @@ def edit(path: Path, old: str, new: str) -> None:
 @pytest.mark.parametrize(
     "old, new, message",
     [
-        ("uniscid: str(18) 统一社会信用代码 check=credit_code index",
-         "uniscid: strr(18) 统一社会信用代码", r"registration.yaml:16: E_BASEINFO.uniscid: unknown type 'strr\(18\)'"),
-        ("enttype: str(4) 企业类型 code=ENTTYPE req", "enttype: str(4) 企业类型 code=NOPE",
-         r"E_BASEINFO.enttype: unknown code set 'NOPE'"),
-        ("    key: pripid\n    sim: core\n    volume: 320", "    key: [pripid, nothere]\n    sim: core\n    volume: 320",
-         r"E_BASEINFO.key: key column 'nothere' is not among the columns"),
-        ("regno: str(15) 注册号\n", "regno: str(15) 注册号 gen=wizardry\n", r"E_BASEINFO.regno: unknown flag 'gen=wizardry'"),
-        ("    title: 企业基本信息\n", "    title: 企业基本信息\n    colour: blue\n", r"E_BASEINFO.colour: unknown field"),
+        (
+            "uniscid: str(18) 统一社会信用代码 check=credit_code index",
+            "uniscid: strr(18) 统一社会信用代码",
+            r"registration.yaml:16: E_BASEINFO.uniscid: unknown type 'strr\(18\)'",
+        ),
+        (
+            "enttype: str(4) 企业类型 code=ENTTYPE req",
+            "enttype: str(4) 企业类型 code=NOPE",
+            r"E_BASEINFO.enttype: unknown code set 'NOPE'",
+        ),
+        (
+            "    key: pripid\n    sim: core\n    volume: 320",
+            "    key: [pripid, nothere]\n    sim: core\n    volume: 320",
+            r"E_BASEINFO.key: key column 'nothere' is not among the columns",
+        ),
+        (
+            "regno: str(15) 注册号\n",
+            "regno: str(15) 注册号 gen=wizardry\n",
+            r"E_BASEINFO.regno: unknown flag 'gen=wizardry'",
+        ),
+        (
+            "    title: 企业基本信息\n",
+            "    title: 企业基本信息\n    colour: blue\n",
+            r"E_BASEINFO.colour: unknown field",
+        ),
         ("    volume: 320\n", "    volume: lots\n", r"E_BASEINFO.volume: expected a number"),
-        ("regno: str(15) 注册号\n", "dsc_biz_timestamp: datetime 时间\n", r"E_BASEINFO.dsc_biz_timestamp: platform columns"),
+        (
+            "regno: str(15) 注册号\n",
+            "dsc_biz_timestamp: datetime 时间\n",
+            r"E_BASEINFO.dsc_biz_timestamp: platform columns",
+        ),
     ],
-)  # fmt: skip
+)
 def test_errors_name_file_table_and_field(copy_dir: Path, old: str, new: str, message: str) -> None:
     edit(copy_dir / "province" / "registration.yaml", old, new)
     with pytest.raises(CatalogError, match=message):
@@ -100,8 +135,11 @@ def test_broken_yaml_is_named(copy_dir: Path) -> None:
 
 def test_volume_thresholds_are_data_with_per_table_overrides(copy_dir: Path) -> None:
     edit(copy_dir / "volume.yaml", "silent_below: 10 ", "silent_below: 8 ")
-    edit(copy_dir / "province" / "registration.yaml", "    volume: 320\n",
-         "    volume: 320\n    volume_check: {drop_ratio: 0.5, history_weeks: 6}\n")  # fmt: skip
+    edit(
+        copy_dir / "province" / "registration.yaml",
+        "    volume: 320\n",
+        "    volume: 320\n    volume_check: {drop_ratio: 0.5, history_weeks: 6}\n",
+    )
     catalog = load_catalog_from(copy_dir)
     rules = catalog.table("E_BASEINFO").volume_rules
     assert (rules.silent_below, rules.drop_ratio, rules.history_weeks) == (8.0, 0.5, 6)
@@ -111,12 +149,17 @@ def test_volume_thresholds_are_data_with_per_table_overrides(copy_dir: Path) -> 
 
 @pytest.mark.parametrize(
     "override, message",
-    [("{silent_below: -1}", r"E_BASEINFO\.volume_check\.silent_below: expected a number >= 0, got -1"),
-     ("{quiet: 1}", r"E_BASEINFO\.volume_check\.quiet: unknown field; known: history_weeks"),
-     ("7", r"E_BASEINFO\.volume_check: expected a mapping")],
-)  # fmt: skip
+    [
+        ("{silent_below: -1}", r"E_BASEINFO\.volume_check\.silent_below: expected a number >= 0, got -1"),
+        ("{quiet: 1}", r"E_BASEINFO\.volume_check\.quiet: unknown field; known: history_weeks"),
+        ("7", r"E_BASEINFO\.volume_check: expected a mapping"),
+    ],
+)
 def test_volume_overrides_are_validated(copy_dir: Path, override: str, message: str) -> None:
-    edit(copy_dir / "province" / "registration.yaml", "    volume: 320\n",
-         f"    volume: 320\n    volume_check: {override}\n")  # fmt: skip
+    edit(
+        copy_dir / "province" / "registration.yaml",
+        "    volume: 320\n",
+        f"    volume: 320\n    volume_check: {override}\n",
+    )
     with pytest.raises(CatalogError, match=message):
         load_catalog_from(copy_dir)

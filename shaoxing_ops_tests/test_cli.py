@@ -36,8 +36,26 @@ def test_simulate_reconcile_repair_and_reinit(cli_env: Dbs, catalog, capsys) -> 
     assert "baseline: market entities" in out and "day 2026-03-02" in out and "done: 2 days" in out
     table = catalog.table("E_PRI_PERSON")
     full_reload(table, cli_env.engine("province"), cli_env.engine("front"))
-    assert main(["simulate", "--start", "2026-03-02", "--end", "2026-03-02", "--scale", "0.003", "--seed", "4",
-                 "--fault", "target-missing:E_PRI_PERSON", "--fault-rows", "3"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "simulate",
+                "--start",
+                "2026-03-02",
+                "--end",
+                "2026-03-02",
+                "--scale",
+                "0.003",
+                "--seed",
+                "4",
+                "--fault",
+                "target-missing:E_PRI_PERSON",
+                "--fault-rows",
+                "3",
+            ]
+        )
+        == 0
+    )
     assert "fault target-missing on E_PRI_PERSON: 删除了 3 条" in capsys.readouterr().out
 
     assert main(["reconcile", "E_PRI_PERSON"]) == 1
@@ -101,8 +119,22 @@ def test_errors_say_what_to_do(cli_env: Dbs, capsys) -> None:  # type: ignore[no
     assert "continue from 2026-03-02" in capsys.readouterr().err
     assert main(["reconcile", "NO_SUCH_TABLE"]) == 2
     assert "unknown table 'NO_SUCH_TABLE'" in capsys.readouterr().err
-    assert main(["simulate", "--start", "2026-03-01", "--end", "2026-03-01", "--scale", "0.002",
-                 "--fault", "meteor-strike"]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "simulate",
+                "--start",
+                "2026-03-01",
+                "--end",
+                "2026-03-01",
+                "--scale",
+                "0.002",
+                "--fault",
+                "meteor-strike",
+            ]
+        )
+        == 2
+    )
     assert "unknown fault 'meteor-strike'" in capsys.readouterr().err
 
 
@@ -148,8 +180,10 @@ def test_every_loaded_day_of_every_table_has_each_checks_own_result(demo: Demo, 
     from shaoxing_ops.exchange.health import LEG_CHECKS
 
     assert demo.done.returncode == 0, demo.done.stdout[-2000:] + demo.done.stderr[-2000:]
-    first, last = (dt.date.fromisoformat(d) for d in demo.done.stdout.split("simulate the province, ")[1]
-                   .split(",")[0].split(" … "))  # fmt: skip
+    first, last = (
+        dt.date.fromisoformat(d)
+        for d in demo.done.stdout.split("simulate the province, ")[1].split(",")[0].split(" … ")
+    )
     days = {(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)}
     keys = [dg.AssetCheckKey(asset_key(t), c) for t in catalog.tables for c in LEG_CHECKS["province"]]
     keys += [dg.AssetCheckKey(bureau_key(b), c) for b in catalog.bureau for c in LEG_CHECKS["bureau"]]

@@ -108,8 +108,11 @@ def test_ranged_backfill_of_every_table_makes_front_equal_province(
         ) as result:
             assert result.success
             steps = {e.step_key for e in result.all_events if e.is_step_success}
-            evaluations = [e.event_specific_data for e in result.all_events
-                           if e.event_type_value == "ASSET_CHECK_EVALUATION"]  # fmt: skip
+            evaluations = [
+                e.event_specific_data
+                for e in result.all_events
+                if e.event_type_value == "ASSET_CHECK_EVALUATION"
+            ]
         assert len(steps) == 2 * len(tables)  # each table's load, then its checks
         failed = [
             (e.asset_key.to_user_string(), e.check_name, e.partition, e.description)
@@ -190,16 +193,26 @@ def test_faults_armed_in_the_province_act_only_where_the_simulation_is_switched_
     try:
         with embedded_instance() as instance:
             monkeypatch.delenv("SXOPS_SIMULATION")  # production: the switch unset
-            result = dg.materialize(assets, instance=instance, partition_key=SIM_START.isoformat(),
-                                    resources={"databases": Databases()}, raise_on_error=False)  # fmt: skip
+            result = dg.materialize(
+                assets,
+                instance=instance,
+                partition_key=SIM_START.isoformat(),
+                resources={"databases": Databases()},
+                raise_on_error=False,
+            )
             assert result.success  # the armed connection drop did not act on the rows read
             (done,) = [e.materialization for e in result.get_asset_materialization_events()]
             assert done.metadata["rows_read"].value > 0
             assert [s for s in seen if "sim_" in s] == []  # nor was the stand-in's table ever read
             assert remaining() == 1000
             monkeypatch.setenv("SXOPS_SIMULATION", "1")  # the demo's and the tests' province
-            result = dg.materialize(assets, instance=instance, partition_key=SIM_START.isoformat(),
-                                    resources={"databases": Databases()}, raise_on_error=False)  # fmt: skip
+            result = dg.materialize(
+                assets,
+                instance=instance,
+                partition_key=SIM_START.isoformat(),
+                resources={"databases": Databases()},
+                raise_on_error=False,
+            )
             assert not result.success
             assert remaining() < 1000
     finally:
@@ -211,9 +224,12 @@ def test_failed_load_fails_the_step_and_keeps_the_front(env_dbs: Dbs, catalog: C
     assets = [a for a in province_assets(catalog) if a.key.path[-1] == "e_revoke"]
     with embedded_instance() as instance:
         result = dg.materialize(
-            assets, instance=instance, partition_key=SIM_START.isoformat(), raise_on_error=False,
+            assets,
+            instance=instance,
+            partition_key=SIM_START.isoformat(),
+            raise_on_error=False,
             resources={"databases": Databases()},
-        )  # fmt: skip
+        )
         assert not result.success
         failure = next(e for e in result.all_events if e.is_step_failure)
         assert "does not exist" in failure.step_failure_data.error.cause.message
@@ -249,8 +265,17 @@ def test_reconcile_and_reinitialise_jobs_from_the_launchpad(env_dbs: Dbs, catalo
         assert not result.success
         failure = next(e for e in result.all_events if e.is_step_failure)
         assert "审批人" in failure.step_failure_data.user_failure_data.description
-        approved = {"ops": {"reinitialise_tables": {"config": {
-            "tables": ["E_INV_INVESTMENT"], "reason": "结构调整", "approved_by": "市局管理员"}}}}  # fmt: skip
+        approved = {
+            "ops": {
+                "reinitialise_tables": {
+                    "config": {
+                        "tables": ["E_INV_INVESTMENT"],
+                        "reason": "结构调整",
+                        "approved_by": "市局管理员",
+                    }
+                }
+            }
+        }
         launched = {"sxops/launched_by": "ops-wang"}  # the tag the webserver behind the proxy sets
         assert reinit.execute_in_process(run_config=approved, instance=instance, tags=launched).success
 
@@ -273,8 +298,18 @@ def test_reconcile_and_reinitialise_jobs_from_the_launchpad(env_dbs: Dbs, catalo
         assert observation.asset_key == dg.AssetKey(["bureau", "scjg_gdxx"])
         meta = observation.event_specific_data.asset_observation.metadata
         assert (meta["missing"].value, meta["equal_now"].value) == (1, True)
-        bureau_reinit = {"ops": {"reinitialise_tables": {"config": {
-            "tables": ["SCJG_GDXX"], "reason": "数据局要求", "approved_by": "数据局 李四", "leg": "bureau"}}}}  # fmt: skip
+        bureau_reinit = {
+            "ops": {
+                "reinitialise_tables": {
+                    "config": {
+                        "tables": ["SCJG_GDXX"],
+                        "reason": "数据局要求",
+                        "approved_by": "数据局 李四",
+                        "leg": "bureau",
+                    }
+                }
+            }
+        }
         assert reinit.execute_in_process(run_config=bureau_reinit, instance=instance).success
     audits = OpsStore(front).reinits()
     assert [(a["table_name"], a["approved_by"], a["launched_by"], a["status"]) for a in audits] == [
@@ -312,8 +347,14 @@ def test_every_asset_and_check_is_presented_in_chinese_with_owner_kind_and_group
         assert node.description and chinese.search(node.description), key
         assert node.owners and node.kinds and node.group_name not in (None, "default"), key
     groups = {graph.get(k).group_name for k in keys}
-    assert groups == {"province_registration", "province_enforcement", "province_food_safety", "bureau",
-                      "statistics", "ops"}  # fmt: skip
+    assert groups == {
+        "province_registration",
+        "province_enforcement",
+        "province_food_safety",
+        "bureau",
+        "statistics",
+        "ops",
+    }
     checks = {spec.key: spec for ad in graph.assets_defs for spec in ad.check_specs}.values()
     assert len(checks) == 142 * 6 + 14 * 5 + 1
     assert all(c.description and chinese.search(c.description) for c in checks)

@@ -94,6 +94,10 @@ def test_host_collect_units_are_valid_and_run_our_command(tmp_path: Path) -> Non
         return
     for name in ("shaoxing-ops-host-collect.service", "shaoxing-ops-host-collect.timer"):
         shutil.copy(folder / name, tmp_path / name)
-    done = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "shaoxing-ops-host-collect.timer")],
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        ["systemd-analyze", "verify", str(tmp_path / "shaoxing-ops-host-collect.timer")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert done.returncode == 0 and "Unknown" not in done.stderr, done.stderr

@@ -72,8 +72,11 @@ def test_every_statement_family_parses_in_its_databases_grammar(name: str, catal
 def test_oracle_and_dm_merge_with_merge_into_and_null_safe_comparison(catalog: Catalog) -> None:
     for name in ("oracle", "dm"):
         merge = statements(name, catalog)["merge"]
-        assert merge.startswith('MERGE INTO e_baseinfo t USING (SELECT * FROM "ORA$PTT_stg_e_baseinfo" s' if
-                                name == "oracle" else "MERGE INTO e_baseinfo t USING (SELECT * FROM stg_e_baseinfo s")  # fmt: skip
+        assert merge.startswith(
+            'MERGE INTO e_baseinfo t USING (SELECT * FROM "ORA$PTT_stg_e_baseinfo" s'
+            if name == "oracle"
+            else "MERGE INTO e_baseinfo t USING (SELECT * FROM stg_e_baseinfo s"
+        )
         assert "ON (t.pripid = u.pripid)" in merge and "WHEN NOT MATCHED THEN INSERT (pripid, " in merge
         assert "WHEN MATCHED THEN UPDATE SET t.uniscid = u.uniscid" in merge
         assert (

@@ -23,16 +23,36 @@ T0 = dt.datetime(2026, 5, 10, 9, 0)
 
 def ent_row(pripid: str, ts: dt.datetime, op: str = "I", **over: Any) -> dict[str, Any]:
     row = {
-        "pripid": pripid, "uniscid": "91330602MA2BX5XK3U", "entname": f"绍兴{pripid}纺织有限公司",
-        "regno": None, "enttype": "1130", "enttype_cn": "有限责任公司（自然人投资或控股）", "industryphy": "C",
-        "industryco": "1713", "estdate": dt.date(2020, 1, 2), "apprdate": dt.date(2020, 1, 2),
-        "regorg": "330602", "regorg_cn": "越城区市场监督管理局", "localadm": "33060201", "regstate": "1",
-        "regstate_cn": "存续", "domdistrict": "330602", "dom": "浙江省绍兴市越城区人民路1号",
-        "postalcode": "312000", "opscope": "纺织品制造；货物进出口" * 20, "opfrom": dt.date(2020, 1, 2),
-        "opto": None, "regcap": Decimal("123.456789"), "regcapcur": "156", "name": "王伟", "tel": "13900001111",
-        "empnum": 12, "dsc_biz_record_id": f"r-{pripid}-{ts:%H%M%S}", "dsc_biz_operation": op,
+        "pripid": pripid,
+        "uniscid": "91330602MA2BX5XK3U",
+        "entname": f"绍兴{pripid}纺织有限公司",
+        "regno": None,
+        "enttype": "1130",
+        "enttype_cn": "有限责任公司（自然人投资或控股）",
+        "industryphy": "C",
+        "industryco": "1713",
+        "estdate": dt.date(2020, 1, 2),
+        "apprdate": dt.date(2020, 1, 2),
+        "regorg": "330602",
+        "regorg_cn": "越城区市场监督管理局",
+        "localadm": "33060201",
+        "regstate": "1",
+        "regstate_cn": "存续",
+        "domdistrict": "330602",
+        "dom": "浙江省绍兴市越城区人民路1号",
+        "postalcode": "312000",
+        "opscope": "纺织品制造；货物进出口" * 20,
+        "opfrom": dt.date(2020, 1, 2),
+        "opto": None,
+        "regcap": Decimal("123.456789"),
+        "regcapcur": "156",
+        "name": "王伟",
+        "tel": "13900001111",
+        "empnum": 12,
+        "dsc_biz_record_id": f"r-{pripid}-{ts:%H%M%S}",
+        "dsc_biz_operation": op,
         "dsc_biz_timestamp": ts,
-    }  # fmt: skip
+    }
     row.update(over)
     return row
 
@@ -79,12 +99,16 @@ def test_inserts_updates_deletes_and_idempotent_rerun(setup) -> None:
     assert first.target_rows == 5
 
     next_day = T0 + dt.timedelta(days=1)
-    write(store, table, [
-        ent_row("p1", next_day, "U", entname="绍兴新名称有限公司", regcap=Decimal("500")),
-        ent_row("p2", next_day, "D"),
-        ent_row("p9", next_day, "I"),
-        ent_row("p3", next_day, "U"),  # same values as loaded: an update that changes nothing
-    ])  # fmt: skip
+    write(
+        store,
+        table,
+        [
+            ent_row("p1", next_day, "U", entname="绍兴新名称有限公司", regcap=Decimal("500")),
+            ent_row("p2", next_day, "D"),
+            ent_row("p9", next_day, "I"),
+            ent_row("p3", next_day, "U"),  # same values as loaded: an update that changes nothing
+        ],
+    )
     second = copy_window(table, source, target, *day_window(DAY + dt.timedelta(days=1)))
     assert (second.read, second.inserted, second.deleted) == (4, 1, 1)
     # p3's business columns are the same, but its record id and timestamp moved: still an update.
@@ -107,12 +131,19 @@ def test_a_range_is_counted_per_day_and_the_days_add_up(setup) -> None:
     d1, d2, d3 = T0, T0 + dt.timedelta(days=1), T0 + dt.timedelta(days=2)
     write(store, table, [ent_row("k0", d1 - dt.timedelta(days=1)), ent_row("k1", d1 - dt.timedelta(days=1))])
     copy_window(table, source, target, *day_window(DAY - dt.timedelta(days=1)))  # held before the range
-    write(store, table, [
-        ent_row("a", d1), ent_row("b", d1 + dt.timedelta(minutes=1)),
-        ent_row("b", d2, "U", entname="改名后"),  # the province keeps b's day-2 version only
-        ent_row("k0", d2, "U", entname="变更"), ent_row("k1", d3, "D"), ent_row("gone", d3, "D"),
-        ent_row("c", d3),
-    ])  # fmt: skip
+    write(
+        store,
+        table,
+        [
+            ent_row("a", d1),
+            ent_row("b", d1 + dt.timedelta(minutes=1)),
+            ent_row("b", d2, "U", entname="改名后"),  # the province keeps b's day-2 version only
+            ent_row("k0", d2, "U", entname="变更"),
+            ent_row("k1", d3, "D"),
+            ent_row("gone", d3, "D"),
+            ent_row("c", d3),
+        ],
+    )
     start, _ = day_window(DAY)
     r = copy_window(table, source, target, start, start + dt.timedelta(days=3))
     days = [(DAY + dt.timedelta(days=i)).isoformat() for i in range(3)]
@@ -151,11 +182,15 @@ def test_versions_replaced_within_one_load_are_counted_as_superseded(setup) -> N
 def test_window_edges_at_shanghai_midnight(setup) -> None:
     table, source, target, store = setup
     midnight = dt.datetime(2026, 5, 11)
-    write(store, table, [
-        ent_row("last", midnight - dt.timedelta(microseconds=1)),
-        ent_row("first", midnight),
-        ent_row("before", dt.datetime(2026, 5, 10)),
-    ])  # fmt: skip
+    write(
+        store,
+        table,
+        [
+            ent_row("last", midnight - dt.timedelta(microseconds=1)),
+            ent_row("first", midnight),
+            ent_row("before", dt.datetime(2026, 5, 10)),
+        ],
+    )
     r = copy_window(table, source, target, *day_window(DAY))
     assert r.read == 2 and {k for (k, *_) in snapshot(target, table)} == {"last", "before"}
     # The same day expressed in UTC (as Dagster's time windows may arrive) selects the same rows.
@@ -181,8 +216,12 @@ def test_failure_midway_leaves_target_as_it_was(setup) -> None:
     write(store, table, [ent_row(f"a{i:03d}", T0) for i in range(30)])
     copy_window(table, source, target, *day_window(DAY))
     before = snapshot(target, table)
-    write(store, table, [ent_row(f"a{i:03d}", T0 + dt.timedelta(hours=1), "U", name="李强") for i in range(30)]
-          + [ent_row(f"b{i:03d}", T0 + dt.timedelta(hours=1)) for i in range(300)])  # fmt: skip
+    write(
+        store,
+        table,
+        [ent_row(f"a{i:03d}", T0 + dt.timedelta(hours=1), "U", name="李强") for i in range(30)]
+        + [ent_row(f"b{i:03d}", T0 + dt.timedelta(hours=1)) for i in range(300)],
+    )
     calls = []
 
     def boom(done: int, unit: str) -> None:
@@ -266,12 +305,21 @@ def test_large_table_moves_with_bounded_memory(dbs: Dbs, catalog: Catalog) -> No
     n, chunk = 60_000, 20_000
     for start in range(0, n, chunk):
         rows = [
-            {"altid": f"alt{i:07d}", "pripid": f"p{i % 5000:05d}", "altitem": "02", "altitem_cn": "地址变更",
-             "altbe": "浙江省绍兴市越城区人民路1号" * 3, "altaf": "浙江省绍兴市柯桥区笛扬路8号" * 3,
-             "altdate": dt.date(2026, 5, 10), "regorg": "330602", "dsc_biz_record_id": f"r{i}",
-             "dsc_biz_operation": "I", "dsc_biz_timestamp": T0 + dt.timedelta(seconds=i % 50000)}
+            {
+                "altid": f"alt{i:07d}",
+                "pripid": f"p{i % 5000:05d}",
+                "altitem": "02",
+                "altitem_cn": "地址变更",
+                "altbe": "浙江省绍兴市越城区人民路1号" * 3,
+                "altaf": "浙江省绍兴市柯桥区笛扬路8号" * 3,
+                "altdate": dt.date(2026, 5, 10),
+                "regorg": "330602",
+                "dsc_biz_record_id": f"r{i}",
+                "dsc_biz_operation": "I",
+                "dsc_biz_timestamp": T0 + dt.timedelta(seconds=i % 50000),
+            }
             for i in range(start, start + chunk)
-        ]  # fmt: skip
+        ]
         store.write_day({table.name: rows}, None, fresh=True)
         del rows
     tracemalloc.start()

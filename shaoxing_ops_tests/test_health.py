@@ -46,14 +46,23 @@ class Harness:
         self.cursor: str | None = None
 
     def load(self, day: dt.date, tags: dict[str, str] | None = None, raise_on_error: bool = True):
-        return dg.materialize([self.asset, self.checks], instance=self.instance, partition_key=day.isoformat(),
-                              resources={"databases": self.databases}, tags=tags or {},
-                              raise_on_error=raise_on_error)  # fmt: skip
+        return dg.materialize(
+            [self.asset, self.checks],
+            instance=self.instance,
+            partition_key=day.isoformat(),
+            resources={"databases": self.databases},
+            tags=tags or {},
+            raise_on_error=raise_on_error,
+        )
 
     def inspect(self, day: dt.date) -> dict[str, dg.AssetCheckEvaluation]:
         """The checks alone, as the 09:05 inspection job runs them, without loading anything."""
-        defs = dg.Definitions(assets=[self.asset, province_inspection_record], asset_checks=[self.checks],
-                              jobs=[province_inspection], resources={"databases": self.databases})  # fmt: skip
+        defs = dg.Definitions(
+            assets=[self.asset, province_inspection_record],
+            asset_checks=[self.checks],
+            jobs=[province_inspection],
+            resources={"databases": self.databases},
+        )
         result = defs.resolve_job_def("province_inspection").execute_in_process(
             instance=self.instance, partition_key=day.isoformat()
         )
@@ -62,17 +71,23 @@ class Harness:
         return evaluations(result)
 
     def tick(self) -> dg.SensorResult:
-        with dg.build_sensor_context(instance=self.instance, cursor=self.cursor,
-                                     resources={"databases": self.databases}) as context:  # fmt: skip
+        with dg.build_sensor_context(
+            instance=self.instance, cursor=self.cursor, resources={"databases": self.databases}
+        ) as context:
             result = self.sensor(context)
         self.cursor = result.cursor
         return result
 
     def run_request(self, request: dg.RunRequest, raise_on_error: bool = True):
         assert request.asset_selection == [self.key]
-        return dg.materialize([self.asset, self.checks], instance=self.instance, partition_key=request.partition_key,
-                              resources={"databases": self.databases}, tags=request.tags,
-                              raise_on_error=raise_on_error)  # fmt: skip
+        return dg.materialize(
+            [self.asset, self.checks],
+            instance=self.instance,
+            partition_key=request.partition_key,
+            resources={"databases": self.databases},
+            tags=request.tags,
+            raise_on_error=raise_on_error,
+        )
 
     def equal(self) -> bool:
         return snapshot(self.dbs.engine("front"), self.table) == province_live(
@@ -81,8 +96,11 @@ class Harness:
 
 
 def evaluations(result) -> dict[str, dg.AssetCheckEvaluation]:  # type: ignore[no-untyped-def]
-    return {e.event_specific_data.check_name: e.event_specific_data for e in result.all_events
-            if e.event_type_value == "ASSET_CHECK_EVALUATION"}  # fmt: skip
+    return {
+        e.event_specific_data.check_name: e.event_specific_data
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+    }
 
 
 @pytest.fixture
@@ -137,8 +155,11 @@ def test_corrupted_front_fails_row_count_and_reconcile_then_sensor_repushes_to_e
     assert request.tags[TARGET_TAG] == f"{h.key.to_user_string()}|{DAY2}" and request.tags[ATTEMPT_TAG] == "1"
     result = h.run_request(request)
     materialization = result.get_asset_materialization_events()[0].materialization.metadata
-    assert (materialization["repaired_missing"].value, materialization["repaired_extra"].value,
-            materialization["repaired_changed"].value) == (4, 2, 3)  # fmt: skip
+    assert (
+        materialization["repaired_missing"].value,
+        materialization["repaired_extra"].value,
+        materialization["repaired_changed"].value,
+    ) == (4, 2, 3)
     assert all(c.passed for c in evaluations(result).values())
     assert h.equal()
     assert h.tick().run_requests == []  # resolved: nothing more to re-push
@@ -226,8 +247,12 @@ def test_growing_delay_and_no_overlap(province, catalog, instance, monkeypatch: 
     assert h.tick().run_requests == []  # the second waits an hour after the first ended
     monkeypatch.setenv("SXOPS_REPUSH_DELAY_SECONDS", "0")
     # A load of the same table and day is running: the sensor must not start another one.
-    running = DagsterRun(job_name="province_nightly", status=DagsterRunStatus.STARTED,
-                         tags={"dagster/partition": DAY1.isoformat()}, asset_selection=frozenset([h.key]))  # fmt: skip
+    running = DagsterRun(
+        job_name="province_nightly",
+        status=DagsterRunStatus.STARTED,
+        tags={"dagster/partition": DAY1.isoformat()},
+        asset_selection=frozenset([h.key]),
+    )
     instance.add_run(running)
     assert h.tick().run_requests == []
     instance.report_run_failed(running)

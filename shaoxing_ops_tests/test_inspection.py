@@ -59,8 +59,11 @@ def province(env_dbs: Dbs, catalog: Catalog, monkeypatch: pytest.MonkeyPatch) ->
     with env_dbs.engine("province").begin() as conn:  # the province never delivers that day's changes
         gone = conn.execute(
             sa.text(f"DELETE FROM {table.db_name} WHERE dsc_biz_timestamp >= :a AND dsc_biz_timestamp < :b"),
-            {"a": dt.datetime.combine(SILENT, dt.time()), "b": dt.datetime.combine(SILENT, dt.time()) + dt.timedelta(days=1)},
-        ).rowcount  # fmt: skip
+            {
+                "a": dt.datetime.combine(SILENT, dt.time()),
+                "b": dt.datetime.combine(SILENT, dt.time()) + dt.timedelta(days=1),
+            },
+        ).rowcount
     assert gone >= 10
     return env_dbs
 
@@ -98,8 +101,12 @@ def test_a_day_never_delivered_fails_its_volume_check_shows_on_the_sheet_and_ale
         assert sheet["summary"]["not_delivered"] == 1
         html = build.write(sheet, f"巡检单_{SILENT}").html
         assert "未下发" in html.read_text(encoding="utf-8")
-        before = next(r for leg in build.daily_sheet(instance, ops, SILENT - dt.timedelta(days=1))["legs"]
-                      for r in leg["rows"] if r["table"] == BUSY)  # fmt: skip
+        before = next(
+            r
+            for leg in build.daily_sheet(instance, ops, SILENT - dt.timedelta(days=1))["legs"]
+            for r in leg["rows"]
+            if r["table"] == BUSY
+        )
         assert (
             before["delivery"] == "" and before["checks"]["volume"] == "passed" and before["source_rows"] > 0
         )

@@ -61,8 +61,10 @@ def test_retention_prunes_only_old_rows(store: OpsStore) -> None:
         "web-1", {"cpu_percent": 50.0, "memory_percent": 40.0}, at=now - dt.timedelta(days=40)
     )
     store.record_metrics("web-1", {"cpu_percent": 60.0}, at=now - dt.timedelta(days=29))
-    store.record_db_sizes([{"role": "front", "database_name": "f", "object_name": "__database__", "bytes": 1}],
-                          at=now - dt.timedelta(days=31))  # fmt: skip
+    store.record_db_sizes(
+        [{"role": "front", "database_name": "f", "object_name": "__database__", "bytes": 1}],
+        at=now - dt.timedelta(days=31),
+    )
     got = hostmetrics.collect(store, host="web-1", retention_days=30)
     assert got.pruned == 3  # two metrics and one size, all older than 30 days
     rows = store.metrics(now - dt.timedelta(days=100))
@@ -114,8 +116,13 @@ def test_percentile_and_slope_by_hand() -> None:
 
 
 def test_steady_moderate_load_keeps() -> None:
-    rows = history(7 * 24, cpu_percent=lambda h: 45 + 10 * math.sin(h), memory_percent=lambda h: 60.0,
-                   swap_percent=lambda h: 0.0, disk_percent__=lambda h: 50.0)  # fmt: skip
+    rows = history(
+        7 * 24,
+        cpu_percent=lambda h: 45 + 10 * math.sin(h),
+        memory_percent=lambda h: 60.0,
+        swap_percent=lambda h: 0.0,
+        disk_percent__=lambda h: 50.0,
+    )
     a = assess(rows, NOW)
     assert a.recommendation == "保持"
     cpu = a.resource("cpu")
@@ -129,8 +136,12 @@ def test_steady_moderate_load_keeps() -> None:
 
 def test_disk_growing_toward_full_scales_up() -> None:
     # 70% a week ago, +2 points a day: 84% now, (100 - 84) / 2 = 8 days left, full on 2026-05-09 12:00.
-    rows = history(7 * 24, cpu_percent=lambda h: 30.0, memory_percent=lambda h: 50.0,
-                   disk_percent__=lambda h: 70 + 2 * h / 24)  # fmt: skip
+    rows = history(
+        7 * 24,
+        cpu_percent=lambda h: 30.0,
+        memory_percent=lambda h: 50.0,
+        disk_percent__=lambda h: 70 + 2 * h / 24,
+    )
     a = assess(rows, NOW)
     disk = a.resource("disk:/")
     assert a.recommendation == "扩容" and disk is not None
@@ -142,8 +153,12 @@ def test_disk_growing_toward_full_scales_up() -> None:
     later = assess(rows, NOW + dt.timedelta(days=2))
     assert later.resource("disk:/").days_until_full == pytest.approx(6.0)  # type: ignore[union-attr]
     # 60 days away is beyond the 30-day horizon; stricter thresholds bring it back.
-    slow = history(7 * 24, cpu_percent=lambda h: 30.0, memory_percent=lambda h: 50.0,
-                   disk_percent__=lambda h: 40 + 0.5 * h / 24)  # fmt: skip
+    slow = history(
+        7 * 24,
+        cpu_percent=lambda h: 30.0,
+        memory_percent=lambda h: 50.0,
+        disk_percent__=lambda h: 40 + 0.5 * h / 24,
+    )
     assert assess(slow, NOW).recommendation == "保持"
     assert assess(slow, NOW, thresholds=Thresholds(disk_full_days=200)).recommendation == "扩容"
 
@@ -155,8 +170,12 @@ def test_busy_cpu_scales_up() -> None:
 
 
 def test_idle_machine_over_days_scales_down() -> None:
-    rows = history(5 * 24, cpu_percent=lambda h: 3 + (h % 3), memory_percent=lambda h: 20.0,
-                   disk_percent__=lambda h: 30.0)  # fmt: skip
+    rows = history(
+        5 * 24,
+        cpu_percent=lambda h: 3 + (h % 3),
+        memory_percent=lambda h: 20.0,
+        disk_percent__=lambda h: 30.0,
+    )
     a = assess(rows, NOW)
     assert a.recommendation == "缩容"
     assert (
@@ -197,21 +216,54 @@ def test_hosts_are_assessed_apart_and_a_quiet_one_is_named() -> None:
     app = [
         {**r, "host": "app-1"} for r in history(48, cpu_percent=lambda h: 5.0, memory_percent=lambda h: 30.0)
     ]
-    db = [{**r, "host": "db-1"} for r in history(48, cpu_percent=lambda h: 95.0, memory_percent=lambda h: 60.0,
-                                                  db_connections=lambda h: 10 + h, db_max_connections=lambda h: 100.0,
-                                                  db_cache_hits=lambda h: 1000.0 * h, db_cache_reads=lambda h: 500.0 * h,
-                                                  db_longest_transaction_seconds=lambda h: 7200.0 if h == 40 else 1.0)]  # fmt: skip
-    five_min = [{"sampled_at": NOW - dt.timedelta(hours=2, minutes=5 * i), "host": "db-2", "metric": "cpu_percent",
-                 "value": 10.0} for i in range(50)]  # fmt: skip
+    db = [
+        {**r, "host": "db-1"}
+        for r in history(
+            48,
+            cpu_percent=lambda h: 95.0,
+            memory_percent=lambda h: 60.0,
+            db_connections=lambda h: 10 + h,
+            db_max_connections=lambda h: 100.0,
+            db_cache_hits=lambda h: 1000.0 * h,
+            db_cache_reads=lambda h: 500.0 * h,
+            db_longest_transaction_seconds=lambda h: 7200.0 if h == 40 else 1.0,
+        )
+    ]
+    five_min = [
+        {
+            "sampled_at": NOW - dt.timedelta(hours=2, minutes=5 * i),
+            "host": "db-2",
+            "metric": "cpu_percent",
+            "value": 10.0,
+        }
+        for i in range(50)
+    ]
     hourly = [
         {**r, "host": "etl-1"}
         for r in history(24, cpu_percent=lambda h: 10.0)
         if r["sampled_at"] <= NOW - dt.timedelta(hours=2)
     ]
-    registered = [{"name": "db-1", "role": "db", "first_seen": NOW - dt.timedelta(days=9), "last_seen": NOW},
-                  {"name": "db-2", "role": "db", "first_seen": NOW - dt.timedelta(days=9), "last_seen": NOW - dt.timedelta(hours=2)},
-                  {"name": "old-1", "role": "app", "first_seen": NOW - dt.timedelta(days=20), "last_seen": NOW - dt.timedelta(days=10)},
-                  {"name": "new-1", "role": "app", "first_seen": NOW + dt.timedelta(days=1), "last_seen": NOW + dt.timedelta(days=1)}]  # fmt: skip
+    registered = [
+        {"name": "db-1", "role": "db", "first_seen": NOW - dt.timedelta(days=9), "last_seen": NOW},
+        {
+            "name": "db-2",
+            "role": "db",
+            "first_seen": NOW - dt.timedelta(days=9),
+            "last_seen": NOW - dt.timedelta(hours=2),
+        },
+        {
+            "name": "old-1",
+            "role": "app",
+            "first_seen": NOW - dt.timedelta(days=20),
+            "last_seen": NOW - dt.timedelta(days=10),
+        },
+        {
+            "name": "new-1",
+            "role": "app",
+            "first_seen": NOW + dt.timedelta(days=1),
+            "last_seen": NOW + dt.timedelta(days=1),
+        },
+    ]
     got = {a.host: a for a in assess_hosts(app + db + five_min + hourly, NOW, registered)}
     assert list(got) == [
         "app-1",
@@ -231,20 +283,36 @@ def test_hosts_are_assessed_apart_and_a_quiet_one_is_named() -> None:
     assert "数据库缓存命中率 66.7%，低于 90%，内存不足以容纳常用数据" in reasons
     assert "存在运行 2.0 小时的长事务，会阻塞清理并导致表膨胀，请核查" in reasons
     assert [h for h, a in got.items() if a.silent] == ["old-1", "db-2"]
-    assert got["db-2"].reasons[0] == ("已停止上报：最后一次采样在 2026-05-01 10:00（2.0 小时前，超过 15 分钟），"
-                                      "请检查该主机及其采集任务（host collect）")  # fmt: skip
+    assert got["db-2"].reasons[0] == (
+        "已停止上报：最后一次采样在 2026-05-01 10:00（2.0 小时前，超过 15 分钟），"
+        "请检查该主机及其采集任务（host collect）"
+    )
     assert got["old-1"].reasons[0].startswith("已停止上报：最后一次采样在 2026-04-21 12:00（10.0 天前")
     assert not got["etl-1"].silent  # hourly: silent only after 3 hours
     assert "（数据库服务器）" in describe(got["db-1"])[0] and "【已停止上报】" in describe(got["db-2"])[0]
-    peak = assess_hosts([r for r in db if r["metric"] != "db_connections"] + [
-        {**db[0], "metric": "db_connections", "value": 90.0}], NOW, registered[:1])[0]  # fmt: skip
+    peak = assess_hosts(
+        [r for r in db if r["metric"] != "db_connections"]
+        + [{**db[0], "metric": "db_connections", "value": 90.0}],
+        NOW,
+        registered[:1],
+    )[0]
     assert "数据库连接数峰值 90/100（90%），超过上限的 80%" in peak.reasons
 
 
-@pytest.mark.parametrize("kind", [pytest.param("postgres", marks=pytest.mark.postgres),
-                                  pytest.param("mariadb", marks=pytest.mark.mariadb)])  # fmt: skip
-def test_a_database_hosts_own_figures_through_host_collect(kind: str, request: pytest.FixtureRequest,  # type: ignore[no-untyped-def]
-                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    "kind",
+    [
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ],
+)
+def test_a_database_hosts_own_figures_through_host_collect(
+    kind: str,
+    request: pytest.FixtureRequest,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
+) -> None:
     """`host collect --name db-1 --role db` on the database server: its connections (one held open in a
     transaction for a second), cache counters, longest transaction and database sizes, read from the server."""
     import time
@@ -318,19 +386,83 @@ def run(argv: list[str]) -> int:
 
 
 def test_feedback_through_the_command_line(env_dbs: Dbs, capsys) -> None:  # type: ignore[no-untyped-def]
-    assert run(["feedback", "add", "--system", "执法在线", "--channel", "浙政钉", "--reporter", "柯桥局 张三",
-                "--contact", "13812345678", "--description", "案件列表打开超时，约 30 秒"]) == 0  # fmt: skip
+    assert (
+        run(
+            [
+                "feedback",
+                "add",
+                "--system",
+                "执法在线",
+                "--channel",
+                "浙政钉",
+                "--reporter",
+                "柯桥局 张三",
+                "--contact",
+                "13812345678",
+                "--description",
+                "案件列表打开超时，约 30 秒",
+            ]
+        )
+        == 0
+    )
     assert "问题反馈 #1 已登记" in capsys.readouterr().out
-    assert run(["feedback", "add", "--system", "食安", "--channel", "qq", "--reporter", "李四",
-                "--description", "三小一摊 许可证查询不到"]) == 0  # fmt: skip
+    assert (
+        run(
+            [
+                "feedback",
+                "add",
+                "--system",
+                "食安",
+                "--channel",
+                "qq",
+                "--reporter",
+                "李四",
+                "--description",
+                "三小一摊 许可证查询不到",
+            ]
+        )
+        == 0
+    )
     assert "#2" in capsys.readouterr().out
 
-    assert run(["feedback", "add", "--system", "食安", "--channel", "邮件", "--reporter", "王五",
-                "--description", "x"]) == 2  # fmt: skip
+    assert (
+        run(
+            [
+                "feedback",
+                "add",
+                "--system",
+                "食安",
+                "--channel",
+                "邮件",
+                "--reporter",
+                "王五",
+                "--description",
+                "x",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "反馈渠道 '邮件' 无效" in err and "电话、浙政钉、QQ、微信" in err
-    assert run(["feedback", "add", "--system", "食安", "--channel", "电话", "--reporter", "王五",
-                "--contact", "call me", "--description", "x"]) == 2  # fmt: skip
+    assert (
+        run(
+            [
+                "feedback",
+                "add",
+                "--system",
+                "食安",
+                "--channel",
+                "电话",
+                "--reporter",
+                "王五",
+                "--contact",
+                "call me",
+                "--description",
+                "x",
+            ]
+        )
+        == 2
+    )
     assert "联系电话" in capsys.readouterr().err
 
     assert run(["feedback", "list"]) == 0
@@ -370,8 +502,9 @@ def test_feedback_through_the_command_line(env_dbs: Dbs, capsys) -> None:  # typ
 def test_feedback_periods_for_reports(store: OpsStore) -> None:
     day = dt.datetime(2026, 4, 1, 9)
     a = store.add_feedback(system="执法在线", channel="电话", reporter="甲", description="登录失败", at=day)
-    b = store.add_feedback(system="食安", channel="微信", reporter="乙", description="导出空白",
-                           at=day + dt.timedelta(days=3))  # fmt: skip
+    b = store.add_feedback(
+        system="食安", channel="微信", reporter="乙", description="导出空白", at=day + dt.timedelta(days=3)
+    )
     store.add_feedback(
         system="执法在线", channel="QQ", reporter="丙", description="打印错位", at=day + dt.timedelta(days=40)
     )
@@ -384,9 +517,15 @@ def test_feedback_periods_for_reports(store: OpsStore) -> None:
     assert [i["id"] for i in store.feedback_open_at(day + dt.timedelta(days=6))] == [b]
     assert [i["id"] for i in store.feedback_resolved_between(day, day + dt.timedelta(days=30))] == [a]
     april = summary(store, dt.datetime(2026, 4, 1), dt.datetime(2026, 5, 1))
-    assert april == {"opened": 2, "resolved": 1, "open_at_end": 1, "by_system": {"执法在线": 1, "食安": 1},
-                     "by_channel": {"电话": 1, "微信": 1}, "mean_hours_to_resolve": 123.0,
-                     "oldest_open": day + dt.timedelta(days=3)}  # fmt: skip
+    assert april == {
+        "opened": 2,
+        "resolved": 1,
+        "open_at_end": 1,
+        "by_system": {"执法在线": 1, "食安": 1},
+        "by_channel": {"电话": 1, "微信": 1},
+        "mean_hours_to_resolve": 123.0,
+        "oldest_open": day + dt.timedelta(days=3),
+    }
     assert len(store.feedback_items()) == 3
 
 

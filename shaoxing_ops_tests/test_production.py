@@ -37,8 +37,9 @@ def _wait(what: str, predicate, timeout: float, stack_logs) -> object:  # type: 
     raise AssertionError(f"timed out waiting for {what}\n{stack_logs()}")
 
 
-def test_queued_run_fails_and_the_sensor_tick_repairs_it(tmp_path: Path, catalog: Catalog,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_queued_run_fails_and_the_sensor_tick_repairs_it(
+    tmp_path: Path, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
     require_pg()
     dbs = {role: create_pg_database(role) for role in ("dagster", "province", "front", "bureau")}
     try:
@@ -50,15 +51,20 @@ def test_queued_run_fails_and_the_sensor_tick_repairs_it(tmp_path: Path, catalog
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("SXOPS_", "DAGSTER_"))},
             "DAGSTER_HOME": str(home),
-            "DAGSTER_PG_HOST": pg.host or "127.0.0.1", "DAGSTER_PG_PORT": str(pg.port or 5432),
-            "DAGSTER_PG_DB": pg.database or "", "DAGSTER_PG_USERNAME": pg.username or "postgres",
+            "DAGSTER_PG_HOST": pg.host or "127.0.0.1",
+            "DAGSTER_PG_PORT": str(pg.port or 5432),
+            "DAGSTER_PG_DB": pg.database or "",
+            "DAGSTER_PG_USERNAME": pg.username or "postgres",
             "DAGSTER_PG_PASSWORD": pg.password or "trust-auth-ignores-it",
-            "SXOPS_PROVINCE_URL": dbs["province"], "SXOPS_FRONT_URL": dbs["front"], "SXOPS_BUREAU_URL": dbs["bureau"],
+            "SXOPS_PROVINCE_URL": dbs["province"],
+            "SXOPS_FRONT_URL": dbs["front"],
+            "SXOPS_BUREAU_URL": dbs["bureau"],
             "SXOPS_DATA_DIR": str(tmp_path / "data"),
-            "SXOPS_REPUSH_DELAY_SECONDS": "0", "SXOPS_RETRY_DELAY_SECONDS": "0.01",
+            "SXOPS_REPUSH_DELAY_SECONDS": "0",
+            "SXOPS_RETRY_DELAY_SECONDS": "0.01",
             "SXOPS_SIMULATION": "1",  # the stand-in's armed connection drop acts on the first run
             "SXOPS_REPUSH_INTERVAL_SECONDS": "2",  # the sensor's next tick after the failure, not a minute later
-        }  # fmt: skip
+        }
         for key, value in env.items():
             if key.startswith(("DAGSTER_", "SXOPS_")):
                 monkeypatch.setenv(key, value)
@@ -70,15 +76,23 @@ def test_queued_run_fails_and_the_sensor_tick_repairs_it(tmp_path: Path, catalog
             assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
             # An operator materialises one partition from the UI: the run is queued, the daemon launches it.
             # Run retries are off for it so that the failure reaches the re-push sensor at once.
-            first = s.launch("province_nightly", [key.path], {"dagster/partition": DAY.isoformat(),
-                                                               "dagster/max_retries": "0"})  # fmt: skip
-            assert instance.get_run_by_id(first).status in (dg.DagsterRunStatus.QUEUED,
-                                                            dg.DagsterRunStatus.NOT_STARTED,
-                                                            dg.DagsterRunStatus.STARTING,
-                                                            dg.DagsterRunStatus.STARTED)  # fmt: skip
-            failed = _wait("the first run to fail",
-                           lambda: instance.get_run_by_id(first).status == dg.DagsterRunStatus.FAILURE,
-                           240, s.log_tail)  # fmt: skip
+            first = s.launch(
+                "province_nightly",
+                [key.path],
+                {"dagster/partition": DAY.isoformat(), "dagster/max_retries": "0"},
+            )
+            assert instance.get_run_by_id(first).status in (
+                dg.DagsterRunStatus.QUEUED,
+                dg.DagsterRunStatus.NOT_STARTED,
+                dg.DagsterRunStatus.STARTING,
+                dg.DagsterRunStatus.STARTED,
+            )
+            failed = _wait(
+                "the first run to fail",
+                lambda: instance.get_run_by_id(first).status == dg.DagsterRunStatus.FAILURE,
+                240,
+                s.log_tail,
+            )
             assert failed
             faults.disarm_all(make_engine(dbs["province"]))  # the province's connection is back
             target = f"{key.to_user_string()}|{DAY.isoformat()}"

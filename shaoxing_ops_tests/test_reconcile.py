@@ -49,10 +49,18 @@ def test_finds_exactly_the_planted_differences_and_repairs_only_them(loaded) -> 
     gone = all_keys[10:13] + all_keys[-1:]
     altered = all_keys[500:502]
     with target.begin() as conn:
-        conn.execute(sa.text("DELETE FROM e_pri_person WHERE personid IN :k").bindparams(sa.bindparam("k", expanding=True)),
-                     {"k": gone})  # fmt: skip
-        conn.execute(sa.text("UPDATE e_pri_person SET mobtel = '13000000000' WHERE personid IN :k")
-                     .bindparams(sa.bindparam("k", expanding=True)), {"k": altered})  # fmt: skip
+        conn.execute(
+            sa.text("DELETE FROM e_pri_person WHERE personid IN :k").bindparams(
+                sa.bindparam("k", expanding=True)
+            ),
+            {"k": gone},
+        )
+        conn.execute(
+            sa.text("UPDATE e_pri_person SET mobtel = '13000000000' WHERE personid IN :k").bindparams(
+                sa.bindparam("k", expanding=True)
+            ),
+            {"k": altered},
+        )
         conn.execute(
             sa.text("UPDATE e_pri_person SET natdate = NULL WHERE personid = :k"), {"k": all_keys[900]}
         )
@@ -90,8 +98,9 @@ def test_sqlite_and_postgres_holding_the_same_data_compare_equal(
         diff = reconcile(table, pg_dbs.engine("province"), sqlite_dbs.engine("front"))
         assert diff.equal and diff.mode == "md5-normalised", diff.summary()
         with sqlite_dbs.engine("front").begin() as conn:
-            conn.exec_driver_sql(f"UPDATE {table.db_name} SET dsc_biz_timestamp = '2026-03-01 09:00:00.000001' "
-                                 f"WHERE rowid = 7")  # fmt: skip
+            conn.exec_driver_sql(
+                f"UPDATE {table.db_name} SET dsc_biz_timestamp = '2026-03-01 09:00:00.000001' WHERE rowid = 7"
+            )
         assert len(reconcile(table, pg_dbs.engine("province"), sqlite_dbs.engine("front")).changed) == 1
 
 
@@ -140,8 +149,15 @@ def test_reinitialisation_audits_and_readers_never_see_a_half_table(loaded, dbs:
     thread = threading.Thread(target=reader)
     thread.start()
     try:
-        _, check = reinitialise(table, source, target, ops, reason="代码集调整导致差异较大",
-                                            approved_by="市局管理员 王某", run_id="test-run")  # fmt: skip
+        _, check = reinitialise(
+            table,
+            source,
+            target,
+            ops,
+            reason="代码集调整导致差异较大",
+            approved_by="市局管理员 王某",
+            run_id="test-run",
+        )
     finally:
         stop.set()
         thread.join()
@@ -199,10 +215,16 @@ def test_row_count_with_the_reconciliations_totals_says_what_it_says_alone(loade
     start, end = dt.datetime(2026, 3, 2), dt.datetime(2026, 3, 3)
     late = end + dt.timedelta(hours=1)
     with target.begin() as conn:
-        conn.execute(sa.text("DELETE FROM e_pri_person WHERE personid IN :k").bindparams(sa.bindparam("k", expanding=True)),
-                     {"k": all_keys[10:13]})  # fmt: skip
-        conn.execute(sa.text("UPDATE e_pri_person SET dsc_biz_timestamp = :t WHERE personid = :k"),
-                     {"t": late, "k": all_keys[300]})  # fmt: skip
+        conn.execute(
+            sa.text("DELETE FROM e_pri_person WHERE personid IN :k").bindparams(
+                sa.bindparam("k", expanding=True)
+            ),
+            {"k": all_keys[10:13]},
+        )
+        conn.execute(
+            sa.text("UPDATE e_pri_person SET dsc_biz_timestamp = :t WHERE personid = :k"),
+            {"t": late, "k": all_keys[300]},
+        )
         zz = family(conn).concat(["'zz'", "personid"])
         conn.exec_driver_sql(
             f"INSERT INTO e_pri_person SELECT {zz}, pripid, name, sex, natdate, certype, cerno, position, "
@@ -210,8 +232,12 @@ def test_row_count_with_the_reconciliations_totals_says_what_it_says_alone(loade
             "dsc_biz_timestamp FROM e_pri_person WHERE personid = '" + all_keys[20] + "'"
         )
     with source.begin() as conn:
-        conn.execute(sa.text("UPDATE e_pri_person SET mobtel = '13900000000', dsc_biz_timestamp = :t "
-                             "WHERE personid = :k"), {"t": late, "k": all_keys[400]})  # fmt: skip
+        conn.execute(
+            sa.text(
+                "UPDATE e_pri_person SET mobtel = '13900000000', dsc_biz_timestamp = :t WHERE personid = :k"
+            ),
+            {"t": late, "k": all_keys[400]},
+        )
     moving = health.flux(table, source, target, end)
     assert moving.keys == {(all_keys[300],), (all_keys[400],)}
     reconciled = health.reconcile_days(table, source, target, start, end, moving)

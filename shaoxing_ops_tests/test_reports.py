@@ -102,10 +102,21 @@ def test_sheet_lists_a_failed_run_and_its_escalation(province: Dbs, catalog: Cat
 def _hostile_ops(engine) -> OpsStore:  # type: ignore[no-untyped-def]
     ops = OpsStore(engine).ensure()
     opened = dt.datetime(2026, 3, 3, 9, 0)
-    first = ops.add_feedback(system="执法在线", channel="微信", reporter=f"张三{HOSTILE}", contact=PHONE,
-                             description=f"{HOSTILE} 身份证 {ID_NUMBER} 电话 {PHONE} 查询不到案件", at=opened)  # fmt: skip
-    ops.add_feedback(system="全程电子化登记", channel="电话", reporter=f"李四{HOSTILE}", description="名称核准页面打不开",
-                     at=opened + dt.timedelta(days=1))  # fmt: skip
+    first = ops.add_feedback(
+        system="执法在线",
+        channel="微信",
+        reporter=f"张三{HOSTILE}",
+        contact=PHONE,
+        description=f"{HOSTILE} 身份证 {ID_NUMBER} 电话 {PHONE} 查询不到案件",
+        at=opened,
+    )
+    ops.add_feedback(
+        system="全程电子化登记",
+        channel="电话",
+        reporter=f"李四{HOSTILE}",
+        description="名称核准页面打不开",
+        at=opened + dt.timedelta(days=1),
+    )
     ops.resolve_feedback(first, f"已处理{HOSTILE}", "运维 王五", at=opened + dt.timedelta(hours=5))
     audit = ops.start_reinit("E_BASEINFO", f"代码集变更{HOSTILE}", "市局 赵科长", None)
     ops.finish_reinit(audit, status="succeeded", rows_before=10, rows_after=12)
@@ -113,13 +124,17 @@ def _hostile_ops(engine) -> OpsStore:  # type: ignore[no-untyped-def]
         conn.execute(ops.reinit_audit.update().values(requested_at=opened, finished_at=opened))
     for hour in range(0, 24 * 5, 2):  # five days of samples, disk growing
         at = dt.datetime(2026, 3, 2) + dt.timedelta(hours=hour)
-        ops.record_metrics("web-1", {"cpu_percent": 30 + hour % 7, "memory_percent": 50.0,
-                                     "disk_percent:/": 60 + hour / 24}, at=at)  # fmt: skip
+        ops.record_metrics(
+            "web-1",
+            {"cpu_percent": 30 + hour % 7, "memory_percent": 50.0, "disk_percent:/": 60 + hour / 24},
+            at=at,
+        )
     return ops
 
 
-def test_reports_render_hostile_text_as_text_and_mask_personal_data(tmp_path: Path, instance,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_reports_render_hostile_text_as_text_and_mask_personal_data(
+    tmp_path: Path, instance, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SXOPS_FRONT_URL", "postgresql://sxops:secret-pass-42@db-host/front")
     ops = _hostile_ops(make_engine(f"sqlite:///{tmp_path / 'ops.db'}"))
     monkeypatch.setattr(build, "_now", lambda: dt.datetime(2026, 3, 9, 10, 0))
@@ -130,7 +145,10 @@ def test_reports_render_hostile_text_as_text_and_mask_personal_data(tmp_path: Pa
     assert len(weekly["reinits"]) == 1 and len(weekly["daily"]) == 7 and len(monthly["daily"]) == 31
     disk = weekly["resources"]["web-1|disk_percent:/"]  # each host's series apart
     assert disk["peak"][-1] > disk["peak"][0] and set(weekly["resources"]) == {
-        "web-1|cpu_percent", "web-1|memory_percent", "web-1|disk_percent:/"}  # fmt: skip
+        "web-1|cpu_percent",
+        "web-1|memory_percent",
+        "web-1|disk_percent:/",
+    }
     assert [h["assessment"]["host"] for h in weekly["hosts"]] == ["web-1"]
     assert monthly["statistics"]["note"]  # no front database given: said, not invented
     for report in (weekly, monthly, daily):
@@ -155,15 +173,23 @@ def _history(store: OpsStore, host: str, end: dt.datetime, hours: int, **values:
     store.register_host(host, "db" if host.startswith("db") else "app", at=end)
 
 
-def test_each_host_is_assessed_apart_in_the_sheet(tmp_path: Path, instance, catalog: Catalog,  # type: ignore[no-untyped-def]
-                                                  monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # fmt: skip
+def test_each_host_is_assessed_apart_in_the_sheet(
+    tmp_path: Path,
+    instance,
+    catalog: Catalog,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+    capsys,
+) -> None:
     """The sensor's own host and a database host fed by `host collect --name db-1`, each with two days of
     history: two assessments, each with its own figures and advice; a third host that went quiet is an alert."""
     from .receivers import http_receiver
 
     front = f"sqlite:///{tmp_path / 'front.db'}"
-    databases = Databases(front_url=front, province_url=f"sqlite:///{tmp_path / 'province.db'}",
-                          bureau_url=f"sqlite:///{tmp_path / 'bureau.db'}")  # fmt: skip
+    databases = Databases(
+        front_url=front,
+        province_url=f"sqlite:///{tmp_path / 'province.db'}",
+        bureau_url=f"sqlite:///{tmp_path / 'bureau.db'}",
+    )
     monkeypatch.setenv("SXOPS_HOST_NAME", "app-1")
     monkeypatch.setenv("SXOPS_REPORTS_BASE_URL", "https://ops.example/reports")
     monkeypatch.setenv("SXOPS_FRONT_URL", front)
@@ -187,14 +213,27 @@ def test_each_host_is_assessed_apart_in_the_sheet(tmp_path: Path, instance, cata
     )  # the newest daily partition; the sheet sees up to its end
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
     _history(store, "app-1", end - dt.timedelta(minutes=1), 48, cpu_percent=5.0, memory_percent=30.0)
-    _history(store, "db-1", end - dt.timedelta(minutes=1), 48, cpu_percent=95.0, memory_percent=60.0,
-             db_connections=40.0, db_max_connections=100.0, db_longest_transaction_seconds=2.0,
-             **{"db_bytes:front": 2.0 * 2**30})  # fmt: skip
+    _history(
+        store,
+        "db-1",
+        end - dt.timedelta(minutes=1),
+        48,
+        cpu_percent=95.0,
+        memory_percent=60.0,
+        db_connections=40.0,
+        db_max_connections=100.0,
+        db_longest_transaction_seconds=2.0,
+        **{"db_bytes:front": 2.0 * 2**30},
+    )
     _history(store, "db-2", end - dt.timedelta(hours=3), 24, cpu_percent=20.0, memory_percent=40.0)
     with http_receiver() as http:
         monkeypatch.setenv("SXOPS_ALERT_WEBHOOK", http.url("/hook"))
-        done = dg.materialize([resource_assessment, inspection_sheet], instance=instance, partition_key=day.isoformat(),
-                              resources={"databases": databases})  # fmt: skip
+        done = dg.materialize(
+            [resource_assessment, inspection_sheet],
+            instance=instance,
+            partition_key=day.isoformat(),
+            resources={"databases": databases},
+        )
         texts = [r.body["text"] for r in http.received]
     meta = {
         e.asset_key.to_user_string(): e.materialization.metadata
@@ -237,8 +276,11 @@ def _screenshot(page: Path, name: str) -> None:
         return
     with tempfile.TemporaryDirectory() as profile, Browser(found, Path(profile)) as browser:
         browser.open(page.as_uri(), has_all("主机资源评估"))
-        browser.call("Runtime.evaluate", expression="[...document.querySelectorAll('h2')]"
-                     ".find(h => h.textContent.includes('主机资源评估')).scrollIntoView()")  # fmt: skip
+        browser.call(
+            "Runtime.evaluate",
+            expression="[...document.querySelectorAll('h2')]"
+            ".find(h => h.textContent.includes('主机资源评估')).scrollIntoView()",
+        )
         browser.screenshot(ARTIFACTS / name)
 
 
@@ -250,8 +292,14 @@ def test_reports_index_lists_each_kind_by_month_and_links_open_anywhere(
     from shaoxing_ops.reports.publish import report_url, write_index
 
     root = tmp_path / "data" / "reports"
-    files = ["inspection/巡检单_2026-10-31.html", "inspection/巡检单_2026-11-01.html", "inspection/巡检单_2026-11-01.json",
-             "monthly/运维服务月报_2026-10.html", "stats/2026-11/<img src=x onerror=alert(1)>_2026-11.html", "stats/2026-11/绍兴市市场主体统计_2026-11.xlsx"]  # fmt: skip
+    files = [
+        "inspection/巡检单_2026-10-31.html",
+        "inspection/巡检单_2026-11-01.html",
+        "inspection/巡检单_2026-11-01.json",
+        "monthly/运维服务月报_2026-10.html",
+        "stats/2026-11/<img src=x onerror=alert(1)>_2026-11.html",
+        "stats/2026-11/绍兴市市场主体统计_2026-11.xlsx",
+    ]
     for name in files:
         write_private_text(root / name, "x")
     html = write_index().read_text(encoding="utf-8")
@@ -280,8 +328,23 @@ def test_reports_index_lists_each_kind_by_month_and_links_open_anywhere(
 def test_report_and_feedback_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     monkeypatch.setenv("SXOPS_FRONT_URL", f"sqlite:///{tmp_path / 'front.db'}")
-    assert cli.main(["feedback", "add", "--system", "执法在线", "--channel", "浙政钉", "--reporter", "柯桥区局 陈工",
-                     "--description", "处罚决定书上传失败"]) == 0  # fmt: skip
+    assert (
+        cli.main(
+            [
+                "feedback",
+                "add",
+                "--system",
+                "执法在线",
+                "--channel",
+                "浙政钉",
+                "--reporter",
+                "柯桥区局 陈工",
+                "--description",
+                "处罚决定书上传失败",
+            ]
+        )
+        == 0
+    )
     assert cli.main(["report", "weekly", "2026-03-04"]) == 0
     out = capsys.readouterr().out
     assert "2026-03-02 … 2026-03-08" in out and "运维周报_2026-03-02.html" in out
@@ -303,10 +366,13 @@ def test_reports_count_each_days_rows_after_one_ranged_run(province: Dbs, catalo
         ASSET_PARTITION_RANGE_START_TAG: DAY1.isoformat(),
         ASSET_PARTITION_RANGE_END_TAG: DAY2.isoformat(),
     }
-    assert dg.materialize([h.asset, h.checks], instance=instance, tags=tags,
-                          resources={"databases": h.databases}).success  # fmt: skip
-    loaded = {r.partition_key: r.asset_materialization.metadata for r in instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=h.key), limit=5).records}  # fmt: skip
+    assert dg.materialize(
+        [h.asset, h.checks], instance=instance, tags=tags, resources={"databases": h.databases}
+    ).success
+    loaded = {
+        r.partition_key: r.asset_materialization.metadata
+        for r in instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=h.key), limit=5).records
+    }
     moved = {
         d: sum(m[f"rows_{k}"].value for k in ("inserted", "updated", "deleted")) for d, m in loaded.items()
     }

@@ -138,21 +138,33 @@ def test_daily_life_inserts_updates_and_deletes(province, catalog) -> None:
     days = report.days_simulated
     ops = Counter()
     for table in catalog.tables:
-        for op, n in rows(engine, f"SELECT dsc_biz_operation, count(*) FROM {table.db_name} "
-                                  f"WHERE dsc_biz_timestamp >= '{days[1]}' GROUP BY 1"):  # fmt: skip
+        for op, n in rows(
+            engine,
+            f"SELECT dsc_biz_operation, count(*) FROM {table.db_name} "
+            f"WHERE dsc_biz_timestamp >= '{days[1]}' GROUP BY 1",
+        ):
             ops[op] += n
     assert ops["I"] > ops["U"] > ops["D"] > 0
     # deregistrations come with their E_CANCEL row and state 4, on the same day
-    cancelled = rows(engine, f"""
+    cancelled = rows(
+        engine,
+        f"""
         SELECT b.regstate, c.candate FROM e_cancel c JOIN e_pb_baseinfo b ON b.pripid = c.pripid
-        WHERE c.dsc_biz_timestamp >= '{days[1]}'""")  # fmt: skip
+        WHERE c.dsc_biz_timestamp >= '{days[1]}'""",
+    )
     assert cancelled and all(state == "4" for state, _ in cancelled)
     # a legal representative change deletes the old person row and keeps the history
     assert rows(engine, "SELECT count(*) FROM e_pri_person WHERE dsc_biz_operation = 'D'")[0][0] > 0
     assert rows(engine, "SELECT count(*) FROM e_lp_hstleref")[0][0] > 0
     # changes happen on working days mostly; each day's timestamps stay inside the day
-    by_day = Counter(d for (d,) in rows(engine, "SELECT substr(dsc_biz_timestamp, 1, 10) FROM e_alter_recoder "
-                                                f"WHERE dsc_biz_timestamp >= '{days[1]}'"))  # fmt: skip
+    by_day = Counter(
+        d
+        for (d,) in rows(
+            engine,
+            "SELECT substr(dsc_biz_timestamp, 1, 10) FROM e_alter_recoder "
+            f"WHERE dsc_biz_timestamp >= '{days[1]}'",
+        )
+    )
     weekday = [n for d, n in by_day.items() if dt.date.fromisoformat(d).weekday() < 5]
     weekend = [n for d, n in by_day.items() if dt.date.fromisoformat(d).weekday() >= 5]
     assert sum(weekday) / max(len(weekday), 1) > 2 * sum(weekend) / max(len(weekend), 1)
@@ -169,10 +181,13 @@ def test_generic_rows_point_at_real_entities(province, catalog) -> None:
     assert len(linked) > 20
     for table in linked:
         col = next(c.name for c in table.columns if (c.gen or "").endswith(".pripid"))
-        orphans = rows(engine, f"""
+        orphans = rows(
+            engine,
+            f"""
             SELECT count(*) FROM {table.db_name} x WHERE x.{col} IS NOT NULL
             AND NOT EXISTS (SELECT 1 FROM e_baseinfo b WHERE b.pripid = x.{col})
-            AND NOT EXISTS (SELECT 1 FROM e_pb_baseinfo p WHERE p.pripid = x.{col})""")[0][0]  # fmt: skip
+            AND NOT EXISTS (SELECT 1 FROM e_pb_baseinfo p WHERE p.pripid = x.{col})""",
+        )[0][0]
         assert orphans == 0, table.name
     empty = [t.name for t in catalog.tables if rows(engine, f"SELECT count(*) FROM {t.db_name}")[0][0] == 0]
     assert len(empty) < len(catalog.tables) * 0.1, empty
@@ -184,10 +199,21 @@ def test_store_refuses_rows_without_state(dbs: Dbs, catalog: Catalog) -> None:
     engine = dbs.engine("province")
     store = SqlProvinceStore(engine, catalog)
     with engine.begin() as conn:
-        conn.execute(sa_table(catalog.table("E_BASEINFO")).insert(), [
-            {"pripid": "x", "entname": "n", "enttype": "1130", "estdate": START, "regstate": "1",
-             "dsc_biz_record_id": "r", "dsc_biz_operation": "I", "dsc_biz_timestamp": dt.datetime(2026, 4, 1)}
-        ])  # fmt: skip
+        conn.execute(
+            sa_table(catalog.table("E_BASEINFO")).insert(),
+            [
+                {
+                    "pripid": "x",
+                    "entname": "n",
+                    "enttype": "1130",
+                    "estdate": START,
+                    "regstate": "1",
+                    "dsc_biz_record_id": "r",
+                    "dsc_biz_operation": "I",
+                    "dsc_biz_timestamp": dt.datetime(2026, 4, 1),
+                }
+            ],
+        )
     with pytest.raises(ExchangeError, match="--reset"):
         store.load_state()
     store.reset()

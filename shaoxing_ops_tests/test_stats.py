@@ -101,15 +101,19 @@ def test_figures_agree_with_independent_sql(registered: Dbs) -> None:
     total_stock = 0
     for month in MONTHS:
         expected = _independent(front, BY_COUNTY, month)
-        got = {r["code1"]: (r["stock"], r["new"], r["cancelled"], r["revoked"])
-               for r in frame.of("county", month).iter_rows(named=True)}  # fmt: skip
+        got = {
+            r["code1"]: (r["stock"], r["new"], r["cancelled"], r["revoked"])
+            for r in frame.of("county", month).iter_rows(named=True)
+        }
         assert {k: v for k, v in got.items() if any(v)} == {k: v for k, v in expected.items() if any(v)}, (
             month
         )
         assert len(got) >= 7  # the six units and 市本级, with or without activity
         by_cat = _independent(front, BY_CATEGORY, month)
-        got_cat = {r["code1"]: (r["stock"], r["new"], r["cancelled"], r["revoked"])
-                   for r in frame.of("category", month).iter_rows(named=True)}  # fmt: skip
+        got_cat = {
+            r["code1"]: (r["stock"], r["new"], r["cancelled"], r["revoked"])
+            for r in frame.of("category", month).iter_rows(named=True)
+        }
         assert {k: v for k, v in got_cat.items() if any(v)} == by_cat, month
         t = frame.total(month)
         assert t["stock"] == sum(v[0] for v in expected.values()) > 0
@@ -225,24 +229,48 @@ def _front_with(engine: Engine, catalog: Catalog, rows: dict[str, list[dict]]) -
 def _ent(
     pripid: str, regorg: str, estdate: str, enttype: str = "1130", industry: str = "F", **more: object
 ) -> dict:
-    return {"pripid": pripid, "entname": f"测试企业{pripid}", "enttype": enttype, "industryphy": industry,
-            "estdate": dt.date.fromisoformat(estdate), "regorg": regorg, "regstate": "1", **more}  # fmt: skip
+    return {
+        "pripid": pripid,
+        "entname": f"测试企业{pripid}",
+        "enttype": enttype,
+        "industryphy": industry,
+        "estdate": dt.date.fromisoformat(estdate),
+        "regorg": regorg,
+        "regstate": "1",
+        **more,
+    }
 
 
 def test_edge_cases_are_honest(tmp_path: Path, catalog: Catalog) -> None:
     from shaoxing_ops.exchange import make_engine
 
     front = make_engine(f"sqlite:///{tmp_path / 'front.db'}")
-    _front_with(front, catalog, {
-        "E_BASEINFO": [
-            _ent("a", "330602", "2020-05-01"), _ent("b", "330621", "2025-01-10"), _ent("c", "330602", "2025-02-03"),
-            _ent("d", "330602", "2025-02-20", enttype="9100", industry="A"), _ent("e", "330604", "2019-01-01"),
-        ],
-        "E_PB_BASEINFO": [{"pripid": "p", "traname": "小店", "enttype": "9999", "industryphy": "H",
-                           "estdate": dt.date(2025, 1, 5), "regorg": "330683", "regstate": "1"}],
-        "E_CANCEL": [{"pripid": "a", "candate": dt.date(2025, 2, 14)}],
-        "E_REVOKE": [{"pripid": "e", "revdate": dt.date(2025, 1, 20)}],
-    })  # fmt: skip
+    _front_with(
+        front,
+        catalog,
+        {
+            "E_BASEINFO": [
+                _ent("a", "330602", "2020-05-01"),
+                _ent("b", "330621", "2025-01-10"),
+                _ent("c", "330602", "2025-02-03"),
+                _ent("d", "330602", "2025-02-20", enttype="9100", industry="A"),
+                _ent("e", "330604", "2019-01-01"),
+            ],
+            "E_PB_BASEINFO": [
+                {
+                    "pripid": "p",
+                    "traname": "小店",
+                    "enttype": "9999",
+                    "industryphy": "H",
+                    "estdate": dt.date(2025, 1, 5),
+                    "regorg": "330683",
+                    "regstate": "1",
+                }
+            ],
+            "E_CANCEL": [{"pripid": "a", "candate": dt.date(2025, 2, 14)}],
+            "E_REVOKE": [{"pripid": "e", "revdate": dt.date(2025, 1, 20)}],
+        },
+    )
     frame = compute_months(front, ["2025-01", "2025-02"], Settings(since="2025-01"))
     jan, feb = frame.total("2025-01"), frame.total("2025-02")
     # January: no deregistration, so no ratio (neither infinity nor zero); the first month has no 环比 and,
@@ -411,8 +439,18 @@ def test_workbook_and_report_open(registered: Dbs, tmp_path: Path, monkeypatch: 
     front = registered.engine("front")
     out = write_outputs(front, "2026-02", Settings(since=SINCE))
     book = openpyxl.load_workbook(out.workbook)
-    assert book.sheetnames == ["总览", "分县市区", "分主体类别", "分企业类型", "分行业门类", "分三次产业",
-                               "县市区×主体类别", "县市区×三次产业", "县市区×行业门类", "月度趋势"]  # fmt: skip
+    assert book.sheetnames == [
+        "总览",
+        "分县市区",
+        "分主体类别",
+        "分企业类型",
+        "分行业门类",
+        "分三次产业",
+        "县市区×主体类别",
+        "县市区×三次产业",
+        "县市区×行业门类",
+        "月度趋势",
+    ]
     county = book["分县市区"]
     assert (
         county.freeze_panes == "B3"
@@ -461,18 +499,24 @@ def test_workbook_and_report_open(registered: Dbs, tmp_path: Path, monkeypatch: 
     assert re.findall(r"\d\.\d%", body) and not re.findall(r"\d\.\d\d+%", body)
 
 
-def test_monthly_asset_stores_tables_and_writes_outputs(registered: Dbs, catalog: Catalog, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_monthly_asset_stores_tables_and_writes_outputs(
+    registered: Dbs, catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from shaoxing_ops.defs.resources import Databases
     from shaoxing_ops.defs.stats.assets import market_entities, market_entity_report, parts_add_up
 
     monkeypatch.setenv("SXOPS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SXOPS_STATS_SINCE", SINCE)
-    databases = Databases(province_url=registered.province, front_url=registered.front,
-                          bureau_url=registered.bureau)  # fmt: skip
+    databases = Databases(
+        province_url=registered.province, front_url=registered.front, bureau_url=registered.bureau
+    )
     with embedded_instance() as instance:
-        result = dg.materialize([market_entities, market_entity_report, parts_add_up], partition_key="2026-02-01",
-                                resources={"databases": databases}, instance=instance)  # fmt: skip
+        result = dg.materialize(
+            [market_entities, market_entity_report, parts_add_up],
+            partition_key="2026-02-01",
+            resources={"databases": databases},
+            instance=instance,
+        )
         assert result.success
         checks = result.get_asset_check_evaluations()
         assert [c.passed for c in checks] == [True]
@@ -487,13 +531,21 @@ def test_monthly_asset_stores_tables_and_writes_outputs(registered: Dbs, catalog
     long = stats_store.read_long(front, ["2026-02"])
     assert long.height == figures["dagster/row_count"].value > 100
     with front.connect() as conn:
-        pivot = {r.county_code: r for r in conn.execute(sa.text(
-            "SELECT * FROM stats_pivot_county_category WHERE month = '2026-02'"))}  # fmt: skip
+        pivot = {
+            r.county_code: r
+            for r in conn.execute(
+                sa.text("SELECT * FROM stats_pivot_county_category WHERE month = '2026-02'")
+            )
+        }
     for county, (stock, new, cancelled, _) in expected.items():
         assert (pivot[county].stock_total, pivot[county].new_total, pivot[county].cancelled_total) == (
-            stock, new, cancelled)  # fmt: skip
-        assert pivot[county].stock_total == (pivot[county].stock_enterprise + pivot[county].stock_individual
-                                             + pivot[county].stock_cooperative)  # fmt: skip
+            stock,
+            new,
+            cancelled,
+        )
+        assert pivot[county].stock_total == (
+            pivot[county].stock_enterprise + pivot[county].stock_individual + pivot[county].stock_cooperative
+        )
         assert (
             0 < pivot[county].stock_private < pivot[county].stock_enterprise
         )  # a part of 企业, not a 4th type

@@ -20,8 +20,14 @@ from .production import ROOT, Stack, stack
 pytestmark = pytest.mark.ui
 REQUIRE_UI = os.environ.get("SXOPS_REQUIRE_UI") == "1"
 ARTIFACTS = Path(os.environ.get("SXOPS_ARTIFACTS_DIR") or ROOT / "var" / "test-artifacts")
-GROUPS = {"province_registration": 67, "province_enforcement": 42, "province_food_safety": 33, "bureau": 14,
-          "statistics": 2, "ops": 7}  # fmt: skip
+GROUPS = {
+    "province_registration": 67,
+    "province_enforcement": 42,
+    "province_food_safety": 33,
+    "bureau": 14,
+    "statistics": 2,
+    "ops": 7,
+}
 
 
 @pytest.fixture
@@ -80,8 +86,15 @@ def test_the_asset_graph_in_a_browser_and_a_partition_launched(
         browser.wait(lambda t: "fetching statuses" not in t, timeout=60)
         browser.screenshot(ARTIFACTS / "ui_global_lineage.png")
 
-        names = ("market_entities", "market_entity_report", "e_baseinfo", "e_pb_baseinfo", "e_cancel",
-                 "e_revoke", "monthly_report")  # fmt: skip
+        names = (
+            "market_entities",
+            "market_entity_report",
+            "e_baseinfo",
+            "e_pb_baseinfo",
+            "e_cancel",
+            "e_revoke",
+            "monthly_report",
+        )
         stats = browser.open(
             f"{s.url}/locations/shaoxing_ops/asset-groups/statistics/lineage", has_all(*names)
         )
@@ -93,8 +106,10 @@ def test_the_asset_graph_in_a_browser_and_a_partition_launched(
         nodes = s.graphql(
             "{ assetNodes { assetKey { path } groupName dependencyKeys { path } description } }"
         )
-        deps = {"/".join(n["assetKey"]["path"]): {"/".join(d["path"]) for d in n["dependencyKeys"]}
-                for n in nodes["assetNodes"]}  # fmt: skip
+        deps = {
+            "/".join(n["assetKey"]["path"]): {"/".join(d["path"]) for d in n["dependencyKeys"]}
+            for n in nodes["assetNodes"]
+        }
         assert "province/registration/e_baseinfo" in deps["bureau/scjg_ztxx"]
         assert "province/registration/e_pri_person" in deps["bureau/scjg_fddbrxx"]
         assert {"province/registration/e_baseinfo", "province/registration/e_cancel"} <= deps[

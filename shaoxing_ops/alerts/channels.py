@@ -67,9 +67,11 @@ class Channel(Protocol):
 
 def _post_json(channel: str, url: str, body: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(
-        url, data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
-        headers={"Content-Type": "application/json; charset=utf-8"}, method="POST",
-    )  # fmt: skip
+        url,
+        data=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        method="POST",
+    )
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
             raw = response.read()
@@ -89,8 +91,10 @@ def _post_json(channel: str, url: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def _robot_answer(channel: str, answer: dict[str, Any]) -> None:
     if answer.get("errcode", 0) != 0:
-        raise ChannelError(f"{channel}: the robot refused the message: errcode {answer.get('errcode')} "
-                           f"{str(answer.get('errmsg', ''))[:100]}")  # fmt: skip
+        raise ChannelError(
+            f"{channel}: the robot refused the message: errcode {answer.get('errcode')} "
+            f"{str(answer.get('errmsg', ''))[:100]}"
+        )
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
@@ -133,8 +137,13 @@ class Webhook:
     name: str = "webhook"
 
     def send(self, message: Message) -> None:
-        body = {"title": message.title, "severity": message.severity, "lines": list(message.lines),
-                "text": message.text(), "facts": dict(message.facts)}  # fmt: skip
+        body = {
+            "title": message.title,
+            "severity": message.severity,
+            "lines": list(message.lines),
+            "text": message.text(),
+            "facts": dict(message.facts),
+        }
         _post_json(self.name, self.url, body)
 
 
@@ -151,8 +160,10 @@ class Email:
     def __post_init__(self) -> None:
         parts = urllib.parse.urlsplit(self.url)
         if parts.scheme not in SMTP_SCHEMES or not parts.hostname:
-            raise ChannelConfigError("SXOPS_SMTP_URL: expected smtp://, smtps:// or smtp+starttls://"
-                                     "[user:password@]host[:port], e.g. smtp+starttls://user:pass@mail.example:587")  # fmt: skip
+            raise ChannelConfigError(
+                "SXOPS_SMTP_URL: expected smtp://, smtps:// or smtp+starttls://"
+                "[user:password@]host[:port], e.g. smtp+starttls://user:pass@mail.example:587"
+            )
         if not self.recipients:
             raise ChannelConfigError(
                 "SXOPS_ALERT_EMAIL_TO: set the addresses to write to, separated by commas"
@@ -171,8 +182,9 @@ class Email:
         mail.set_content(message.text(), charset="utf-8")
         try:
             if self._scheme == "smtps":
-                server: smtplib.SMTP = smtplib.SMTP_SSL(self._host, self._port, timeout=TIMEOUT_SECONDS,
-                                                        context=ssl.create_default_context())  # fmt: skip
+                server: smtplib.SMTP = smtplib.SMTP_SSL(
+                    self._host, self._port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
+                )
             else:
                 server = smtplib.SMTP(self._host, self._port, timeout=TIMEOUT_SECONDS)
             with server:
@@ -182,8 +194,9 @@ class Email:
                     server.login(self._user, self._password or "")
                 server.send_message(mail)
         except (smtplib.SMTPException, OSError) as exc:
-            raise ChannelError(f"{self.name}: {self._host}:{self._port}: {type(exc).__name__}: "
-                               f"{str(exc)[:120]}") from None  # fmt: skip
+            raise ChannelError(
+                f"{self.name}: {self._host}:{self._port}: {type(exc).__name__}: {str(exc)[:120]}"
+            ) from None
 
 
 CHANNEL_VARIABLES = {

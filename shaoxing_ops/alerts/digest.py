@@ -18,17 +18,27 @@ def disk_alerts(resources: Iterable[Any], day: str, host: str = "") -> list[Aler
         if r.days_until_full is None or r.days_until_full >= DISK_ALERT_DAYS:
             continue
         where = f"{host} " if host else ""
-        out.append(Alert("disk", f"{host}|{r.resource}", day,
-                         f"{where}{r.label} 使用率 {r.latest:.1f}%，按近期增长 {r.slope_per_day:.1f}%/天，"
-                         f"约 {r.days_until_full:.0f} 天后写满，请及时清理或扩容", "警告"))  # fmt: skip
+        out.append(
+            Alert(
+                "disk",
+                f"{host}|{r.resource}",
+                day,
+                f"{where}{r.label} 使用率 {r.latest:.1f}%，按近期增长 {r.slope_per_day:.1f}%/天，"
+                f"约 {r.days_until_full:.0f} 天后写满，请及时清理或扩容",
+                "警告",
+            )
+        )
     return out
 
 
 def silent_host_alerts(assessments: Iterable[Any], day: str) -> list[Alert]:
     """One alert per host that stopped reporting (``assessment.Assessment.silent``): its first reason says since
     when."""
-    return [Alert("host_silent", a.host, day, f"主机 {a.host}（{a.role_cn}）{a.reasons[0]}", "严重")
-            for a in assessments if a.silent]  # fmt: skip
+    return [
+        Alert("host_silent", a.host, day, f"主机 {a.host}（{a.role_cn}）{a.reasons[0]}", "严重")
+        for a in assessments
+        if a.silent
+    ]
 
 
 def daily_summary(report: dict[str, Any], limit: int = 10) -> tuple[str, list[str], Alert]:

@@ -51,8 +51,14 @@ class Outcome:
 
 
 class Notifier:
-    def __init__(self, channels: Sequence[Channel], store: OpsStore | None = None, *, attempts: int = 3,
-                 pause_seconds: float = 1.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        channels: Sequence[Channel],
+        store: OpsStore | None = None,
+        *,
+        attempts: int = 3,
+        pause_seconds: float = 1.0,
+    ) -> None:
         self.channels, self.store = list(channels), store
         self.attempts, self.pause_seconds = attempts, pause_seconds
 
@@ -106,6 +112,16 @@ def compose(title: str, alerts: Sequence[Alert], lines_before: Sequence[str] = (
     ordered = sorted(alerts, key=lambda a: (SEVERITY_ORDER.index(a.severity), a.day, a.cause, a.subject))
     severity = ordered[0].severity if ordered else "通知"
     lines = tuple(redact(line) for line in [*lines_before, *(a.text for a in ordered)])
-    facts: dict[str, Any] = {"alerts": [{"cause": a.cause, "subject": a.subject, "day": a.day,
-                                         "severity": a.severity, "text": redact(a.text)} for a in ordered]}  # fmt: skip
+    facts: dict[str, Any] = {
+        "alerts": [
+            {
+                "cause": a.cause,
+                "subject": a.subject,
+                "day": a.day,
+                "severity": a.severity,
+                "text": redact(a.text),
+            }
+            for a in ordered
+        ]
+    }
     return Message(redact(title), lines, severity, facts)

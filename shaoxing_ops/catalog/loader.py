@@ -307,8 +307,14 @@ def _split_args(text: str) -> list[str]:
     return parts
 
 
-def parse_expr(where: str, text: Any, source: Table, joined: Table | None, codesets: dict[str, CodeSet],
-               translations: dict[str, Translation]) -> Expr:  # fmt: skip
+def parse_expr(
+    where: str,
+    text: Any,
+    source: Table,
+    joined: Table | None,
+    codesets: dict[str, CodeSet],
+    translations: dict[str, Translation],
+) -> Expr:
     if not isinstance(text, str) or not text.strip():
         raise CatalogError(f"{where}: expected an expression, got {text!r}")
     text = text.strip()
@@ -341,8 +347,15 @@ def parse_expr(where: str, text: Any, source: Table, joined: Table | None, codes
     return Expr("col", text)
 
 
-def _map_part(where: str, raw: Any, columns: tuple[Column, ...], key: tuple[str, ...], tables: dict[str, Table],
-              codesets: dict[str, CodeSet], translations: dict[str, Translation]) -> MapPart:  # fmt: skip
+def _map_part(
+    where: str,
+    raw: Any,
+    columns: tuple[Column, ...],
+    key: tuple[str, ...],
+    tables: dict[str, Table],
+    codesets: dict[str, CodeSet],
+    translations: dict[str, Translation],
+) -> MapPart:
     if not isinstance(raw, dict) or raw.get("from") not in tables:
         raise CatalogError(
             f"{where}.from: expected a provincial table, got {raw.get('from') if isinstance(raw, dict) else raw!r}"
@@ -510,14 +523,17 @@ def load_catalog_from(folder: Path, site: Path | None = None) -> Catalog:
                 merged_tables.pop(name, None)
             else:
                 merged_tables[name] = traw
-        braw = {"translations": {**(braw.get("translations") or {}), **(sraw.get("translations") or {})},
-                "tables": merged_tables}  # fmt: skip
+        braw = {
+            "translations": {**(braw.get("translations") or {}), **(sraw.get("translations") or {})},
+            "tables": merged_tables,
+        }
     translations = {}
     for name, raw in (braw.get("translations") or {}).items():
         if not isinstance(raw, dict) or not isinstance(raw.get("codes"), dict):
             raise CatalogError(f"bureau.yaml: translations.{name}: expected title and codes")
-        translations[name] = Translation(name, str(raw.get("title", name)),
-                                         {str(k): str(v) for k, v in raw["codes"].items()})  # fmt: skip
+        translations[name] = Translation(
+            name, str(raw.get("title", name)), {str(k): str(v) for k, v in raw["codes"].items()}
+        )
     tables_by_name = {t.name: t for _, ts in systems.values() for t in ts}
     bureau = []
     for name, raw in (braw.get("tables") or {}).items():

@@ -150,8 +150,16 @@ class BureauTable:
     @property
     def table(self) -> Table:
         """The same table in the shape the exchange engine loads (platform columns included)."""
-        return Table(system="bureau", name=self.name, title=self.title, key=self.key, columns=self.columns,
-                     volume=0.0, base=0, volume_rules=self.volume_rules)  # fmt: skip
+        return Table(
+            system="bureau",
+            name=self.name,
+            title=self.title,
+            key=self.key,
+            columns=self.columns,
+            volume=0.0,
+            base=0,
+            volume_rules=self.volume_rules,
+        )
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,9 @@ def load_deadline() -> dt.time:
     return dt.time.fromisoformat(os.environ.get("SXOPS_LOAD_DEADLINE", "09:00"))
 
 
-def check_specs(key: dg.AssetKey, names: Iterable[str] = CHECK_NAMES,
-                descriptions: Mapping[str, str] = DESCRIPTIONS) -> list[dg.AssetCheckSpec]:  # fmt: skip
+def check_specs(
+    key: dg.AssetKey, names: Iterable[str] = CHECK_NAMES, descriptions: Mapping[str, str] = DESCRIPTIONS
+) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(name, asset=key, description=descriptions[name], partitions_def=daily)
         for name in names
@@ -103,8 +104,14 @@ def selected_checks(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) ->
     return {k.name for k in context.selected_asset_check_keys if k.asset_key == key}
 
 
-def quarantine_days(ops: OpsStore, leg: str, table: str, outcomes: Mapping[str, health.Outcome],
-                    entries: Mapping[str, list], run_id: str) -> None:  # fmt: skip
+def quarantine_days(
+    ops: OpsStore,
+    leg: str,
+    table: str,
+    outcomes: Mapping[str, health.Outcome],
+    entries: Mapping[str, list],
+    run_id: str,
+) -> None:
     """Replace each day's quarantine entries and say in the day's metadata how many were stored."""
     for day, outcome in outcomes.items():
         outcome.metadata["quarantined_entries"] = ops.replace_quarantine(
@@ -140,8 +147,16 @@ def evaluate(
         outcomes = health.row_count(table, source, target, start, end, tolerance, moving, totals)
         yield from day_results(key, "row_count", outcomes, targets)
     if "freshness" in selected:
-        outcomes = health.freshness(table, source, target, start, end, loaded=set(targets), deadline=load_deadline(),
-                                    now=dt.datetime.now(settings.TZ))  # fmt: skip
+        outcomes = health.freshness(
+            table,
+            source,
+            target,
+            start,
+            end,
+            loaded=set(targets),
+            deadline=load_deadline(),
+            now=dt.datetime.now(settings.TZ),
+        )
         yield from day_results(key, "freshness", outcomes, targets)
     if "schema" in selected:
         yield from day_results(

@@ -48,16 +48,31 @@ def reconcile_tables(context: dg.OpExecutionContext, config: ReconcileConfig, da
     catalog, ops = load_catalog(), databases.ops()
     unequal = []
     for table in _tables(config.tables, config.leg):
-        outcome = reconcile_any(table, catalog, databases.engine, ops, fix=config.repair,
-                                launched_by=context.run.tags.get(LAUNCHED_BY_TAG))  # fmt: skip
+        outcome = reconcile_any(
+            table,
+            catalog,
+            databases.engine,
+            ops,
+            fix=config.repair,
+            launched_by=context.run.tags.get(LAUNCHED_BY_TAG),
+        )
         context.log.info(diff_report(outcome.diff, outcome.repaired))
         still = outcome.equal_now
         if not still:
             unequal.append(table.name)
-        context.log_event(dg.AssetObservation(asset_key=_key(table), metadata={
-            "reconciled": True, "missing": len(outcome.diff.missing), "extra": len(outcome.diff.extra),
-            "changed": len(outcome.diff.changed), "repaired": outcome.repaired is not None, "equal_now": still,
-        }))  # fmt: skip
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=_key(table),
+                metadata={
+                    "reconciled": True,
+                    "missing": len(outcome.diff.missing),
+                    "extra": len(outcome.diff.extra),
+                    "changed": len(outcome.diff.changed),
+                    "repaired": outcome.repaired is not None,
+                    "equal_now": still,
+                },
+            )
+        )
     if unequal and config.repair:
         raise dg.Failure(description=f"修复后仍不一致：{', '.join(unequal)}")
     return {"unequal": unequal}
@@ -89,19 +104,35 @@ def reinitialise_tables(context: dg.OpExecutionContext, config: ReinitConfig, da
     done = {}
     for table in tables:
         try:
-            loaded, check = reinitialise_any(table, catalog, databases.engine, ops, reason=config.reason,
-                                             approved_by=config.approved_by, run_id=context.run_id,
-                                             launched_by=context.run.tags.get(LAUNCHED_BY_TAG))  # fmt: skip
+            loaded, check = reinitialise_any(
+                table,
+                catalog,
+                databases.engine,
+                ops,
+                reason=config.reason,
+                approved_by=config.approved_by,
+                run_id=context.run_id,
+                launched_by=context.run.tags.get(LAUNCHED_BY_TAG),
+            )
         except ApprovalMissing as exc:
             raise dg.Failure(description=str(exc)) from None
         context.log.info(
             f"{table.name}: {loaded.rows_before} -> {loaded.target_rows} rows; " + diff_report(check.diff)
         )
-        context.log_event(dg.AssetObservation(asset_key=_key(table), metadata={
-            "reinitialised": True, "reason": config.reason, "approved_by": config.approved_by,
-            "launched_by": context.run.tags.get(LAUNCHED_BY_TAG, ""),
-            "rows_before": loaded.rows_before or 0, "rows_after": loaded.target_rows, "equal": check.diff.equal,
-        }))  # fmt: skip
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=_key(table),
+                metadata={
+                    "reinitialised": True,
+                    "reason": config.reason,
+                    "approved_by": config.approved_by,
+                    "launched_by": context.run.tags.get(LAUNCHED_BY_TAG, ""),
+                    "rows_before": loaded.rows_before or 0,
+                    "rows_after": loaded.target_rows,
+                    "equal": check.diff.equal,
+                },
+            )
+        )
         done[table.name] = loaded.target_rows
     return done
 

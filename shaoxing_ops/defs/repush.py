@@ -66,9 +66,10 @@ class Attempts:
 def attempts_for(instance: dg.DagsterInstance, target: str, since: float) -> Attempts:
     """Re-push runs of this target made for the current incident (created after it was first seen)."""
     records = [
-        r for r in instance.get_run_records(dg.RunsFilter(tags={TARGET_TAG: target}))
+        r
+        for r in instance.get_run_records(dg.RunsFilter(tags={TARGET_TAG: target}))
         if r.create_timestamp.timestamp() >= since
-    ]  # fmt: skip
+    ]
     in_progress = any(r.dagster_run.status in IN_PROGRESS_RUN_STATUSES for r in records)
     ends = [r.end_time for r in records if r.end_time]
     return Attempts(len(records), in_progress, max(ends) if ends else None)
@@ -92,8 +93,9 @@ def overlapping_run(instance: dg.DagsterInstance, key: dg.AssetKey, partition: s
 Failure = tuple[str, str, float]  # (reason, kind: check | run, storage id of the check event | run end time)
 
 
-def _check_events(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey], after: int | None
-                  ) -> tuple[dict[str, Failure], set[str], int | None]:  # fmt: skip
+def _check_events(
+    instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey], after: int | None
+) -> tuple[dict[str, Failure], set[str], int | None]:
     """Targets whose re-pushable checks failed or passed since ``after`` (a storage id)."""
     check_keys = [dg.AssetCheckKey(k, name) for k in keys for name in REPUSHED_CHECKS]
     failing: dict[str, Failure] = {}
@@ -116,8 +118,9 @@ def _check_events(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey], aft
     return failing, passing - set(failing), newest
 
 
-def _run_failures(instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey], after: float | None
-                  ) -> tuple[dict[str, Failure], float | None]:  # fmt: skip
+def _run_failures(
+    instance: dg.DagsterInstance, keys: Iterable[dg.AssetKey], after: float | None
+) -> tuple[dict[str, Failure], float | None]:
     """Asset partitions that failed runs planned and did not materialise, from runs failed since ``after``."""
     watched = set(keys)
     failing: dict[str, Failure] = {}
@@ -176,9 +179,13 @@ def build_repush_sensor(
         run_fail, state["runs"] = _run_failures(instance, watched, state.get("runs"))
         for target, (reason, kind, since) in {**check_fail, **run_fail}.items():
             known = failing.get(target)
-            failing[target] = {"reason": reason, "kind": kind, "since": since,
-                               "first_seen": known["first_seen"] if known else now,
-                               "escalated": bool(known and known.get("escalated"))}  # fmt: skip
+            failing[target] = {
+                "reason": reason,
+                "kind": kind,
+                "since": since,
+                "first_seen": known["first_seen"] if known else now,
+                "escalated": bool(known and known.get("escalated")),
+            }
 
         def resolve(target: str) -> None:
             failing.pop(target, None)
@@ -201,23 +208,28 @@ def build_repush_sensor(
                     info["escalated"] = True
                     reason = f"{info['reason']}；已自动重推 {tries.count} 次仍未恢复，需人工处理"
                     ops.escalate(key.to_user_string(), partition, reason, tries.count)
-                    events.append(dg.AssetObservation(
-                        asset_key=key, partition=partition,
-                        metadata={"escalated": True, "repush_attempts": tries.count, "reason": reason},
-                    ))  # fmt: skip
+                    events.append(
+                        dg.AssetObservation(
+                            asset_key=key,
+                            partition=partition,
+                            metadata={"escalated": True, "repush_attempts": tries.count, "reason": reason},
+                        )
+                    )
                     context.log.warning(f"escalated {target} after {tries.count} re-pushes: {info['reason']}")
                 continue
             delay = base_delay() * 2 ** (tries.count - 1) if tries.count else 0.0
             if tries.last_end and now - tries.last_end < delay:
                 continue
             attempt = tries.count + 1
-            requests.append(dg.RunRequest(
-                run_key=f"repush|{target}|{info['first_seen']:.0f}|{attempt}",
-                partition_key=partition,
-                asset_selection=[key],
-                asset_check_keys=[dg.AssetCheckKey(key, n) for n in checks_after],
-                tags={TARGET_TAG: target, ATTEMPT_TAG: str(attempt), REASON_TAG: info["reason"][:200]},
-            ))  # fmt: skip
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"repush|{target}|{info['first_seen']:.0f}|{attempt}",
+                    partition_key=partition,
+                    asset_selection=[key],
+                    asset_check_keys=[dg.AssetCheckKey(key, n) for n in checks_after],
+                    tags={TARGET_TAG: target, ATTEMPT_TAG: str(attempt), REASON_TAG: info["reason"][:200]},
+                )
+            )
             context.log.info(f"re-push {target}, attempt {attempt}/{max_attempts()}: {info['reason']}")
         state["failing"] = failing
         return dg.SensorResult(run_requests=requests, asset_events=events, cursor=json.dumps(state))

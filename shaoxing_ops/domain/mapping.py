@@ -32,8 +32,9 @@ def category(enttype: str | None) -> str | None:
     return "1"
 
 
-def evaluate(expr: Expr, row: Mapping[str, Any], joined: Mapping[str, Any] | None, catalog: Catalog,
-             column: str) -> Any:  # fmt: skip
+def evaluate(
+    expr: Expr, row: Mapping[str, Any], joined: Mapping[str, Any] | None, catalog: Catalog, column: str
+) -> Any:
     match expr.kind:
         case "col":
             return row.get(expr.value)
@@ -65,8 +66,13 @@ def passes(part: MapPart, row: Mapping[str, Any]) -> bool:
     return all(str(row.get(col)) in values for col, values in part.where)
 
 
-def map_row(part: MapPart, row: Mapping[str, Any], joined: Mapping[str, Any] | None, catalog: Catalog,
-            columns: tuple[Column, ...]) -> dict[str, Any]:  # fmt: skip
+def map_row(
+    part: MapPart,
+    row: Mapping[str, Any],
+    joined: Mapping[str, Any] | None,
+    catalog: Catalog,
+    columns: tuple[Column, ...],
+) -> dict[str, Any]:
     """The bureau row of one source row (platform columns excluded), or ``Unmappable``."""
     if part.join_table and joined is None:
         raise Unmappable(part.join_on[0][0], f"关联的 {part.join_table} 记录不存在")

@@ -41,8 +41,9 @@ def _weekend(day: dt.date) -> bool:
     return day.weekday() >= 5
 
 
-def expected_rows(day: dt.date, history: Mapping[dt.date, int], rules: VolumeRules, prior: float,
-                  first_day: dt.date | None) -> Expected:  # fmt: skip
+def expected_rows(
+    day: dt.date, history: Mapping[dt.date, int], rules: VolumeRules, prior: float, first_day: dt.date | None
+) -> Expected:
     """What the table normally receives on ``day``.
 
     ``history`` counts changes by day (days without changes may be absent: they count as zero from
@@ -54,8 +55,12 @@ def expected_rows(day: dt.date, history: Mapping[dt.date, int], rules: VolumeRul
         known = [d for d in lookback if d >= first_day]
         same = [history.get(d, 0) for d in known if d.weekday() == day.weekday()]
         if len(same) >= rules.min_history:
-            return Expected(float(statistics.median(same)), f"近 {len(same)} 个{WEEKDAYS_CN[day.weekday()]}的中位数",
-                            tuple(same), True)  # fmt: skip
+            return Expected(
+                float(statistics.median(same)),
+                f"近 {len(same)} 个{WEEKDAYS_CN[day.weekday()]}的中位数",
+                tuple(same),
+                True,
+            )
         kind = [history.get(d, 0) for d in known if _weekend(d) == _weekend(day)]
         if len(kind) >= rules.min_history:
             label = "周末" if _weekend(day) else "工作日"

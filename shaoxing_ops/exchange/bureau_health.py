@@ -36,8 +36,15 @@ def expected(
     return expected_rows(bt, catalog, front, start_, end_)
 
 
-def row_count(bt: BureauTable, front_expected: Expected, bureau: Engine, ops: OpsStore, start: dt.datetime,
-              end: dt.datetime, tolerance: float = 0.0) -> Days:  # fmt: skip
+def row_count(
+    bt: BureauTable,
+    front_expected: Expected,
+    bureau: Engine,
+    ops: OpsStore,
+    start: dt.datetime,
+    end: dt.datetime,
+    tolerance: float = 0.0,
+) -> Days:
     """Per day: bureau rows against the mapping's rows of the day; in all: bureau rows against the front rows
     passing the mapping's filters, less those held in the quarantine. A whole-table difference is told on the
     window's first day (the bureau table is compared as it is now)."""
@@ -60,20 +67,35 @@ def row_count(bt: BureauTable, front_expected: Expected, bureau: Engine, ops: Op
         want, got = per_day.get(day, 0), actual.get(day, 0)
         day_ok = within(want, got, tolerance)
         metadata: dict[str, Any] = {
-            "window_expected_rows": want, "window_bureau_rows": got, "window_difference": got - want,
-            "total_expected_rows": total_expected, "total_bureau_rows": total, "total_difference": total - total_expected,
-            "front_rows_passing_filters": passing, "quarantined_source_rows": held,
-        }  # fmt: skip
+            "window_expected_rows": want,
+            "window_bureau_rows": got,
+            "window_difference": got - want,
+            "total_expected_rows": total_expected,
+            "total_bureau_rows": total,
+            "total_difference": total - total_expected,
+            "front_rows_passing_filters": passing,
+            "quarantined_source_rows": held,
+        }
         told_here = day == days[0]
         passed = day_ok and (total_ok or not told_here)
-        text = (f"当日应上报 {want} 条、已上报 {got} 条；全表应有 {total_expected} 条、实有 {total} 条"
-                + ("，一致" if day_ok and total_ok else f"，相差 {total - total_expected:+d} 条"))  # fmt: skip
+        text = f"当日应上报 {want} 条、已上报 {got} 条；全表应有 {total_expected} 条、实有 {total} 条" + (
+            "，一致" if day_ok and total_ok else f"，相差 {total - total_expected:+d} 条"
+        )
         out[day] = Outcome(passed, text, metadata, "ERROR")
     return out
 
 
-def freshness(bt: BureauTable, front_expected: Expected, bureau: Engine, start: dt.datetime, end: dt.datetime,
-              *, loaded: Collection[str], deadline: dt.time | None, now: dt.datetime) -> Days:  # fmt: skip
+def freshness(
+    bt: BureauTable,
+    front_expected: Expected,
+    bureau: Engine,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    loaded: Collection[str],
+    deadline: dt.time | None,
+    now: dt.datetime,
+) -> Days:
     """Per day: the day's mapped changes reached the bureau, and the day was uploaded by ``deadline`` on the
     following day."""
     start_, end_ = to_local_naive(start), to_local_naive(end)
@@ -83,8 +105,11 @@ def freshness(bt: BureauTable, front_expected: Expected, bureau: Engine, start: 
     out: Days = {}
     for day in _days(start_, end_):
         is_loaded = day in loaded
-        metadata: dict[str, Any] = {"expected_rows": per_day.get(day, 0),
-                                    "bureau_newest_change": str(newest.get(day) or "无"), "loaded": is_loaded}  # fmt: skip
+        metadata: dict[str, Any] = {
+            "expected_rows": per_day.get(day, 0),
+            "bureau_newest_change": str(newest.get(day) or "无"),
+            "loaded": is_loaded,
+        }
         due = None
         if deadline is not None:
             due = dt.datetime.combine(dt.date.fromisoformat(day) + dt.timedelta(days=1), deadline)

@@ -49,8 +49,15 @@ PIPE_BUFFER = 1 << 20  # bytes handed to the target per write on the COPY pipe
 OP = "dsc_biz_operation"
 TS = "dsc_biz_timestamp"
 RID = "dsc_biz_record_id"
-PG_BINARY_TYPES = {"str": "varchar", "text": "text", "int": "int4", "bigint": "int8", "dec": "numeric",
-                   "date": "date", "datetime": "timestamp"}  # fmt: skip
+PG_BINARY_TYPES = {
+    "str": "varchar",
+    "text": "text",
+    "int": "int4",
+    "bigint": "int8",
+    "dec": "numeric",
+    "date": "date",
+    "datetime": "timestamp",
+}
 
 
 class ExchangeError(RuntimeError):
@@ -136,8 +143,12 @@ def stream_rows(
     if is_postgres(source):
         query = sa.select(*[sa.cast(t.c[c.name], cast_type(c)).label(c.name) for c in table.columns])
     elif source.dialect.name in ("mysql", "mariadb"):
-        query = sa.select(*[t.c[c.name] if c.kind in ("str", "text") else
-                            sa.cast(t.c[c.name], cast_type(c)).label(c.name) for c in table.columns])  # fmt: skip
+        query = sa.select(
+            *[
+                t.c[c.name] if c.kind in ("str", "text") else sa.cast(t.c[c.name], cast_type(c)).label(c.name)
+                for c in table.columns
+            ]
+        )
     else:
         query = sa.select(*t.c)
     condition = where(t) if callable(where) else where
@@ -250,9 +261,14 @@ def _pg_select_sql(conn: Connection, table: Table, where_sql: str) -> str:
 
 
 def _pipe_pg(
-    source: Engine, conn: Connection, table: Table, target_name: str, where_sql: str, params: dict[str, Any],
+    source: Engine,
+    conn: Connection,
+    table: Table,
+    target_name: str,
+    where_sql: str,
+    params: dict[str, Any],
     progress: Progress | None,
-) -> int:  # fmt: skip
+) -> int:
     """Binary COPY out of the source straight into ``target_name`` on ``conn``; returns the rows copied."""
     from psycopg import sql
 
@@ -294,8 +310,10 @@ def _staging(conn: Connection, table: Table) -> Iterator[sa.Table]:
     stg = _staging_table(table, fam.name)
     # PostgreSQL drops it at commit by itself; SQLite and MySQL keep a session's temporary tables after a
     # failure (a pooled connection lives on), so a leftover is dropped first.
-    drop = {"sqlite": f"DROP TABLE IF EXISTS temp.{_q(conn, stg.name)}",
-            "mysql": f"DROP TEMPORARY TABLE IF EXISTS {_q(conn, stg.name)}"}.get(fam.name)  # fmt: skip
+    drop = {
+        "sqlite": f"DROP TABLE IF EXISTS temp.{_q(conn, stg.name)}",
+        "mysql": f"DROP TEMPORARY TABLE IF EXISTS {_q(conn, stg.name)}",
+    }.get(fam.name)
     if drop:
         conn.exec_driver_sql(drop)
     # The DDL is the same every night: compiled once per table and dialect, not once per load.
@@ -309,8 +327,13 @@ def _staging(conn: Connection, table: Table) -> Iterator[sa.Table]:
 def _staging_table(table: Table, family_name: str) -> sa.Table:
     fam = FAMILIES[family_name]
     cols = [sa.Column(c.name, c.type) for c in sa_table(table).columns]
-    return sa.Table(fam.staging_name(table.db_name), sa.MetaData(), *cols, prefixes=list(fam.staging_prefixes),
-                    **fam.staging_options)  # fmt: skip
+    return sa.Table(
+        fam.staging_name(table.db_name),
+        sa.MetaData(),
+        *cols,
+        prefixes=list(fam.staging_prefixes),
+        **fam.staging_options,
+    )
 
 
 @cache
@@ -478,8 +501,14 @@ def _live(t: sa.Table) -> Any:
     return t.c[OP] != "D"
 
 
-def _reload_sqlite(table: Table, source: Engine, target: Engine, result: CopyResult, batch_size: int,
-                   progress: Progress | None) -> None:  # fmt: skip
+def _reload_sqlite(
+    table: Table,
+    source: Engine,
+    target: Engine,
+    result: CopyResult,
+    batch_size: int,
+    progress: Progress | None,
+) -> None:
     """SQLite has one writer and WAL readers: building inside the swapping transaction is already invisible."""
     name, aside = table.db_name, f"{table.db_name}__rebuild"
     result.method = "batched"
@@ -497,8 +526,14 @@ def _reload_sqlite(table: Table, source: Engine, target: Engine, result: CopyRes
     result.target_rows = result.read = result.inserted = rows
 
 
-def _reload_mysql(table: Table, source: Engine, target: Engine, result: CopyResult, batch_size: int,
-                  progress: Progress | None) -> None:  # fmt: skip
+def _reload_mysql(
+    table: Table,
+    source: Engine,
+    target: Engine,
+    result: CopyResult,
+    batch_size: int,
+    progress: Progress | None,
+) -> None:
     """MySQL commits every DDL statement by itself, so the swap cannot sit in a transaction: the table is
     built aside with its key, loaded, indexed in one ALTER, and swapped by one ``RENAME TABLE`` of both
     names, which MySQL performs atomically. An interrupted rebuild leaves only the aside table."""
@@ -515,8 +550,10 @@ def _reload_mysql(table: Table, source: Engine, target: Engine, result: CopyResu
         rows = _write_batches(conn, table, built, stream_rows(source, table, _live, batch_size), progress)
     with target.begin() as conn:
         if indexed:
-            conn.exec_driver_sql(f"ALTER TABLE {q(aside)} "
-                                 + ", ".join(f"ADD INDEX {q(f'ix_{name}_{c}')} ({q(c)})" for c in indexed))  # fmt: skip
+            conn.exec_driver_sql(
+                f"ALTER TABLE {q(aside)} "
+                + ", ".join(f"ADD INDEX {q(f'ix_{name}_{c}')} ({q(c)})" for c in indexed)
+            )
         if table_exists(conn, name):
             conn.exec_driver_sql(f"RENAME TABLE {q(name)} TO {q(old)}, {q(aside)} TO {q(name)}")
             conn.exec_driver_sql(f"DROP TABLE {q(old)}")
@@ -525,8 +562,14 @@ def _reload_mysql(table: Table, source: Engine, target: Engine, result: CopyResu
     result.target_rows = result.read = result.inserted = rows
 
 
-def _reload_postgres(table: Table, source: Engine, target: Engine, result: CopyResult, batch_size: int,
-                     progress: Progress | None) -> None:  # fmt: skip
+def _reload_postgres(
+    table: Table,
+    source: Engine,
+    target: Engine,
+    result: CopyResult,
+    batch_size: int,
+    progress: Progress | None,
+) -> None:
     """Load a bare table aside, build its key and indexes side by side, then swap in a short transaction.
 
     Building indexes once after the load is far cheaper than maintaining them row by row, and building them

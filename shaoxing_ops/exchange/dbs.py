@@ -83,12 +83,22 @@ def role_of(bind: Engine | Connection) -> str | None:
     return bind.get_execution_options().get(ROLE)
 
 
-EXTRAS = {"oracle": "pip install 'shaoxing-ops[oracle]'", "dm": "pip install 'shaoxing-ops[dm]'",
-          "mysql": "pip install pymysql", "mariadb": "pip install pymysql", "postgresql": "pip install psycopg"}  # fmt: skip
+EXTRAS = {
+    "oracle": "pip install 'shaoxing-ops[oracle]'",
+    "dm": "pip install 'shaoxing-ops[dm]'",
+    "mysql": "pip install pymysql",
+    "mariadb": "pip install pymysql",
+    "postgresql": "pip install psycopg",
+}
 # Connection defaults for long reads over a WAN: fail fast when a server does not answer, keep idle TCP
 # connections alive through firewalls. A URL's own query parameters (e.g. sslmode, connect_timeout) win.
-PG_CONNECT = {"connect_timeout": 15, "keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10,
-              "keepalives_count": 5}  # fmt: skip
+PG_CONNECT = {
+    "connect_timeout": 15,
+    "keepalives": 1,
+    "keepalives_idle": 60,
+    "keepalives_interval": 10,
+    "keepalives_count": 5,
+}
 MYSQL_CONNECT = {"connect_timeout": 15}
 ORACLE_CONNECT = {"tcp_connect_timeout": 15, "expire_time": 1}  # minutes between keep-alive probes
 

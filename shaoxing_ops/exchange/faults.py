@@ -42,18 +42,20 @@ FAULTS_TABLE = "sim_faults"
 WITHHELD_TABLE = "sim_withheld"
 
 _faults = sa.Table(
-    FAULTS_TABLE, sa.MetaData(),
+    FAULTS_TABLE,
+    sa.MetaData(),
     sa.Column("fault", sa.String(32), primary_key=True),
     sa.Column("table_name", sa.String(64), primary_key=True),
     sa.Column("remaining", sa.Integer, nullable=False),
     sa.Column("seconds", sa.Float, nullable=False, default=0.0),
-)  # fmt: skip
+)
 _withheld = sa.Table(
-    WITHHELD_TABLE, sa.MetaData(),
+    WITHHELD_TABLE,
+    sa.MetaData(),
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("table_name", sa.String(64), nullable=False),
     sa.Column("row_json", sa.Text, nullable=False),
-)  # fmt: skip
+)
 
 
 class FaultError(ValueError):
@@ -156,8 +158,10 @@ def late_day(table: Table, province: Engine, day: dt.date) -> FaultReport:
         _withheld.create(conn, checkfirst=True)
         rows = [dict(r) for r in conn.execute(sa.select(t).where(window)).mappings()]
         if rows:
-            conn.execute(_withheld.insert(), [{"table_name": table.name, "row_json": json.dumps(r, default=_json_default)}
-                                              for r in rows])  # fmt: skip
+            conn.execute(
+                _withheld.insert(),
+                [{"table_name": table.name, "row_json": json.dumps(r, default=_json_default)} for r in rows],
+            )
             conn.execute(sa.delete(t).where(window))
     return FaultReport("late-day", table.name, len(rows), f"{day} 的 {len(rows)} 条新增记录暂未下发")
 
@@ -207,9 +211,22 @@ def bad_code(table: Table, province: Engine, day: dt.date, count: int) -> FaultR
     t = sa_table(table)
     moment = dt.datetime.combine(day, dt.time(15, 0))
     with province.begin() as conn:
-        n = conn.execute(sa.update(t).where(_key_filter(t, table, keys)).values(
-            {coded.name: bad, OP: "U", TS: moment, RID: sa.func.substr(sa.literal("bad") + t.c[RID], 1, 64)}
-        )).rowcount if keys else 0  # fmt: skip
+        n = (
+            conn.execute(
+                sa.update(t)
+                .where(_key_filter(t, table, keys))
+                .values(
+                    {
+                        coded.name: bad,
+                        OP: "U",
+                        TS: moment,
+                        RID: sa.func.substr(sa.literal("bad") + t.c[RID], 1, 64),
+                    }
+                )
+            ).rowcount
+            if keys
+            else 0
+        )
     return FaultReport("bad-code", table.name, n, f"{n} 条记录的 {coded.name} 为非法代码 {bad!r}")
 
 
@@ -227,14 +244,17 @@ def column_retyped(table: Table, province: Engine) -> FaultReport:
     )
     with province.begin() as conn:
         if is_postgres(province):
-            conn.exec_driver_sql(f"ALTER TABLE {table.db_name} ALTER COLUMN {col.name} TYPE VARCHAR(40) "
-                                 f"USING {col.name}::text")  # fmt: skip
+            conn.exec_driver_sql(
+                f"ALTER TABLE {table.db_name} ALTER COLUMN {col.name} TYPE VARCHAR(40) USING {col.name}::text"
+            )
         elif province.dialect.name in ("mysql", "mariadb"):
             conn.exec_driver_sql(f"ALTER TABLE {table.db_name} MODIFY {col.name} VARCHAR(40)")
         else:  # SQLite cannot alter a column's type: rebuild the table as it is, that column declared as text
             current = sa.Table(table.db_name, sa.MetaData(), autoload_with=conn)
-            cols = [sa.Column(c.name, sa.String(40) if c.name == col.name else c.type, primary_key=c.primary_key)
-                    for c in current.columns]  # fmt: skip
+            cols = [
+                sa.Column(c.name, sa.String(40) if c.name == col.name else c.type, primary_key=c.primary_key)
+                for c in current.columns
+            ]
             names = ", ".join(c.name for c in current.columns)
             conn.exec_driver_sql(f"ALTER TABLE {table.db_name} RENAME TO {table.db_name}__old")
             sa.Table(table.db_name, sa.MetaData(), *cols).create(conn)
@@ -283,8 +303,11 @@ def install_standin_hooks(province: Engine) -> bool:
 
     def consume(fault: str, table_name: str) -> None:
         with province.begin() as conn:
-            conn.execute(sa.update(_faults).where(_faults.c.fault == fault, _faults.c.table_name == table_name)
-                         .values(remaining=_faults.c.remaining - 1))  # fmt: skip
+            conn.execute(
+                sa.update(_faults)
+                .where(_faults.c.fault == fault, _faults.c.table_name == table_name)
+                .values(remaining=_faults.c.remaining - 1)
+            )
 
     @sa.event.listens_for(province, "before_cursor_execute")
     def _hook(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]

@@ -107,9 +107,13 @@ class Flux:
     target: dict[tuple[Any, ...], dt.datetime]
 
 
-def _versions(engine: Bind, table: Table, since: dt.datetime | None = None,
-              keys: list[tuple[Any, ...]] | None = None, chunk: int = 500,
-              ) -> dict[tuple[Any, ...], tuple[dt.datetime, str]]:  # fmt: skip
+def _versions(
+    engine: Bind,
+    table: Table,
+    since: dt.datetime | None = None,
+    keys: list[tuple[Any, ...]] | None = None,
+    chunk: int = 500,
+) -> dict[tuple[Any, ...], tuple[dt.datetime, str]]:
     """Key -> (timestamp, operation) of the rows changed at or after ``since``, or of the given ``keys``."""
     t = table_on(engine, table)
     cols = [t.c[k] for k in table.key]
@@ -147,9 +151,16 @@ def flux(table: Table, source: Bind, target: Bind, moment: dt.datetime) -> Flux:
     return Flux(keys, src, {k: v[0] for k, v in tgt.items()})
 
 
-def row_count(table: Table, source: Bind, target: Bind, start: dt.datetime, end: dt.datetime,
-              tolerance: float = 0.0, moving: Flux | None = None, totals: tuple[int, int] | None = None,
-              ) -> Days:  # fmt: skip
+def row_count(
+    table: Table,
+    source: Bind,
+    target: Bind,
+    start: dt.datetime,
+    end: dt.datetime,
+    tolerance: float = 0.0,
+    moving: Flux | None = None,
+    totals: tuple[int, int] | None = None,
+) -> Days:
     """Per day: the day's live source rows against its target rows, and the whole table as of the day's end.
 
     Keys changed after the window on either side are left out of every count (see ``Flux``). A whole-table
@@ -193,15 +204,22 @@ def row_count(table: Table, source: Bind, target: Bind, start: dt.datetime, end:
         new_total = not total_ok and difference != reported
         reported = None if total_ok else difference
         metadata: dict[str, Any] = {
-            "window_source_rows": s_day, "window_target_rows": t_day, "window_difference": t_day - s_day,
-            "total_source_rows": src_total, "total_target_rows": tgt_total, "total_difference": difference,
-            "keys_changed_after_window": len(moving.keys), "tolerance": tolerance,
-        }  # fmt: skip
+            "window_source_rows": s_day,
+            "window_target_rows": t_day,
+            "window_difference": t_day - s_day,
+            "total_source_rows": src_total,
+            "total_target_rows": tgt_total,
+            "total_difference": difference,
+            "keys_changed_after_window": len(moving.keys),
+            "tolerance": tolerance,
+        }
         if day_ok and total_ok:
             text = f"当日 {s_day} 条、截至当日末全表 {src_total} 条，两端一致"
         else:
-            text = (f"当日源端 {s_day} 条、目标端 {t_day} 条；截至当日末全表源端 {src_total} 条、"
-                    f"目标端 {tgt_total} 条，相差 {difference:+d} 条")  # fmt: skip
+            text = (
+                f"当日源端 {s_day} 条、目标端 {t_day} 条；截至当日末全表源端 {src_total} 条、"
+                f"目标端 {tgt_total} 条，相差 {difference:+d} 条"
+            )
             if day_ok and not new_total:
                 text += "（当日一致；全表差异已在此前的分区报告）"
         out[day] = Outcome(day_ok and not new_total, text, metadata, "ERROR")
@@ -224,8 +242,9 @@ def counts_before(engine: Bind, table: Table, moment: dt.datetime, live_only: bo
         return int(conn.execute(query).scalar_one())
 
 
-def newest_by_day(engine: Bind, table: Table, start: dt.datetime, end: dt.datetime, live_only: bool
-                  ) -> dict[str, dt.datetime]:  # fmt: skip
+def newest_by_day(
+    engine: Bind, table: Table, start: dt.datetime, end: dt.datetime, live_only: bool
+) -> dict[str, dt.datetime]:
     """The newest change of each day of the window."""
     t = table_on(engine, table)
     day = _day(t)
@@ -236,9 +255,18 @@ def newest_by_day(engine: Bind, table: Table, start: dt.datetime, end: dt.dateti
         return {str(d): v for d, n in conn.execute(query) if (v := _as_datetime(n)) is not None}
 
 
-def freshness(table: Table, source: Bind, target: Bind, start: dt.datetime, end: dt.datetime, *,
-              max_lag: dt.timedelta = dt.timedelta(0), loaded: Collection[str] = (),
-              deadline: dt.time | None = None, now: dt.datetime | None = None) -> Days:  # fmt: skip
+def freshness(
+    table: Table,
+    source: Bind,
+    target: Bind,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    max_lag: dt.timedelta = dt.timedelta(0),
+    loaded: Collection[str] = (),
+    deadline: dt.time | None = None,
+    now: dt.datetime | None = None,
+) -> Days:
     """Per day: the target holds the source's newest change of the day, and the day (one of ``loaded``) was
     loaded by ``deadline`` on the following day."""
     start, end = to_local_naive(start), to_local_naive(end)
@@ -298,15 +326,21 @@ def schema(table: Table, source: Bind | None, target: Bind) -> Outcome:
     target_cols = _reflected(target, table_on(target, table)) if exists_on(target, table) else {}
     expected_t = _expected(target, table)
     t_missing = [c for c in expected_t if c not in target_cols]
-    t_retyped = [f"{c}: {target_cols[c]} ≠ {expected_t[c]}" for c in expected_t if c in target_cols
-                 and target_cols[c] != expected_t[c]]  # fmt: skip
+    t_retyped = [
+        f"{c}: {target_cols[c]} ≠ {expected_t[c]}"
+        for c in expected_t
+        if c in target_cols and target_cols[c] != expected_t[c]
+    ]
     t_extra = [c for c in target_cols if c not in expected_t]
     if not target_cols:
         problems.append("目标表不存在")
     if t_missing or t_retyped or t_extra:
         problems.append("目标表结构与目录不符")
-    metadata.update(target_missing=", ".join(t_missing) or "无", target_retyped="; ".join(t_retyped) or "无",
-                    target_extra=", ".join(t_extra) or "无")  # fmt: skip
+    metadata.update(
+        target_missing=", ".join(t_missing) or "无",
+        target_retyped="; ".join(t_retyped) or "无",
+        target_extra=", ".join(t_extra) or "无",
+    )
     if source is None:  # a table built by the platform itself has no source to drift
         if problems:
             return Outcome(False, "；".join(problems), metadata, "ERROR")
@@ -315,22 +349,32 @@ def schema(table: Table, source: Bind | None, target: Bind) -> Outcome:
     expected_s = _expected(source, table)
     s_added = [c for c in source_cols if c not in expected_s]
     s_lost = [c for c in expected_s if c not in source_cols]
-    s_retyped = [f"{c}: {source_cols[c]} ≠ {expected_s[c]}" for c in expected_s if c in source_cols
-                 and source_cols[c] != expected_s[c]]  # fmt: skip
-    metadata.update(source_added=", ".join(s_added) or "无", source_lost=", ".join(s_lost) or "无",
-                    source_retyped="; ".join(s_retyped) or "无")  # fmt: skip
+    s_retyped = [
+        f"{c}: {source_cols[c]} ≠ {expected_s[c]}"
+        for c in expected_s
+        if c in source_cols and source_cols[c] != expected_s[c]
+    ]
+    metadata.update(
+        source_added=", ".join(s_added) or "无",
+        source_lost=", ".join(s_lost) or "无",
+        source_retyped="; ".join(s_retyped) or "无",
+    )
     drift = bool(s_added or s_lost or s_retyped)
     if problems:
         return Outcome(False, "；".join(problems), metadata, "ERROR")
     if drift:
-        parts = [f"新增列 {', '.join(s_added)}" if s_added else "", f"缺少列 {', '.join(s_lost)}" if s_lost else "",
-                 f"类型变化 {'; '.join(s_retyped)}" if s_retyped else ""]  # fmt: skip
+        parts = [
+            f"新增列 {', '.join(s_added)}" if s_added else "",
+            f"缺少列 {', '.join(s_lost)}" if s_lost else "",
+            f"类型变化 {'; '.join(s_retyped)}" if s_retyped else "",
+        ]
         return Outcome(False, "源端结构漂移：" + "；".join(p for p in parts if p), metadata, "WARN")
     return Outcome(True, "结构与目录一致", metadata, "ERROR")
 
 
-def validity(table: Table, catalog: Catalog, target: Bind, start: dt.datetime, end: dt.datetime
-             ) -> tuple[Days, dict[str, list[dict[str, Any]]]]:  # fmt: skip
+def validity(
+    table: Table, catalog: Catalog, target: Bind, start: dt.datetime, end: dt.datetime
+) -> tuple[Days, dict[str, list[dict[str, Any]]]]:
     """Rows of each day breaking a rule; the rows stay delivered as they came.
 
     Returns each day's outcome and its quarantine entries (table, key, column, reason).
@@ -354,17 +398,26 @@ def validity(table: Table, catalog: Catalog, target: Bind, start: dt.datetime, e
                 key = "/".join(str(values[k]) for k in table.key)
                 for v in found:
                     reasons[day][f"{v.column}：{v.reason.split('：')[0]}"] += 1
-                    entries.setdefault(day, []).append({"partition_key": day, "record_key": key[:200],
-                                                        "column_name": v.column, "reason": v.reason[:300],
-                                                        "delivered": True})  # fmt: skip
+                    entries.setdefault(day, []).append(
+                        {
+                            "partition_key": day,
+                            "record_key": key[:200],
+                            "column_name": v.column,
+                            "reason": v.reason[:300],
+                            "delivered": True,
+                        }
+                    )
     out: Days = {}
     for day in days:
         invalid = len({e["record_key"] for e in entries[day]})
         metadata: dict[str, Any] = {"rows_checked": checked[day], "invalid_rows": invalid}
         for reason, n in sorted(reasons[day].items(), key=lambda x: -x[1])[:MAX_LISTED]:
             metadata[f"违规：{reason}"] = n
-        text = (f"检查 {checked[day]} 条，{invalid} 条不合规，已列入隔离清单并照常下发" if invalid
-                else f"检查 {checked[day]} 条，全部合规")  # fmt: skip
+        text = (
+            f"检查 {checked[day]} 条，{invalid} 条不合规，已列入隔离清单并照常下发"
+            if invalid
+            else f"检查 {checked[day]} 条，全部合规"
+        )
         out[day] = Outcome(not invalid, text, metadata, "WARN")
     return out, entries
 
@@ -434,10 +487,16 @@ def reconcile_days(
     diff = reconcile(table, source, target, as_of=end, ignore=moving.keys)
     days = _days(start, end)
     whole: dict[str, Any] = {
-        "source_rows": diff.source_rows, "target_rows": diff.target_rows, "missing": len(diff.missing),
-        "extra": len(diff.extra), "changed": len(diff.changed), "groups_compared": diff.groups_compared,
-        "seconds": diff.seconds, "keys_changed_after_window": len(moving.keys), "as_of": str(end),
-    }  # fmt: skip
+        "source_rows": diff.source_rows,
+        "target_rows": diff.target_rows,
+        "missing": len(diff.missing),
+        "extra": len(diff.extra),
+        "changed": len(diff.changed),
+        "groups_compared": diff.groups_compared,
+        "seconds": diff.seconds,
+        "keys_changed_after_window": len(moving.keys),
+        "as_of": str(end),
+    }
     if diff.equal:
         return {
             d: Outcome(True, f"截至 {end} 全表 {diff.source_rows} 条，校验和一致", dict(whole)) for d in days
@@ -454,8 +513,11 @@ def reconcile_days(
         return day if day >= days[0] else days[0]
 
     found: dict[str, dict[str, list[tuple[Any, ...]]]] = defaultdict(lambda: defaultdict(list))
-    for label, keys, versions in (("missing", diff.missing, src_ts), ("changed", diff.changed, src_ts),
-                                  ("extra", diff.extra, tgt_ts)):  # fmt: skip
+    for label, keys, versions in (
+        ("missing", diff.missing, src_ts),
+        ("changed", diff.changed, src_ts),
+        ("extra", diff.extra, tgt_ts),
+    ):
         for k in keys:
             found[day_of(versions, k)][label].append(k)
     whole_text = (
@@ -472,7 +534,9 @@ def reconcile_days(
             metadata[f"day_{label}"] = len(mine[label])
             if mine[label]:
                 metadata[f"{label}_keys"] = ", ".join("/".join(map(str, k)) for k in mine[label][:MAX_LISTED])
-        text = (f"当日缺失 {len(mine['missing'])} 条、多出 {len(mine['extra'])} 条、"
-                f"内容不一致 {len(mine['changed'])} 条（{whole_text}）")  # fmt: skip
+        text = (
+            f"当日缺失 {len(mine['missing'])} 条、多出 {len(mine['extra'])} 条、"
+            f"内容不一致 {len(mine['changed'])} 条（{whole_text}）"
+        )
         out[day] = Outcome(False, text, metadata, "ERROR")
     return out

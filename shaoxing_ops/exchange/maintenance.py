@@ -35,8 +35,15 @@ class Reconciliation:
         return self.after.equal if self.after else self.diff.equal
 
 
-def reconcile_table(table: Table, source: Engine, target: Engine, ops: OpsStore | None, *,
-                    fix: bool = False, launched_by: str | None = None) -> Reconciliation:  # fmt: skip
+def reconcile_table(
+    table: Table,
+    source: Engine,
+    target: Engine,
+    ops: OpsStore | None,
+    *,
+    fix: bool = False,
+    launched_by: str | None = None,
+) -> Reconciliation:
     started = now_local()
     diff = reconcile(table, source, target)
     repaired = after = None
@@ -44,16 +51,27 @@ def reconcile_table(table: Table, source: Engine, target: Engine, ops: OpsStore 
         repaired = repair(table, source, target, diff)
         after = reconcile(table, source, target)
     if ops is not None:
-        detail = {"missing": [list(map(str, k)) for k in diff.missing[:50]],
-                  "extra": [list(map(str, k)) for k in diff.extra[:50]],
-                  "changed": [list(map(str, k)) for k in diff.changed[:50]],
-                  "equal_after_repair": after.equal if after else None}  # fmt: skip
-        ops.record_reconciliation({
-            "table_name": table.name, "started_at": started, "source_rows": diff.source_rows,
-            "target_rows": diff.target_rows, "missing": len(diff.missing), "extra": len(diff.extra),
-            "changed": len(diff.changed), "repaired": repaired is not None, "seconds": diff.seconds,
-            "detail": json.dumps(detail, ensure_ascii=False), "launched_by": launched_by,
-        })  # fmt: skip
+        detail = {
+            "missing": [list(map(str, k)) for k in diff.missing[:50]],
+            "extra": [list(map(str, k)) for k in diff.extra[:50]],
+            "changed": [list(map(str, k)) for k in diff.changed[:50]],
+            "equal_after_repair": after.equal if after else None,
+        }
+        ops.record_reconciliation(
+            {
+                "table_name": table.name,
+                "started_at": started,
+                "source_rows": diff.source_rows,
+                "target_rows": diff.target_rows,
+                "missing": len(diff.missing),
+                "extra": len(diff.extra),
+                "changed": len(diff.changed),
+                "repaired": repaired is not None,
+                "seconds": diff.seconds,
+                "detail": json.dumps(detail, ensure_ascii=False),
+                "launched_by": launched_by,
+            }
+        )
     return Reconciliation(diff, repaired, after)
 
 
@@ -69,9 +87,18 @@ def require_approval(name: str, reason: str, approved_by: str) -> None:
         )
 
 
-def reinitialise(table: Table, source: Engine, target: Engine, ops: OpsStore, *, reason: str, approved_by: str,
-                 run_id: str | None = None, progress: Progress | None = None,
-                 launched_by: str | None = None) -> tuple[CopyResult, Reconciliation]:  # fmt: skip
+def reinitialise(
+    table: Table,
+    source: Engine,
+    target: Engine,
+    ops: OpsStore,
+    *,
+    reason: str,
+    approved_by: str,
+    run_id: str | None = None,
+    progress: Progress | None = None,
+    launched_by: str | None = None,
+) -> tuple[CopyResult, Reconciliation]:
     """Rebuild one target table from the source, with an audit row before and after, then reconcile.
     ``launched_by`` is who started it (the proxy's user, the CLI's OS user), recorded next to the approver."""
     require_approval(table.name, reason, approved_by)
@@ -82,8 +109,13 @@ def reinitialise(table: Table, source: Engine, target: Engine, ops: OpsStore, *,
     except BaseException:
         ops.finish_reinit(audit, status="failed")
         raise
-    ops.finish_reinit(audit, status="succeeded" if check.diff.equal else "unequal", rows_before=loaded.rows_before,
-                      rows_after=loaded.target_rows, reconciliation=check.diff.summary())  # fmt: skip
+    ops.finish_reinit(
+        audit,
+        status="succeeded" if check.diff.equal else "unequal",
+        rows_before=loaded.rows_before,
+        rows_after=loaded.target_rows,
+        reconciliation=check.diff.summary(),
+    )
     return loaded, check
 
 
@@ -112,8 +144,10 @@ def migrate(table: Table, target: Engine, ops: OpsStore, *, reason: str, approve
         return []
     keys = [c for c in added if c in table.key]
     if keys:
-        raise ExchangeError(f"{table.name}: key column(s) {', '.join(keys)} cannot be added in place; "
-                            "re-initialise the table (`shaoxing-ops reinit`)")  # fmt: skip
+        raise ExchangeError(
+            f"{table.name}: key column(s) {', '.join(keys)} cannot be added in place; "
+            "re-initialise the table (`shaoxing-ops reinit`)"
+        )
     audit = ops.start_migration(table.name, added, reason.strip(), approved_by.strip())
     fam, q = family(target), target.dialect.identifier_preparer.quote
     name = target.dialect.identifier_preparer.format_table(table_on(target, table))
@@ -144,22 +178,49 @@ def mapped_front(bt: BureauTable, catalog: Catalog, front: Engine) -> Iterator[E
             expected.dispose()
 
 
-def reconcile_bureau(bt: BureauTable, catalog: Catalog, front: Engine, bureau: Engine, ops: OpsStore | None,
-                     *, fix: bool = False, launched_by: str | None = None) -> Reconciliation:  # fmt: skip
+def reconcile_bureau(
+    bt: BureauTable,
+    catalog: Catalog,
+    front: Engine,
+    bureau: Engine,
+    ops: OpsStore | None,
+    *,
+    fix: bool = False,
+    launched_by: str | None = None,
+) -> Reconciliation:
     """A bureau table against what the mapping makes of the front; ``fix`` re-sends the rows that differ and
     removes those the mapping no longer produces."""
     with mapped_front(bt, catalog, front) as expected:
         return reconcile_table(bt.table, expected, bureau, ops, fix=fix, launched_by=launched_by)
 
 
-def reinitialise_bureau(bt: BureauTable, catalog: Catalog, front: Engine, bureau: Engine, ops: OpsStore, *,
-                        reason: str, approved_by: str, run_id: str | None = None, progress: Progress | None = None,
-                        launched_by: str | None = None) -> tuple[CopyResult, Reconciliation]:  # fmt: skip
+def reinitialise_bureau(
+    bt: BureauTable,
+    catalog: Catalog,
+    front: Engine,
+    bureau: Engine,
+    ops: OpsStore,
+    *,
+    reason: str,
+    approved_by: str,
+    run_id: str | None = None,
+    progress: Progress | None = None,
+    launched_by: str | None = None,
+) -> tuple[CopyResult, Reconciliation]:
     """Rebuild a bureau table from the whole front through its mapping, audited as the provincial tables are."""
     require_approval(bt.name, reason, approved_by)
     with mapped_front(bt, catalog, front) as expected:
-        return reinitialise(bt.table, expected, bureau, ops, reason=reason, approved_by=approved_by,
-                            run_id=run_id, progress=progress, launched_by=launched_by)  # fmt: skip
+        return reinitialise(
+            bt.table,
+            expected,
+            bureau,
+            ops,
+            reason=reason,
+            approved_by=approved_by,
+            run_id=run_id,
+            progress=progress,
+            launched_by=launched_by,
+        )
 
 
 # -- either leg, for the command line and the launchpad jobs ---------------------------------------------
@@ -173,22 +234,44 @@ def tables_of(catalog: Catalog, leg: str, names: list[str]) -> list[Table] | lis
     return [catalog.table(n) for n in names] if names else list(catalog.tables)
 
 
-def reconcile_any(table: Table | BureauTable, catalog: Catalog, engine: Engines, ops: OpsStore | None, *,
-                  fix: bool = False, launched_by: str | None = None) -> Reconciliation:  # fmt: skip
+def reconcile_any(
+    table: Table | BureauTable,
+    catalog: Catalog,
+    engine: Engines,
+    ops: OpsStore | None,
+    *,
+    fix: bool = False,
+    launched_by: str | None = None,
+) -> Reconciliation:
     """A bureau table against what its mapping makes of the front, or a provincial table's front against the
     province."""
     if isinstance(table, BureauTable):
-        return reconcile_bureau(table, catalog, engine("front"), engine("bureau"), ops, fix=fix,
-                                launched_by=launched_by)  # fmt: skip
+        return reconcile_bureau(
+            table, catalog, engine("front"), engine("bureau"), ops, fix=fix, launched_by=launched_by
+        )
     return reconcile_table(table, engine("province"), engine("front"), ops, fix=fix, launched_by=launched_by)
 
 
-def reinitialise_any(table: Table | BureauTable, catalog: Catalog, engine: Engines, ops: OpsStore, *,
-                     reason: str, approved_by: str, run_id: str | None = None, progress: Progress | None = None,
-                     launched_by: str | None = None) -> tuple[CopyResult, Reconciliation]:  # fmt: skip
+def reinitialise_any(
+    table: Table | BureauTable,
+    catalog: Catalog,
+    engine: Engines,
+    ops: OpsStore,
+    *,
+    reason: str,
+    approved_by: str,
+    run_id: str | None = None,
+    progress: Progress | None = None,
+    launched_by: str | None = None,
+) -> tuple[CopyResult, Reconciliation]:
     """``reinitialise`` or ``reinitialise_bureau``, as the table is a provincial or a bureau table."""
-    audit = {"reason": reason, "approved_by": approved_by, "run_id": run_id, "progress": progress,
-             "launched_by": launched_by}  # fmt: skip
+    audit = {
+        "reason": reason,
+        "approved_by": approved_by,
+        "run_id": run_id,
+        "progress": progress,
+        "launched_by": launched_by,
+    }
     if isinstance(table, BureauTable):
         return reinitialise_bureau(table, catalog, engine("front"), engine("bureau"), ops, **audit)
     return reinitialise(table, engine("province"), engine("front"), ops, **audit)

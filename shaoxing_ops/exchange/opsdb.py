@@ -59,7 +59,8 @@ class OpsStore:
         md = sa.MetaData(schema=self.schema)
         self.metadata = md
         self.quarantine = sa.Table(
-            f"{prefix}quarantine", md,
+            f"{prefix}quarantine",
+            md,
             sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
             sa.Column("leg", sa.String(16), nullable=False),  # province | bureau
             sa.Column("table_name", sa.String(64), nullable=False),
@@ -67,13 +68,16 @@ class OpsStore:
             sa.Column("record_key", sa.String(200), nullable=False),
             sa.Column("column_name", sa.String(64), nullable=False),
             sa.Column("reason", sa.String(300), nullable=False),
-            sa.Column("delivered", sa.Boolean, nullable=False),  # True: delivered as it came; False: held back
+            sa.Column(
+                "delivered", sa.Boolean, nullable=False
+            ),  # True: delivered as it came; False: held back
             sa.Column("detected_at", sa.DateTime, nullable=False),
             sa.Column("run_id", sa.String(64)),
             sa.Index(f"ix_{prefix}quarantine_table", "table_name", "partition_key"),
-        )  # fmt: skip
+        )
         self.reinit_audit = sa.Table(
-            f"{prefix}reinit_audit", md,
+            f"{prefix}reinit_audit",
+            md,
             sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
             sa.Column("table_name", sa.String(64), nullable=False),
             sa.Column("reason", sa.Text, nullable=False),
@@ -85,10 +89,13 @@ class OpsStore:
             sa.Column("status", sa.String(16), nullable=False),  # running | succeeded | failed
             sa.Column("reconciliation", sa.Text),  # JSON summary of the reconciliation that followed
             sa.Column("run_id", sa.String(64)),
-            sa.Column("launched_by", sa.String(100)),  # who started it: the proxy's user, or the OS user of the CLI
-        )  # fmt: skip
+            sa.Column(
+                "launched_by", sa.String(100)
+            ),  # who started it: the proxy's user, or the OS user of the CLI
+        )
         self.escalations = sa.Table(
-            f"{prefix}escalations", md,
+            f"{prefix}escalations",
+            md,
             sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
             sa.Column("asset_key", sa.String(200), nullable=False),
             sa.Column("partition_key", sa.String(32), nullable=False),
@@ -97,9 +104,10 @@ class OpsStore:
             sa.Column("escalated_at", sa.DateTime, nullable=False),
             sa.Column("resolved_at", sa.DateTime),
             sa.UniqueConstraint("asset_key", "partition_key", name=f"uq_{prefix}escalations_target"),
-        )  # fmt: skip
+        )
         self.migrations = sa.Table(
-            f"{prefix}migrations", md,
+            f"{prefix}migrations",
+            md,
             sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
             sa.Column("table_name", sa.String(64), nullable=False),
             sa.Column("columns_added", sa.Text, nullable=False),  # comma-separated
@@ -108,9 +116,10 @@ class OpsStore:
             sa.Column("requested_at", sa.DateTime, nullable=False),
             sa.Column("finished_at", sa.DateTime),
             sa.Column("status", sa.String(16), nullable=False),  # running | succeeded | failed
-        )  # fmt: skip
+        )
         self.reconciliations = sa.Table(
-            f"{prefix}reconciliations", md,
+            f"{prefix}reconciliations",
+            md,
             sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
             sa.Column("table_name", sa.String(64), nullable=False),
             sa.Column("started_at", sa.DateTime, nullable=False),
@@ -123,29 +132,34 @@ class OpsStore:
             sa.Column("seconds", sa.Float),
             sa.Column("detail", sa.Text),  # JSON: the first keys of each kind
             sa.Column("launched_by", sa.String(100)),
-        )  # fmt: skip
+        )
         # BigInteger keys do not auto-increment on SQLite unless they are its INTEGER rowid alias.
         big_id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
         self.host_metrics = sa.Table(
-            f"{prefix}host_metrics", md,
+            f"{prefix}host_metrics",
+            md,
             sa.Column("id", big_id, primary_key=True, autoincrement=True),
             sa.Column("sampled_at", sa.DateTime, nullable=False),  # naive Asia/Shanghai
             sa.Column("host", sa.String(100), nullable=False),
             sa.Column("metric", sa.String(200), nullable=False),  # cpu_percent, disk_percent:/, ...
-            sa.Column("value", sa.Double, nullable=False),  # FLOAT is 4 bytes on MariaDB: 6 digits of a byte count
+            sa.Column(
+                "value", sa.Double, nullable=False
+            ),  # FLOAT is 4 bytes on MariaDB: 6 digits of a byte count
             sa.Index(f"ix_{prefix}host_metrics_metric_time", "metric", "sampled_at"),
             sa.Index(f"ix_{prefix}host_metrics_time", "sampled_at"),
-        )  # fmt: skip
+        )
         # Every host that ever reported, with its role: a host gone quiet is found by what it stopped doing.
         self.hosts_table = sa.Table(
-            f"{prefix}hosts", md,
+            f"{prefix}hosts",
+            md,
             sa.Column("name", sa.String(100), primary_key=True),
             sa.Column("role", sa.String(16), nullable=False),  # one of HOST_ROLES
             sa.Column("first_seen", sa.DateTime, nullable=False),
             sa.Column("last_seen", sa.DateTime, nullable=False),
-        )  # fmt: skip
+        )
         self.db_sizes_table = sa.Table(
-            f"{prefix}db_sizes", md,
+            f"{prefix}db_sizes",
+            md,
             sa.Column("id", big_id, primary_key=True, autoincrement=True),
             sa.Column("sampled_at", sa.DateTime, nullable=False),
             sa.Column("role", sa.String(16), nullable=False),  # province | front | bureau | ops
@@ -153,9 +167,10 @@ class OpsStore:
             sa.Column("object_name", sa.String(200), nullable=False),  # "__database__" or schema.table
             sa.Column("bytes", sa.BigInteger, nullable=False),
             sa.Index(f"ix_{prefix}db_sizes_time", "sampled_at", "role"),
-        )  # fmt: skip
+        )
         self.feedback = sa.Table(
-            f"{prefix}feedback", md,
+            f"{prefix}feedback",
+            md,
             sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
             sa.Column("system", sa.String(64), nullable=False),  # 应用系统: 执法在线, 全程电子化登记, ...
             sa.Column("channel", sa.String(16), nullable=False),  # one of FEEDBACK_CHANNELS
@@ -167,16 +182,21 @@ class OpsStore:
             sa.Column("resolved_at", sa.DateTime),
             sa.Column("resolution", sa.Text),
             sa.Column("resolved_by", sa.String(100)),
-            sa.Column("kind", sa.String(16)),  # one of FEEDBACK_KINDS; NULL on items registered before it existed
+            sa.Column(
+                "kind", sa.String(16)
+            ),  # one of FEEDBACK_KINDS; NULL on items registered before it existed
             sa.Column("severity", sa.String(8)),  # one of FEEDBACK_SEVERITIES
             sa.Column("sent_to", sa.String(16)),  # 市局 | 省局: where the item was submitted
             sa.Column("sent_on", sa.Date),
             sa.Index(f"ix_{prefix}feedback_status", "status", "opened_at"),
-        )  # fmt: skip
+        )
         self.alerts_sent = sa.Table(
-            f"{prefix}alerts_sent", md,
+            f"{prefix}alerts_sent",
+            md,
             sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-            sa.Column("cause", sa.String(32), nullable=False),  # volume, freshness, run_failed, escalated, ...
+            sa.Column(
+                "cause", sa.String(32), nullable=False
+            ),  # volume, freshness, run_failed, escalated, ...
             sa.Column("subject", sa.String(200), nullable=False),  # a table, a job, a disk, a system
             sa.Column("day", sa.String(10), nullable=False),  # the day it is about
             sa.Column("channel", sa.String(32), nullable=False),
@@ -187,7 +207,7 @@ class OpsStore:
             sa.Column("first_tried_at", sa.DateTime, nullable=False),
             sa.Column("sent_at", sa.DateTime),
             sa.UniqueConstraint("cause", "subject", "day", "channel", name=f"uq_{prefix}alerts_sent_once"),
-        )  # fmt: skip
+        )
         self._ready = False
 
     def ensure(self) -> OpsStore:
@@ -204,8 +224,14 @@ class OpsStore:
         add_missing_columns(conn, self.metadata)
 
     # -- quarantine -------------------------------------------------------------------------------------
-    def replace_quarantine(self, leg: str, table: str, partitions: Sequence[str], entries: Iterable[dict[str, Any]],
-                           run_id: str | None = None) -> int:  # fmt: skip
+    def replace_quarantine(
+        self,
+        leg: str,
+        table: str,
+        partitions: Sequence[str],
+        entries: Iterable[dict[str, Any]],
+        run_id: str | None = None,
+    ) -> int:
         """Replace what is quarantined for these partitions of a table: the list always matches the data now."""
         self.ensure()
         q = self.quarantine
@@ -251,8 +277,13 @@ class OpsStore:
         with self.engine.connect() as conn:
             return {tuple(r) for r in conn.execute(query)} & wanted  # type: ignore[misc]
 
-    def record_alerts(self, channel: str, items: Iterable[tuple[str, str, str, str]], delivered: bool,
-                      error: str | None = None) -> None:  # fmt: skip
+    def record_alerts(
+        self,
+        channel: str,
+        items: Iterable[tuple[str, str, str, str]],
+        delivered: bool,
+        error: str | None = None,
+    ) -> None:
         """Record an attempt to send (cause, subject, day, text) items on ``channel``."""
         self.ensure()
         a, now = self.alerts_sent, now_local()
@@ -262,13 +293,31 @@ class OpsStore:
                     a.c.cause == cause, a.c.subject == subject, a.c.day == day, a.c.channel == channel
                 )
                 done = conn.execute(
-                    a.update().where(where).values(delivered=delivered, attempts=a.c.attempts + 1, last_error=error,
-                                                   sent_at=now if delivered else None, text=text[:2000])
-                ).rowcount  # fmt: skip
+                    a.update()
+                    .where(where)
+                    .values(
+                        delivered=delivered,
+                        attempts=a.c.attempts + 1,
+                        last_error=error,
+                        sent_at=now if delivered else None,
+                        text=text[:2000],
+                    )
+                ).rowcount
                 if not done:
-                    conn.execute(a.insert().values(cause=cause, subject=subject, day=day, channel=channel,
-                                                   delivered=delivered, attempts=1, last_error=error, text=text[:2000],
-                                                   first_tried_at=now, sent_at=now if delivered else None))  # fmt: skip
+                    conn.execute(
+                        a.insert().values(
+                            cause=cause,
+                            subject=subject,
+                            day=day,
+                            channel=channel,
+                            delivered=delivered,
+                            attempts=1,
+                            last_error=error,
+                            text=text[:2000],
+                            first_tried_at=now,
+                            sent_at=now if delivered else None,
+                        )
+                    )
 
     def alert_log(self, since: dt.datetime | None = None) -> list[dict[str, Any]]:
         self.ensure()
@@ -285,8 +334,15 @@ class OpsStore:
         e = self.escalations
         with self.engine.begin() as conn:
             conn.execute(sa.delete(e).where(e.c.asset_key == asset_key, e.c.partition_key == partition))
-            conn.execute(e.insert().values(asset_key=asset_key, partition_key=partition, reason=reason,
-                                           attempts=attempts, escalated_at=now_local()))  # fmt: skip
+            conn.execute(
+                e.insert().values(
+                    asset_key=asset_key,
+                    partition_key=partition,
+                    reason=reason,
+                    attempts=attempts,
+                    escalated_at=now_local(),
+                )
+            )
 
     def resolve_escalation(self, asset_key: str, partition: str) -> None:
         self.ensure()
@@ -309,10 +365,16 @@ class OpsStore:
     def start_migration(self, table: str, columns: list[str], reason: str, approved_by: str) -> int:
         self.ensure()
         with self.engine.begin() as conn:
-            result = conn.execute(self.migrations.insert().values(
-                table_name=table, columns_added=", ".join(columns), reason=reason, approved_by=approved_by,
-                requested_at=now_local(), status="running",
-            ))  # fmt: skip
+            result = conn.execute(
+                self.migrations.insert().values(
+                    table_name=table,
+                    columns_added=", ".join(columns),
+                    reason=reason,
+                    approved_by=approved_by,
+                    requested_at=now_local(),
+                    status="running",
+                )
+            )
             return int(result.inserted_primary_key[0])
 
     def finish_migration(self, audit_id: int, status: str) -> None:
@@ -329,24 +391,46 @@ class OpsStore:
             return [dict(r) for r in conn.execute(sa.select(m).order_by(m.c.id)).mappings()]
 
     # -- re-initialisation audit --------------------------------------------------------------------------
-    def start_reinit(self, table: str, reason: str, approved_by: str, run_id: str | None,
-                     launched_by: str | None = None) -> int:  # fmt: skip
+    def start_reinit(
+        self, table: str, reason: str, approved_by: str, run_id: str | None, launched_by: str | None = None
+    ) -> int:
         self.ensure()
         with self.engine.begin() as conn:
-            result = conn.execute(self.reinit_audit.insert().values(
-                table_name=table, reason=reason, approved_by=approved_by, requested_at=now_local(),
-                status="running", run_id=run_id, launched_by=launched_by,
-            ))  # fmt: skip
+            result = conn.execute(
+                self.reinit_audit.insert().values(
+                    table_name=table,
+                    reason=reason,
+                    approved_by=approved_by,
+                    requested_at=now_local(),
+                    status="running",
+                    run_id=run_id,
+                    launched_by=launched_by,
+                )
+            )
             return int(result.inserted_primary_key[0])
 
-    def finish_reinit(self, audit_id: int, *, status: str, rows_before: int | None = None,
-                      rows_after: int | None = None, reconciliation: dict[str, Any] | None = None) -> None:  # fmt: skip
+    def finish_reinit(
+        self,
+        audit_id: int,
+        *,
+        status: str,
+        rows_before: int | None = None,
+        rows_after: int | None = None,
+        reconciliation: dict[str, Any] | None = None,
+    ) -> None:
         a = self.reinit_audit
         with self.engine.begin() as conn:
-            conn.execute(sa.update(a).where(a.c.id == audit_id).values(
-                status=status, finished_at=now_local(), rows_before=rows_before, rows_after=rows_after,
-                reconciliation=json.dumps(reconciliation, ensure_ascii=False) if reconciliation else None,
-            ))  # fmt: skip
+            conn.execute(
+                sa.update(a)
+                .where(a.c.id == audit_id)
+                .values(
+                    status=status,
+                    finished_at=now_local(),
+                    rows_before=rows_before,
+                    rows_after=rows_after,
+                    reconciliation=json.dumps(reconciliation, ensure_ascii=False) if reconciliation else None,
+                )
+            )
 
     def reinits(self) -> list[dict[str, Any]]:
         self.ensure()
@@ -407,8 +491,13 @@ class OpsStore:
         with self.engine.begin() as conn:
             return bool(conn.execute(sa.delete(h).where(h.c.name == name)).rowcount)
 
-    def metrics(self, since: dt.datetime, until: dt.datetime | None = None, metric_prefix: str | None = None,
-                host: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    def metrics(
+        self,
+        since: dt.datetime,
+        until: dt.datetime | None = None,
+        metric_prefix: str | None = None,
+        host: str | None = None,
+    ) -> list[dict[str, Any]]:
         """Samples in ``[since, until)``, oldest first: dicts of sampled_at, host, metric, value."""
         self.ensure()
         m = self.host_metrics
@@ -446,8 +535,9 @@ class OpsStore:
                 conn.execute(self.db_sizes_table.insert(), data)
         return len(data)
 
-    def db_sizes(self, since: dt.datetime, until: dt.datetime | None = None,
-                 role: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    def db_sizes(
+        self, since: dt.datetime, until: dt.datetime | None = None, role: str | None = None
+    ) -> list[dict[str, Any]]:
         self.ensure()
         d = self.db_sizes_table
         query = sa.select(d).where(d.c.sampled_at >= to_local_naive(since))
@@ -481,9 +571,18 @@ class OpsStore:
             )
 
     # -- problem feedback (问题反馈登记) -----------------------------------------------------------------
-    def add_feedback(self, *, system: str, channel: str, reporter: str, description: str,
-                     contact: str | None = None, at: dt.datetime | None = None, kind: str = "缺陷",
-                     severity: str = "一般") -> int:  # fmt: skip
+    def add_feedback(
+        self,
+        *,
+        system: str,
+        channel: str,
+        reporter: str,
+        description: str,
+        contact: str | None = None,
+        at: dt.datetime | None = None,
+        kind: str = "缺陷",
+        severity: str = "一般",
+    ) -> int:
         """Register a problem as reported; the store is the gate, so every caller gets the same checks."""
         fields = {"system": system, "reporter": reporter, "description": description}
         missing = [k for k, v in fields.items() if not (v or "").strip()]
@@ -497,15 +596,24 @@ class OpsStore:
             raise FeedbackError(f"严重程度 {severity!r} 无效，可选: {'、'.join(FEEDBACK_SEVERITIES)}")
         self.ensure()
         with self.engine.begin() as conn:
-            result = conn.execute(self.feedback.insert().values(
-                system=system.strip(), channel=channel, reporter=reporter.strip(),
-                contact=(contact or "").strip() or None, description=description.strip(), status="open",
-                opened_at=to_local_naive(at) or now_local(), kind=kind, severity=severity,
-            ))  # fmt: skip
+            result = conn.execute(
+                self.feedback.insert().values(
+                    system=system.strip(),
+                    channel=channel,
+                    reporter=reporter.strip(),
+                    contact=(contact or "").strip() or None,
+                    description=description.strip(),
+                    status="open",
+                    opened_at=to_local_naive(at) or now_local(),
+                    kind=kind,
+                    severity=severity,
+                )
+            )
             return int(result.inserted_primary_key[0])
 
-    def resolve_feedback(self, feedback_id: int, resolution: str, resolved_by: str,
-                         at: dt.datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    def resolve_feedback(
+        self, feedback_id: int, resolution: str, resolved_by: str, at: dt.datetime | None = None
+    ) -> dict[str, Any]:
         """Close an open item with what was done and by whom; returns the item as stored afterwards."""
         if not (resolution or "").strip() or not (resolved_by or "").strip():
             raise FeedbackError("处理问题反馈须填写处理结果和处理人")
@@ -517,22 +625,32 @@ class OpsStore:
             if item is None:
                 raise FeedbackError(f"问题反馈 #{feedback_id} 不存在")
             if item["status"] == "resolved":
-                raise FeedbackError(f"问题反馈 #{feedback_id} 已于 {item['resolved_at']:%Y-%m-%d %H:%M} "
-                                    f"由 {item['resolved_by']} 处理，不能重复处理")  # fmt: skip
+                raise FeedbackError(
+                    f"问题反馈 #{feedback_id} 已于 {item['resolved_at']:%Y-%m-%d %H:%M} "
+                    f"由 {item['resolved_by']} 处理，不能重复处理"
+                )
             if moment < item["opened_at"]:
                 raise FeedbackError(f"处理时间 {moment} 早于登记时间 {item['opened_at']}")
             done = conn.execute(
                 sa.update(f)
                 .where(f.c.id == feedback_id, f.c.status == "open")  # a concurrent resolve loses here
-                .values(status="resolved", resolved_at=moment, resolution=resolution.strip(),
-                        resolved_by=resolved_by.strip())
-            )  # fmt: skip
+                .values(
+                    status="resolved",
+                    resolved_at=moment,
+                    resolution=resolution.strip(),
+                    resolved_by=resolved_by.strip(),
+                )
+            )
             if done.rowcount != 1:
                 raise FeedbackError(f"问题反馈 #{feedback_id} 已被他人同时处理")
             return dict(conn.execute(sa.select(f).where(f.c.id == feedback_id)).mappings().one())
 
-    def feedback_items(self, status: str | None = None, opened_since: dt.datetime | None = None,
-                       opened_until: dt.datetime | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    def feedback_items(
+        self,
+        status: str | None = None,
+        opened_since: dt.datetime | None = None,
+        opened_until: dt.datetime | None = None,
+    ) -> list[dict[str, Any]]:
         """Items by status and opening time ``[opened_since, opened_until)``, oldest first."""
         if status is not None and status not in FEEDBACK_STATUSES:
             raise FeedbackError(f"状态 {status!r} 无效，可选: {', '.join(FEEDBACK_STATUSES)}")

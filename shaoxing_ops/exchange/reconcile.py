@@ -57,17 +57,30 @@ class Diff:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "table": self.table, "source_rows": self.source_rows, "target_rows": self.target_rows,
-            "missing": len(self.missing), "extra": len(self.extra), "changed": len(self.changed),
-            "groups_compared": self.groups_compared, "mode": self.mode, "seconds": self.seconds,
-        }  # fmt: skip
+            "table": self.table,
+            "source_rows": self.source_rows,
+            "target_rows": self.target_rows,
+            "missing": len(self.missing),
+            "extra": len(self.extra),
+            "changed": len(self.changed),
+            "groups_compared": self.groups_compared,
+            "mode": self.mode,
+            "seconds": self.seconds,
+        }
 
 
 class _Side:
     """SQL for one side of a comparison: key, row hash and prefix expressions in that side's family."""
 
-    def __init__(self, engine: Engine, table: Table, live_only: bool, native_pg: bool,
-                 as_of: dt.datetime | None = None, ignoring: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        engine: Engine,
+        table: Table,
+        live_only: bool,
+        native_pg: bool,
+        as_of: dt.datetime | None = None,
+        ignoring: bool = False,
+    ) -> None:
         self.engine, self.table = engine, table
         self.family = fam = family(engine)
         self.pg = fam.name == "postgresql"
@@ -211,10 +224,12 @@ def _collation(engine: Engine, table: Table) -> str | None:
     if cache_key not in _collations:
         with engine.connect() as conn:
             _collations[cache_key] = conn.execute(
-                sa.text("SELECT collation_name FROM information_schema.columns WHERE table_schema = "
-                        "COALESCE(:s, DATABASE()) AND table_name = :t AND column_name = :c"),
+                sa.text(
+                    "SELECT collation_name FROM information_schema.columns WHERE table_schema = "
+                    "COALESCE(:s, DATABASE()) AND table_name = :t AND column_name = :c"
+                ),
                 {"s": t.schema, "t": t.name, "c": table.key[0]},
-            ).scalar()  # fmt: skip
+            ).scalar()
     return _collations[cache_key]
 
 
@@ -250,8 +265,15 @@ def _first_length(rows: int) -> int:
     return length
 
 
-def reconcile(table: Table, source: Bind, target: Bind, *, as_of: dt.datetime | None = None,
-              ignore: Iterable[tuple[Any, ...]] = (), leaf_rows: int = 400) -> Diff:  # fmt: skip
+def reconcile(
+    table: Table,
+    source: Bind,
+    target: Bind,
+    *,
+    as_of: dt.datetime | None = None,
+    ignore: Iterable[tuple[Any, ...]] = (),
+    leaf_rows: int = 400,
+) -> Diff:
     """Exact missing, extra and changed keys of ``target`` against the live rows of ``source``.
 
     ``as_of`` compares the rows last changed before that moment, leaving out ``ignore`` (the keys changed
@@ -296,8 +318,14 @@ def _descend(session: _Session, diff: Diff, prefix: str, length: int, leaf_rows:
     _descend_into(session, diff, src, tgt, length, leaf_rows)
 
 
-def _descend_into(session: _Session, diff: Diff, src: dict[str, tuple[int, int, int]],
-                  tgt: dict[str, tuple[int, int, int]], length: int, leaf_rows: int) -> None:  # fmt: skip
+def _descend_into(
+    session: _Session,
+    diff: Diff,
+    src: dict[str, tuple[int, int, int]],
+    tgt: dict[str, tuple[int, int, int]],
+    length: int,
+    leaf_rows: int,
+) -> None:
     for p in sorted(set(src) | set(tgt)):
         a, b = src.get(p), tgt.get(p)
         if a == b:

@@ -42,8 +42,9 @@ def _in(t: sa.Table, cols: tuple[str, ...], keys: list[tuple[Any, ...]]) -> Any:
     return sa.tuple_(*[t.c[c] for c in cols]).in_(keys)
 
 
-def _fetch(front: Engine, table: Table, cols: tuple[str, ...], keys: list[tuple[Any, ...]],
-           chunk: int = 500) -> list[Row]:  # fmt: skip
+def _fetch(
+    front: Engine, table: Table, cols: tuple[str, ...], keys: list[tuple[Any, ...]], chunk: int = 500
+) -> list[Row]:
     out: list[Row] = []
     for i in range(0, len(keys), chunk):
         part = keys[i : i + chunk]
@@ -52,8 +53,9 @@ def _fetch(front: Engine, table: Table, cols: tuple[str, ...], keys: list[tuple[
     return out
 
 
-def _drivers(front: Engine, part: MapPart, catalog: Catalog, start: dt.datetime, end: dt.datetime,
-             batch_size: int) -> Iterator[list[Row]]:  # fmt: skip
+def _drivers(
+    front: Engine, part: MapPart, catalog: Catalog, start: dt.datetime, end: dt.datetime, batch_size: int
+) -> Iterator[list[Row]]:
     """Source rows of the window, then those whose joined row changed in the window."""
     source = catalog.table(part.source)
     if not table_exists(front, source.db_name):
@@ -68,8 +70,11 @@ def _drivers(front: Engine, part: MapPart, catalog: Catalog, start: dt.datetime,
     joined = catalog.table(part.join_table)
     if not table_exists(front, joined.db_name):
         return
-    changed = [tuple(r._mapping[k] for k in joined.key)
-               for b in stream_rows(front, joined, lambda t: _window_filter(t, start, end)) for r in b]  # fmt: skip
+    changed = [
+        tuple(r._mapping[k] for k in joined.key)
+        for b in stream_rows(front, joined, lambda t: _window_filter(t, start, end))
+        for r in b
+    ]
     src_cols = tuple(a for a, _ in part.join_on)
     rows = [
         r for r in _fetch(front, source, src_cols, changed) if tuple(r[k] for k in source.key) not in seen
@@ -78,8 +83,9 @@ def _drivers(front: Engine, part: MapPart, catalog: Catalog, start: dt.datetime,
         yield rows[i : i + batch_size]
 
 
-def _mapped(bt: BureauTable, part: MapPart, catalog: Catalog, front: Engine, rows: list[Row],
-            result: UploadResult) -> list[tuple[Any, ...]]:  # fmt: skip
+def _mapped(
+    bt: BureauTable, part: MapPart, catalog: Catalog, front: Engine, rows: list[Row], result: UploadResult
+) -> list[tuple[Any, ...]]:
     """Bureau rows (as tuples in column order) for a batch of source rows; failures go to the quarantine."""
     table = bt.table
     source = catalog.table(part.source)
@@ -108,18 +114,24 @@ def _mapped(bt: BureauTable, part: MapPart, catalog: Catalog, front: Engine, row
             except Unmappable as exc:
                 result.quarantined += 1
                 day = str(row[TS])[:10]
-                result.quarantine.setdefault(day, []).append({
-                    "partition_key": day, "record_key": f"{source.name}:" + "/".join(str(row[k]) for k in source.key),
-                    "column_name": exc.column, "reason": exc.reason[:300], "delivered": False,
-                })  # fmt: skip
+                result.quarantine.setdefault(day, []).append(
+                    {
+                        "partition_key": day,
+                        "record_key": f"{source.name}:" + "/".join(str(row[k]) for k in source.key),
+                        "column_name": exc.column,
+                        "reason": exc.reason[:300],
+                        "delivered": False,
+                    }
+                )
                 continue
         values.update({RID: rid, OP: op, TS: ts})
         out.append(tuple(values.get(c) for c in table.column_names))
     return out
 
 
-def _deletes(bt: BureauTable, part: MapPart, catalog: Catalog, front: Engine, start: dt.datetime,
-             end: dt.datetime) -> list[tuple[Any, ...]]:  # fmt: skip
+def _deletes(
+    bt: BureauTable, part: MapPart, catalog: Catalog, front: Engine, start: dt.datetime, end: dt.datetime
+) -> list[tuple[Any, ...]]:
     """Source rows deleted in the window (the front's tombstones) as deletes of their bureau rows."""
     source = catalog.table(part.source)
     tomb = tombstone_table(source)
@@ -141,8 +153,16 @@ def _deletes(bt: BureauTable, part: MapPart, catalog: Catalog, front: Engine, st
     return out
 
 
-def upload_window(bt: BureauTable, catalog: Catalog, front: Engine, bureau: Engine, start: dt.datetime | None,
-                  end: dt.datetime | None, *, batch_size: int = 5_000) -> UploadResult:  # fmt: skip
+def upload_window(
+    bt: BureauTable,
+    catalog: Catalog,
+    front: Engine,
+    bureau: Engine,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    *,
+    batch_size: int = 5_000,
+) -> UploadResult:
     started = time.perf_counter()
     start, end = to_local_naive(start), to_local_naive(end)
     table = bt.table
@@ -166,8 +186,9 @@ def upload_window(bt: BureauTable, catalog: Catalog, front: Engine, bureau: Engi
     return result
 
 
-def expected_rows(bt: BureauTable, catalog: Catalog, front: Engine, start: dt.datetime, end: dt.datetime
-                  ) -> tuple[dict[str, int], int]:  # fmt: skip
+def expected_rows(
+    bt: BureauTable, catalog: Catalog, front: Engine, start: dt.datetime, end: dt.datetime
+) -> tuple[dict[str, int], int]:
     """What the bureau should hold: mappable upserts per day of the window (a dry run of the mapping), and the
     number of source rows passing the filters in the whole front (before quarantine)."""
     start_, end_ = to_local_naive(start), to_local_naive(end)

@@ -23,8 +23,11 @@ from .text import table
 SCALE_UP, KEEP, SCALE_DOWN = "扩容", "保持", "缩容"
 ROLE_CN = {"app": "应用服务器", "db": "数据库服务器"}
 DB_BYTES_PREFIX = "db_bytes:"  # one home: hostmetrics writes these names, this module reads them
-PERCENT_METRICS = {"cpu_percent": ("cpu", "CPU"), "memory_percent": ("memory", "内存"),
-                   "swap_percent": ("swap", "交换分区")}  # fmt: skip
+PERCENT_METRICS = {
+    "cpu_percent": ("cpu", "CPU"),
+    "memory_percent": ("memory", "内存"),
+    "swap_percent": ("swap", "交换分区"),
+}
 DISK_PREFIX = "disk_percent:"
 
 
@@ -149,11 +152,20 @@ def slope_per_day(points: list[tuple[dt.datetime, float]]) -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx
 
 
-def _stat(key: str, label: str, points: list[tuple[dt.datetime, float]], now: dt.datetime,
-          th: Thresholds) -> ResourceStat:  # fmt: skip
+def _stat(
+    key: str, label: str, points: list[tuple[dt.datetime, float]], now: dt.datetime, th: Thresholds
+) -> ResourceStat:
     values = [v for _, v in points]
-    stat = ResourceStat(key, label, len(values), values[-1], max(values), sum(values) / len(values),
-                        percentile(values, 95), slope_per_day(points))  # fmt: skip
+    stat = ResourceStat(
+        key,
+        label,
+        len(values),
+        values[-1],
+        max(values),
+        sum(values) / len(values),
+        percentile(values, 95),
+        slope_per_day(points),
+    )
     span_hours = (points[-1][0] - points[0][0]).total_seconds() / 3600
     if (
         key.startswith("disk:")
@@ -166,8 +178,13 @@ def _stat(key: str, label: str, points: list[tuple[dt.datetime, float]], now: dt
     return stat
 
 
-def assess(samples: Iterable[dict[str, Any]], now: dt.datetime, *,
-           thresholds: Thresholds | None = None, role: str = "app") -> Assessment:  # fmt: skip
+def assess(
+    samples: Iterable[dict[str, Any]],
+    now: dt.datetime,
+    *,
+    thresholds: Thresholds | None = None,
+    role: str = "app",
+) -> Assessment:
     """Figures per resource and the advice: 扩容 when a limit is passed, 缩容 when idle for days, else 保持.
 
     ``samples`` are one host's rows (``OpsStore.metrics(..., host=...)``); rows after ``now`` are ignored.
@@ -216,18 +233,29 @@ def _database(series: dict[str, list[tuple[dt.datetime, float]]]) -> DatabaseSta
             d_hits, d_reads = hits[-1][1], reads[-1][1]
         hit_percent = 100 * d_hits / (d_hits + d_reads) if d_hits + d_reads else None
     longest = [v for _, v in series.get("db_longest_transaction_seconds", [])]
-    stat = DatabaseStat(connections[-1][1], max(v for _, v in connections), limits[-1][1] if limits else 0.0,
-                        hit_percent, max(longest, default=0.0))  # fmt: skip
+    stat = DatabaseStat(
+        connections[-1][1],
+        max(v for _, v in connections),
+        limits[-1][1] if limits else 0.0,
+        hit_percent,
+        max(longest, default=0.0),
+    )
     for metric in sorted(m for m in series if m.startswith(DB_BYTES_PREFIX)):
         points = sorted(series[metric])
-        stat.sizes.append({"database": metric[len(DB_BYTES_PREFIX) :], "bytes": points[-1][1],
-                           "bytes_per_day": slope_per_day(points)})  # fmt: skip
+        stat.sizes.append(
+            {
+                "database": metric[len(DB_BYTES_PREFIX) :],
+                "bytes": points[-1][1],
+                "bytes_per_day": slope_per_day(points),
+            }
+        )
     stat.sizes.sort(key=lambda d: -d["bytes"])
     return stat
 
 
-def _silence(a: Assessment, moments: Sequence[dt.datetime], last_seen: dt.datetime | None,
-             th: Thresholds) -> None:  # fmt: skip
+def _silence(
+    a: Assessment, moments: Sequence[dt.datetime], last_seen: dt.datetime | None, th: Thresholds
+) -> None:
     """Mark ``a`` silent when its host's last sample is older than it should be, and say so first."""
     gaps = [(b - t).total_seconds() / 60 for t, b in itertools.pairwise(moments)]
     limit = max(th.silent_minutes, th.silent_gaps * statistics.median(gaps)) if gaps else th.silent_minutes
@@ -237,12 +265,20 @@ def _silence(a: Assessment, moments: Sequence[dt.datetime], last_seen: dt.dateti
     a.silent, a.last_sample = True, last
     age = (a.assessed_at - last).total_seconds() / 3600
     since = f"{age:.1f} 小时" if age < 48 else f"{age / 24:.1f} 天"
-    a.reasons.insert(0, f"已停止上报：最后一次采样在 {last:%Y-%m-%d %H:%M}（{since}前，超过 {limit:.0f} 分钟），"
-                        "请检查该主机及其采集任务（host collect）")  # fmt: skip
+    a.reasons.insert(
+        0,
+        f"已停止上报：最后一次采样在 {last:%Y-%m-%d %H:%M}（{since}前，超过 {limit:.0f} 分钟），"
+        "请检查该主机及其采集任务（host collect）",
+    )
 
 
-def assess_hosts(samples: Iterable[dict[str, Any]], now: dt.datetime, registered: Iterable[dict[str, Any]] = (),
-                 *, thresholds: Thresholds | None = None) -> list[Assessment]:  # fmt: skip
+def assess_hosts(
+    samples: Iterable[dict[str, Any]],
+    now: dt.datetime,
+    registered: Iterable[dict[str, Any]] = (),
+    *,
+    thresholds: Thresholds | None = None,
+) -> list[Assessment]:
     """One assessment per host, application servers first: every host in ``samples`` and every host of the
     register (``OpsStore.hosts``) that had reported by ``now``, so a host gone quiet is still listed, marked
     silent."""
@@ -290,8 +326,10 @@ def _advise(a: Assessment, th: Thresholds) -> tuple[str, list[str]]:
             up.append(text)
     db = a.database
     if db and db.max_connections and db.connections_peak_percent > th.connections_up:
-        up.append(f"数据库连接数峰值 {db.connections_peak:.0f}/{db.max_connections:.0f}"
-                  f"（{db.connections_peak_percent:.0f}%），超过上限的 {th.connections_up:g}%")  # fmt: skip
+        up.append(
+            f"数据库连接数峰值 {db.connections_peak:.0f}/{db.max_connections:.0f}"
+            f"（{db.connections_peak_percent:.0f}%），超过上限的 {th.connections_up:g}%"
+        )
     if db and db.cache_hit_percent is not None and db.cache_hit_percent < th.cache_hit_min:
         up.append(
             f"数据库缓存命中率 {db.cache_hit_percent:.1f}%，低于 {th.cache_hit_min:g}%，内存不足以容纳常用数据"
@@ -304,8 +342,10 @@ def _advise(a: Assessment, th: Thresholds) -> tuple[str, list[str]]:
     if cpu and memory and cpu.p95 < th.cpu_down and memory.p95 < th.memory_down and flat:
         days = a.history_hours / 24
         if days >= th.down_min_days:
-            idle = (f"{_period(a.history_hours)} CPU p95 {cpu.p95:.1f}%（低于 {th.cpu_down:g}%）、内存 p95 "
-                    f"{memory.p95:.1f}%（低于 {th.memory_down:g}%），磁盘无增长，资源富余")  # fmt: skip
+            idle = (
+                f"{_period(a.history_hours)} CPU p95 {cpu.p95:.1f}%（低于 {th.cpu_down:g}%）、内存 p95 "
+                f"{memory.p95:.1f}%（低于 {th.memory_down:g}%），磁盘无增长，资源富余"
+            )
             return SCALE_DOWN, [idle, *figures[2:]]
         figures.append(f"负载较低，但监测仅 {days:.1f} 天（缩容需至少 {th.down_min_days:g} 天），暂不缩容")
     return KEEP, figures
@@ -316,8 +356,10 @@ def _database_notes(db: DatabaseStat | None, th: Thresholds) -> list[str]:
     if db is None:
         return []
     hit = f"{db.cache_hit_percent:.1f}%" if db.cache_hit_percent is not None else "—"
-    lines = [f"数据库连接数 当前 {db.connections:.0f}、峰值 {db.connections_peak:.0f}/{db.max_connections:.0f}；"
-             f"缓存命中率 {hit}"]  # fmt: skip
+    lines = [
+        f"数据库连接数 当前 {db.connections:.0f}、峰值 {db.connections_peak:.0f}/{db.max_connections:.0f}；"
+        f"缓存命中率 {hit}"
+    ]
     if db.longest_transaction_seconds > th.long_transaction_minutes * 60:
         lines.append(
             f"存在运行 {db.longest_transaction_seconds / 3600:.1f} 小时的长事务，会阻塞清理并导致表膨胀，请核查"
@@ -346,17 +388,28 @@ def describe(a: Assessment) -> list[str]:
         f"主机 {'、'.join(a.hosts) or '—'}（{a.role_cn}）  评估时间 {a.assessed_at:%Y-%m-%d %H:%M}{state}"
     ]
     if a.window_start and a.window_end:
-        lines.append(f"数据范围 {a.window_start:%Y-%m-%d %H:%M} — {a.window_end:%Y-%m-%d %H:%M}"
-                     f"（{a.history_hours:.1f} 小时）")  # fmt: skip
+        lines.append(
+            f"数据范围 {a.window_start:%Y-%m-%d %H:%M} — {a.window_end:%Y-%m-%d %H:%M}"
+            f"（{a.history_hours:.1f} 小时）"
+        )
     rows = [
-        [r.label, f"{r.latest:.1f}%", f"{r.average:.1f}%", f"{r.p95:.1f}%", f"{r.peak:.1f}%",
-         f"{r.slope_per_day:+.2f}%", f"{r.days_until_full:.1f} 天" if r.days_until_full is not None else "—"]
+        [
+            r.label,
+            f"{r.latest:.1f}%",
+            f"{r.average:.1f}%",
+            f"{r.p95:.1f}%",
+            f"{r.peak:.1f}%",
+            f"{r.slope_per_day:+.2f}%",
+            f"{r.days_until_full:.1f} 天" if r.days_until_full is not None else "—",
+        ]
         for r in a.resources
-    ]  # fmt: skip
+    ]
     if rows:
         lines += table(["资源", "当前", "平均", "P95", "峰值", "趋势/天", "写满"], rows, right=range(1, 7))
     if a.database and a.database.sizes:
-        sizes = [[d["database"], f"{d['bytes'] / 2**20:,.1f} MB", f"{d['bytes_per_day'] / 2**20:+,.1f} MB"]
-                 for d in a.database.sizes]  # fmt: skip
+        sizes = [
+            [d["database"], f"{d['bytes'] / 2**20:,.1f} MB", f"{d['bytes_per_day'] / 2**20:+,.1f} MB"]
+            for d in a.database.sizes
+        ]
         lines += table(["数据库", "大小", "增长/天"], sizes, right=[1, 2])
     return lines + [f"建议：{a.recommendation}"] + [f"  - {reason}" for reason in a.reasons]

@@ -242,9 +242,12 @@ def add_host_parser(subparsers: Any) -> argparse.ArgumentParser:
         choices=settings.HOST_ROLES,
         help="app: application server; db: database server (default: SXOPS_HOST_ROLE or app)",
     )
-    p.add_argument("--database-url-file", help="file holding the URL of the database server this db host serves "
-                   "(default: SXOPS_HOST_DB_URL or SXOPS_HOST_DB_URL_FILE); its connections, cache hits, "
-                   "longest transaction and sizes are sampled too")  # fmt: skip
+    p.add_argument(
+        "--database-url-file",
+        help="file holding the URL of the database server this db host serves "
+        "(default: SXOPS_HOST_DB_URL or SXOPS_HOST_DB_URL_FILE); its connections, cache hits, "
+        "longest transaction and sizes are sampled too",
+    )
     p.add_argument("--retention-days", type=int, default=30, help="drop samples older than this (default 30)")
     p.set_defaults(func=cmd_host_collect)
 
@@ -325,8 +328,10 @@ def cmd_host_collect(args: argparse.Namespace) -> int:
     try:
         database = _host_database(args)
     except (OSError, ValueError, ArgumentError) as exc:
-        return _refuse(f"the database server's URL cannot be used ({type(exc).__name__}: {exc}); "
-                       "fix --database-url-file or SXOPS_HOST_DB_URL")  # fmt: skip
+        return _refuse(
+            f"the database server's URL cannot be used ({type(exc).__name__}: {exc}); "
+            "fix --database-url-file or SXOPS_HOST_DB_URL"
+        )
     if role == "db" and database is None:
         print(
             "warning: 数据库服务器未给出 SXOPS_HOST_DB_URL（或 --database-url-file），只采样主机资源",
@@ -338,8 +343,10 @@ def cmd_host_collect(args: argparse.Namespace) -> int:
     finally:
         if database is not None:
             database.dispose()
-    print(f"主机 {got.host}（{ROLE_CN[got.role]}）  采样时间 {got.sampled_at:%Y-%m-%d %H:%M:%S}  "
-          f"（清理过期记录 {got.pruned} 条）")  # fmt: skip
+    print(
+        f"主机 {got.host}（{ROLE_CN[got.role]}）  采样时间 {got.sampled_at:%Y-%m-%d %H:%M:%S}  "
+        f"（清理过期记录 {got.pruned} 条）"
+    )
     for name, value in got.samples.items():
         shown = (
             human_bytes(value) if "bytes" in name else f"{value:.1f}%" if "percent" in name else f"{value:g}"
@@ -350,10 +357,14 @@ def cmd_host_collect(args: argparse.Namespace) -> int:
     rows, warnings = measure_databases()
     store.record_db_sizes(rows, at=got.sampled_at)
     cells = [
-        [r["role"], r["database_name"], "数据库合计" if r["object_name"] == DATABASE_OBJECT else r["object_name"],
-         human_bytes(r["bytes"])]
+        [
+            r["role"],
+            r["database_name"],
+            "数据库合计" if r["object_name"] == DATABASE_OBJECT else r["object_name"],
+            human_bytes(r["bytes"]),
+        ]
         for r in rows
-    ]  # fmt: skip
+    ]
     if cells:
         print("\n".join("  " + line for line in table(["角色", "数据库", "对象", "大小"], cells, right=[3])))
     for warning in warnings:
@@ -390,8 +401,15 @@ def cmd_host_list(args: argparse.Namespace) -> int:
     if not hosts:
         print("没有任何主机上报过采样")
         return 0
-    cells = [[h["name"], ROLE_CN.get(h["role"], h["role"]), f"{h['first_seen']:%Y-%m-%d %H:%M}",
-              f"{h['last_seen']:%Y-%m-%d %H:%M}"] for h in hosts]  # fmt: skip
+    cells = [
+        [
+            h["name"],
+            ROLE_CN.get(h["role"], h["role"]),
+            f"{h['first_seen']:%Y-%m-%d %H:%M}",
+            f"{h['last_seen']:%Y-%m-%d %H:%M}",
+        ]
+        for h in hosts
+    ]
     print("\n".join(table(["主机", "角色", "首次采样", "最近采样"], cells)))
     return 0
 

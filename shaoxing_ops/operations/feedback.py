@@ -100,12 +100,28 @@ def contact(text: str | None) -> str | None:
     return value.replace(" ", "")
 
 
-def add(store: OpsStore, *, system: str, channel_text: str, reporter: str, description: str,
-        contact_text: str | None = None, at: dt.datetime | None = None, kind_text: str = "缺陷",
-        severity_text: str = "一般") -> int:  # fmt: skip
-    return store.add_feedback(system=system, channel=channel(channel_text), reporter=reporter,
-                              description=description, contact=contact(contact_text), at=at,
-                              kind=kind(kind_text), severity=severity(severity_text))  # fmt: skip
+def add(
+    store: OpsStore,
+    *,
+    system: str,
+    channel_text: str,
+    reporter: str,
+    description: str,
+    contact_text: str | None = None,
+    at: dt.datetime | None = None,
+    kind_text: str = "缺陷",
+    severity_text: str = "一般",
+) -> int:
+    return store.add_feedback(
+        system=system,
+        channel=channel(channel_text),
+        reporter=reporter,
+        description=description,
+        contact=contact(contact_text),
+        at=at,
+        kind=kind(kind_text),
+        severity=severity(severity_text),
+    )
 
 
 def _item(conn: sa.Connection, store: OpsStore, feedback_id: int) -> dict[str, Any]:
@@ -212,12 +228,24 @@ def format_items(items: list[dict[str, Any]], description_width: int = 40) -> li
     from shaoxing_ops.reports.safety import redact
 
     rows = [
-        [str(i["id"]), STATUS_LABELS.get(i["status"], i["status"]), i["kind"] or "未分类", i["severity"] or "",
-         redact(i["system"]), i["channel"], redact(i["reporter"]), mask_phone(i["contact"]), _when(i["opened_at"]),
-         clip(redact(i["description"]), description_width), sent_text(i), _when(i["resolved_at"]),
-         redact(i["resolved_by"] or ""), clip(redact(i["resolution"] or ""), description_width)]
+        [
+            str(i["id"]),
+            STATUS_LABELS.get(i["status"], i["status"]),
+            i["kind"] or "未分类",
+            i["severity"] or "",
+            redact(i["system"]),
+            i["channel"],
+            redact(i["reporter"]),
+            mask_phone(i["contact"]),
+            _when(i["opened_at"]),
+            clip(redact(i["description"]), description_width),
+            sent_text(i),
+            _when(i["resolved_at"]),
+            redact(i["resolved_by"] or ""),
+            clip(redact(i["resolution"] or ""), description_width),
+        ]
         for i in items
-    ]  # fmt: skip
+    ]
     header = [
         "编号",
         "状态",

@@ -28,10 +28,32 @@ CPU_INTERVAL = 0.5  # seconds psutil watches the CPU: a 0-interval reading is me
 
 # Filesystems that hold no data of ours: memory, kernel views, read-only images, network shares of others.
 PSEUDO_FS = {
-    "tmpfs", "devtmpfs", "devfs", "proc", "sysfs", "cgroup", "cgroup2", "debugfs", "tracefs", "securityfs",
-    "pstore", "bpf", "configfs", "fusectl", "mqueue", "hugetlbfs", "devpts", "autofs", "binfmt_misc",
-    "squashfs", "iso9660", "nsfs", "ramfs", "rpc_pipefs", "efivarfs",
-}  # fmt: skip
+    "tmpfs",
+    "devtmpfs",
+    "devfs",
+    "proc",
+    "sysfs",
+    "cgroup",
+    "cgroup2",
+    "debugfs",
+    "tracefs",
+    "securityfs",
+    "pstore",
+    "bpf",
+    "configfs",
+    "fusectl",
+    "mqueue",
+    "hugetlbfs",
+    "devpts",
+    "autofs",
+    "binfmt_misc",
+    "squashfs",
+    "iso9660",
+    "nsfs",
+    "ramfs",
+    "rpc_pipefs",
+    "efivarfs",
+}
 PSEUDO_MOUNT_PREFIXES = ("/proc", "/sys", "/dev", "/run", "/snap", "/boot/efi")
 
 
@@ -90,9 +112,14 @@ class Collected:
     role: str = "app"
 
 
-def collect(store: OpsStore, host: str | None = None, retention_days: int = 30,
-            disks: list[str] | None = None, role: str | None = None,
-            database: Engine | None = None) -> Collected:  # fmt: skip
+def collect(
+    store: OpsStore,
+    host: str | None = None,
+    retention_days: int = 30,
+    disks: list[str] | None = None,
+    role: str | None = None,
+    database: Engine | None = None,
+) -> Collected:
     """Record one sample of this host, tagged with its name and role (by default ``settings.host_name()`` and
     ``host_role()``), and drop samples (and database sizes) older than the retention. With ``database`` (the server a database host serves) its own figures are
     sampled too (``database_figures``)."""

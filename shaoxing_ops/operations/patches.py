@@ -78,8 +78,14 @@ def _run(command: list[str]) -> tuple[str | None, str | None]:
     if shutil.which(command[0]) is None:
         return None, f"未找到 {command[0]}"
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=TOOL_TIMEOUT,
-                              env={**os.environ, "LANG": "C", "LC_ALL": "C"}, check=False)  # fmt: skip
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=TOOL_TIMEOUT,
+            env={**os.environ, "LANG": "C", "LC_ALL": "C"},
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, f"{' '.join(command)} 执行失败: {type(exc).__name__}"
     if done.returncode not in (0, 100):  # dnf check-update: 100 means "updates available"

@@ -39,10 +39,17 @@ LEG_TITLES = {"province": "省局数据下发（省局 → 前置库）", "burea
 FONT = "PingFang SC, Microsoft YaHei, Noto Sans CJK SC, sans-serif"
 
 _env = environment()
-CHECK_TITLES = {"row_count": "行数", "freshness": "时效", "schema": "结构", "validity": "合规", "reconcile": "全表核对",
-                "volume": "数据量"}  # fmt: skip
-_env.globals.update(STATUS_CN=STATUS_CN, CHECK_CN=CHECK_CN, CHECKS=CHECKS, DELIVERY_CN=DELIVERY_CN,
-                    CHECK_TITLES=CHECK_TITLES)  # fmt: skip
+CHECK_TITLES = {
+    "row_count": "行数",
+    "freshness": "时效",
+    "schema": "结构",
+    "validity": "合规",
+    "reconcile": "全表核对",
+    "volume": "数据量",
+}
+_env.globals.update(
+    STATUS_CN=STATUS_CN, CHECK_CN=CHECK_CN, CHECKS=CHECKS, DELIVERY_CN=DELIVERY_CN, CHECK_TITLES=CHECK_TITLES
+)
 
 
 def _now() -> dt.datetime:
@@ -83,8 +90,15 @@ def silent_systems(rows: list[TableDay], catalog_titles: dict[str, str]) -> list
         silent = [r for r in members if r.delivery == "silent"]
         loaded = [r for r in members if r.status == "succeeded"]
         if silent and loaded and not any(r.rows.get("read", 0) for r in loaded):
-            out.append({"day": day, "system": system, "title": catalog_titles.get(system, system),
-                        "tables": len(members), "silent_tables": [r.table for r in silent]})  # fmt: skip
+            out.append(
+                {
+                    "day": day,
+                    "system": system,
+                    "title": catalog_titles.get(system, system),
+                    "tables": len(members),
+                    "silent_tables": [r.table for r in silent],
+                }
+            )
     return out
 
 
@@ -123,28 +137,37 @@ def daily_sheet(instance: dg.DagsterInstance, ops: OpsStore, day: dt.date) -> di
     end = _day_bounds(day, day)[1]
     systems = {sys.name: sys.title for sys in load_catalog().systems}
     open_items = ops.feedback_items(status="open")
-    return redact_all({
-        "kind": "daily",
-        "title": f"数据交换日常巡检单（{day:%Y年%m月%d日}）",
-        "day": day.isoformat(),
-        "generated_at": _now().isoformat(sep=" "),
-        "summary": _day_summary(rows),
-        "legs": [{"leg": leg, "title": LEG_TITLES[leg], "rows": [r.to_dict() for r in rows if r.leg == leg]}
-                 for leg in ("province", "bureau")],
-        "attention": [r.to_dict() for r in sorted(rows, key=lambda r: r.severity) if r.severity < 3],
-        "silent_systems": silent_systems(rows, systems),
-        "escalations": _escalations(ops, day, day, open_too=True),
-        "hosts": (hosts := _hosts(ops, end)),
-        "hosts_silent": [h["assessment"]["host"] for h in hosts if h["assessment"]["silent"]],
-        "feedback_open": open_items,
-        "registers": registers.for_day(ops, day, rows, hosts),
-    })  # fmt: skip
+    return redact_all(
+        {
+            "kind": "daily",
+            "title": f"数据交换日常巡检单（{day:%Y年%m月%d日}）",
+            "day": day.isoformat(),
+            "generated_at": _now().isoformat(sep=" "),
+            "summary": _day_summary(rows),
+            "legs": [
+                {"leg": leg, "title": LEG_TITLES[leg], "rows": [r.to_dict() for r in rows if r.leg == leg]}
+                for leg in ("province", "bureau")
+            ],
+            "attention": [r.to_dict() for r in sorted(rows, key=lambda r: r.severity) if r.severity < 3],
+            "silent_systems": silent_systems(rows, systems),
+            "escalations": _escalations(ops, day, day, open_too=True),
+            "hosts": (hosts := _hosts(ops, end)),
+            "hosts_silent": [h["assessment"]["host"] for h in hosts if h["assessment"]["silent"]],
+            "feedback_open": open_items,
+            "registers": registers.for_day(ops, day, rows, hosts),
+        }
+    )
 
 
 def _titled(fig: go.Figure, title: str) -> go.Figure:
-    fig.update_layout(title=title, font_family=FONT, height=340, template="plotly_white",
-                      margin=dict(l=60, r=60, t=80, b=40),  # the legend above the plot, clear of the dates
-                      legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0))  # fmt: skip
+    fig.update_layout(
+        title=title,
+        font_family=FONT,
+        height=340,
+        template="plotly_white",
+        margin=dict(l=60, r=60, t=80, b=40),  # the legend above the plot, clear of the dates
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+    )
     return fig
 
 
@@ -174,8 +197,9 @@ def _resource_label(key: str) -> str:
     return f"{host} {label}" if host else label
 
 
-def period_report(instance: dg.DagsterInstance, ops: OpsStore, first: dt.date, last: dt.date, kind: str,
-                  front: Any = None) -> dict[str, Any]:  # fmt: skip
+def period_report(
+    instance: dg.DagsterInstance, ops: OpsStore, first: dt.date, last: dt.date, kind: str, front: Any = None
+) -> dict[str, Any]:
     """The weekly (运维周报) or monthly (运维服务月报) report of ``[first, last]``."""
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
     rows = collect_days(instance, days, ops)
@@ -199,8 +223,11 @@ def period_report(instance: dg.DagsterInstance, ops: OpsStore, first: dt.date, l
     systems = {sys.name: sys.title for sys in load_catalog().systems}
     series = _resource_series(ops, start, end)
     label = "周" if kind == "weekly" else "月"
-    title = (f"数据交换运维周报（{first:%Y年%m月%d日}—{last:%m月%d日}）" if kind == "weekly"
-             else f"数据交换运维服务月报（{first:%Y年%m月}）")  # fmt: skip
+    title = (
+        f"数据交换运维周报（{first:%Y年%m月%d日}—{last:%m月%d日}）"
+        if kind == "weekly"
+        else f"数据交换运维服务月报（{first:%Y年%m月}）"
+    )
     report = {
         "kind": kind,
         "title": title,
@@ -263,24 +290,48 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
     xaxis = dict(type="category", title="日期", tickangle=-45)
     most_failed = max([d["checks_failed"] for d in daily] + [1])
     fig = go.Figure()
-    for key, name, colour in (("succeeded", "成功", "#2e7d32"), ("failed", "失败", "#c62828"),
-                              ("not_started", "未开始", "#9e9e9e")):  # fmt: skip
+    for key, name, colour in (
+        ("succeeded", "成功", "#2e7d32"),
+        ("failed", "失败", "#c62828"),
+        ("not_started", "未开始", "#9e9e9e"),
+    ):
         fig.add_bar(x=days, y=[d[key] for d in daily], name=f"{name}（表）", marker_color=colour)
-    fig.add_scatter(x=days, y=[d["checks_failed"] for d in daily], name="未通过检查（项，右轴）", yaxis="y2",
-                    mode="lines+markers", line=dict(color="#ef6c00"))  # fmt: skip
+    fig.add_scatter(
+        x=days,
+        y=[d["checks_failed"] for d in daily],
+        name="未通过检查（项，右轴）",
+        yaxis="y2",
+        mode="lines+markers",
+        line=dict(color="#ef6c00"),
+    )
     fig.update_layout(
         barmode="stack",
         xaxis=xaxis,
         yaxis=dict(title="表数", rangemode="tozero"),
-        yaxis2=dict(title="未通过检查项", overlaying="y", side="right", showgrid=False, rangemode="tozero",
-                    range=[0, most_failed * 1.1], dtick=max(1, math.ceil(most_failed / 5)), tickformat="d"),
-    )  # fmt: skip
+        yaxis2=dict(
+            title="未通过检查项",
+            overlaying="y",
+            side="right",
+            showgrid=False,
+            rangemode="tozero",
+            range=[0, most_failed * 1.1],
+            dtick=max(1, math.ceil(most_failed / 5)),
+            tickformat="d",
+        ),
+    )
     out.append(_titled(fig, "每日交换表运行结果"))
     fig = go.Figure()
     # each bar labelled: a first day's full load would otherwise flatten the ordinary days to nothing
-    fig.add_bar(x=days, y=[d["rows_moved"] for d in daily], name="交换行数（新增+更新+删除）",
-                marker_color="#1565c0", texttemplate="%{y:,}", textposition="outside", cliponaxis=False,
-                textfont=dict(size=9))  # fmt: skip
+    fig.add_bar(
+        x=days,
+        y=[d["rows_moved"] for d in daily],
+        name="交换行数（新增+更新+删除）",
+        marker_color="#1565c0",
+        texttemplate="%{y:,}",
+        textposition="outside",
+        cliponaxis=False,
+        textfont=dict(size=9),
+    )
     fig.update_layout(xaxis=xaxis, yaxis=dict(title="行数", rangemode="tozero"))
     out.append(_titled(fig, "每日交换行数"))
     if report["resources"]:
@@ -289,8 +340,13 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
             fig.add_scatter(
                 x=s["day"], y=s["avg"], name=f"{_resource_label(metric)} 平均", mode="lines+markers"
             )
-            fig.add_scatter(x=s["day"], y=s["peak"], name=f"{_resource_label(metric)} 峰值", mode="lines",
-                            line=dict(dash="dot"))  # fmt: skip
+            fig.add_scatter(
+                x=s["day"],
+                y=s["peak"],
+                name=f"{_resource_label(metric)} 峰值",
+                mode="lines",
+                line=dict(dash="dot"),
+            )
         fig.update_layout(xaxis=xaxis, yaxis=dict(title="使用率 %", range=[0, 100]))
         out.append(_titled(fig, "主机资源使用率（按日）"))
     return out

@@ -80,16 +80,19 @@ class TableDay:
 
 def tables(catalog: Catalog) -> list[tuple[str, str, str, str, dg.AssetKey]]:
     """(leg, system, table, title, asset key) of every exchanged table, in catalog order."""
-    out = [("province", t.system, t.name, t.title, dg.AssetKey(["province", t.system, t.db_name]))
-           for t in catalog.tables]  # fmt: skip
+    out = [
+        ("province", t.system, t.name, t.title, dg.AssetKey(["province", t.system, t.db_name]))
+        for t in catalog.tables
+    ]
     out += [
         ("bureau", "数据局上报", b.name, b.title, dg.AssetKey(["bureau", b.db_name])) for b in catalog.bureau
     ]
     return out
 
 
-def _check_statuses(instance: dg.DagsterInstance, keys: Sequence[tuple[str, dg.AssetKey]], days: list[str]
-                    ) -> dict[tuple[dg.AssetKey, str, str], str]:  # fmt: skip
+def _check_statuses(
+    instance: dg.DagsterInstance, keys: Sequence[tuple[str, dg.AssetKey]], days: list[str]
+) -> dict[tuple[dg.AssetKey, str, str], str]:
     """(asset, check, day) -> passed | failed, the latest evaluation of each check and day."""
     check_keys = [dg.AssetCheckKey(k, c) for leg, k in keys for c in LEG_CHECKS[leg]]
     out: dict[tuple[dg.AssetKey, str, str], str] = {}
@@ -100,8 +103,9 @@ def _check_statuses(instance: dg.DagsterInstance, keys: Sequence[tuple[str, dg.A
     return out
 
 
-def _evaluations(instance: dg.DagsterInstance, key: dg.AssetKey, check: str, days: Iterable[str]
-                 ) -> dict[str, Any]:  # fmt: skip
+def _evaluations(
+    instance: dg.DagsterInstance, key: dg.AssetKey, check: str, days: Iterable[str]
+) -> dict[str, Any]:
     """The latest evaluation of one check on each of ``days``: newest first from the check's history, then one
     look-up per day the history did not reach."""
     wanted = set(days)
@@ -126,8 +130,9 @@ def _evaluations(instance: dg.DagsterInstance, key: dg.AssetKey, check: str, day
     return found
 
 
-def _failed_runs(instance: dg.DagsterInstance, days: set[str], since: dt.datetime
-                 ) -> dict[tuple[dg.AssetKey, str], str]:  # fmt: skip
+def _failed_runs(
+    instance: dg.DagsterInstance, days: set[str], since: dt.datetime
+) -> dict[tuple[dg.AssetKey, str], str]:
     """(asset, day) -> run id of a failed run that planned it and did not materialise it."""
     out: dict[tuple[dg.AssetKey, str], str] = {}
     records = instance.get_run_records(
@@ -178,8 +183,9 @@ def _counts(td: TableDay, evaluation: Any) -> None:
     td.count_difference = int(difference) if isinstance(difference, int | float) else None
 
 
-def collect_days(instance: dg.DagsterInstance, days: Sequence[dt.date], ops: Any = None,
-                 catalog: Catalog | None = None) -> list[TableDay]:  # fmt: skip
+def collect_days(
+    instance: dg.DagsterInstance, days: Sequence[dt.date], ops: Any = None, catalog: Catalog | None = None
+) -> list[TableDay]:
     """Every table of both legs on each of ``days``."""
     catalog = catalog or load_catalog()
     names = sorted({d.isoformat() for d in days})
@@ -238,8 +244,15 @@ def collect_days(instance: dg.DagsterInstance, days: Sequence[dt.date], ops: Any
                     td.delivery = str(_value(detail.metadata, "status") or "")
             runs = repushes.get(f"{key.to_user_string()}|{day}", [])
             td.repush_attempts = len(runs)
-            td.repush_outcome = ("成功" if runs and runs[-1] == "SUCCESS" else "失败" if runs and runs[-1] == "FAILURE"
-                                 else "进行中" if runs else "")  # fmt: skip
+            td.repush_outcome = (
+                "成功"
+                if runs and runs[-1] == "SUCCESS"
+                else "失败"
+                if runs and runs[-1] == "FAILURE"
+                else "进行中"
+                if runs
+                else ""
+            )
             td.quarantined = quarantine.get((name, day), 0)
             out.append(td)
     return out

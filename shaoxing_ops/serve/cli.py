@@ -24,26 +24,56 @@ def add_serve_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "serve", help="the production set behind nginx with log-in: operators and read-only viewers"
     )
-    p.add_argument("--host", default=os.environ.get("SXOPS_SERVE_HOST", "0.0.0.0"),
-                   help="address nginx listens on (SXOPS_SERVE_HOST, default 0.0.0.0)")  # fmt: skip
+    p.add_argument(
+        "--host",
+        default=os.environ.get("SXOPS_SERVE_HOST", "0.0.0.0"),
+        help="address nginx listens on (SXOPS_SERVE_HOST, default 0.0.0.0)",
+    )
     p.add_argument(
         "--port", type=int, default=None, help="public port of nginx (SXOPS_SERVE_PORT, default 8080)"
     )
-    p.add_argument("--operator-port", type=int, default=None,
-                   help="writable webserver on 127.0.0.1 (SXOPS_OPERATOR_PORT, default 3001; 0: any free port)")  # fmt: skip
-    p.add_argument("--viewer-port", type=int, default=None,
-                   help="read-only webserver on 127.0.0.1 (SXOPS_VIEWER_PORT, default 3002; 0: any free port)")  # fmt: skip
-    p.add_argument("--state-dir", type=Path, default=None,
-                   help="where the rendered nginx.conf, pid and logs go (SXOPS_SERVE_DIR, default DAGSTER_HOME/../serve)")  # fmt: skip
-    p.add_argument("--users-dir", type=Path, default=None,
-                   help="the htpasswd files (SXOPS_USERS_DIR, default DAGSTER_HOME/../users)")  # fmt: skip
-    p.add_argument("--tls-cert", type=Path, default=os.environ.get("SXOPS_TLS_CERT") or None,
-                   help="PEM certificate (chain) for https (SXOPS_TLS_CERT)")  # fmt: skip
-    p.add_argument("--tls-key", type=Path, default=os.environ.get("SXOPS_TLS_KEY") or None,
-                   help="its private key (SXOPS_TLS_KEY)")  # fmt: skip
+    p.add_argument(
+        "--operator-port",
+        type=int,
+        default=None,
+        help="writable webserver on 127.0.0.1 (SXOPS_OPERATOR_PORT, default 3001; 0: any free port)",
+    )
+    p.add_argument(
+        "--viewer-port",
+        type=int,
+        default=None,
+        help="read-only webserver on 127.0.0.1 (SXOPS_VIEWER_PORT, default 3002; 0: any free port)",
+    )
+    p.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="where the rendered nginx.conf, pid and logs go (SXOPS_SERVE_DIR, default DAGSTER_HOME/../serve)",
+    )
+    p.add_argument(
+        "--users-dir",
+        type=Path,
+        default=None,
+        help="the htpasswd files (SXOPS_USERS_DIR, default DAGSTER_HOME/../users)",
+    )
+    p.add_argument(
+        "--tls-cert",
+        type=Path,
+        default=os.environ.get("SXOPS_TLS_CERT") or None,
+        help="PEM certificate (chain) for https (SXOPS_TLS_CERT)",
+    )
+    p.add_argument(
+        "--tls-key",
+        type=Path,
+        default=os.environ.get("SXOPS_TLS_KEY") or None,
+        help="its private key (SXOPS_TLS_KEY)",
+    )
     p.add_argument("--workspace", type=Path, default=ROOT / "workspace.yaml", help="Dagster workspace file")
-    p.add_argument("--no-daemon", action="store_true",
-                   help="leave the daemon out (it runs as its own service, or the instance needs none)")  # fmt: skip
+    p.add_argument(
+        "--no-daemon",
+        action="store_true",
+        help="leave the daemon out (it runs as its own service, or the instance needs none)",
+    )
     p.set_defaults(func=cmd_serve, user_action=None)
 
     users_sub = p.add_subparsers(dest="serve_command")
@@ -102,12 +132,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         Path(os.environ["SXOPS_SERVE_DIR"]) if os.environ.get("SXOPS_SERVE_DIR") else None
     )
     config = ServeConfig(
-        host=args.host, port=port, operator_port=operator or free_port(), viewer_port=viewer or free_port(),
+        host=args.host,
+        port=port,
+        operator_port=operator or free_port(),
+        viewer_port=viewer or free_port(),
         state_dir=(state or default_state_dir()).absolute(),
-        users_dir=(args.users_dir or default_users_dir()).absolute(), workspace=args.workspace.absolute(),
+        users_dir=(args.users_dir or default_users_dir()).absolute(),
+        workspace=args.workspace.absolute(),
         tls_cert=args.tls_cert.absolute() if args.tls_cert else None,
-        tls_key=args.tls_key.absolute() if args.tls_key else None, daemon=not args.no_daemon,
-    )  # fmt: skip
+        tls_key=args.tls_key.absolute() if args.tls_key else None,
+        daemon=not args.no_daemon,
+    )
     try:
         return serve(config, say=lambda text: print(text, flush=True))
     except ServeError as exc:

@@ -87,11 +87,19 @@ def render(config: ServeConfig) -> Path:
         (config.state_dir / "tmp" / sub).mkdir(parents=True, exist_ok=True)
     listen = f"[{config.host}]:{config.port}" if ":" in config.host else f"{config.host}:{config.port}"
     text = jinja2.Template(TEMPLATE.read_text(encoding="utf-8"), keep_trailing_newline=True).render(
-        state_dir=config.state_dir, operator_port=config.operator_port, viewer_port=config.viewer_port,
-        listen=listen, tls=bool(config.tls_cert), tls_cert=config.tls_cert, tls_key=config.tls_key,
-        operators=operators, viewers=viewers, run_as="root" if os.geteuid() == 0 else None,
-        data_dir=settings.data_dir(), reports=settings.data_dir() / "reports",
-    )  # fmt: skip
+        state_dir=config.state_dir,
+        operator_port=config.operator_port,
+        viewer_port=config.viewer_port,
+        listen=listen,
+        tls=bool(config.tls_cert),
+        tls_cert=config.tls_cert,
+        tls_key=config.tls_key,
+        operators=operators,
+        viewers=viewers,
+        run_as="root" if os.geteuid() == 0 else None,
+        data_dir=settings.data_dir(),
+        reports=settings.data_dir() / "reports",
+    )
     return write_private_text(config.state_dir / "nginx.conf", text)
 
 
@@ -101,10 +109,27 @@ def commands(config: ServeConfig, nginx: str, conf: Path) -> dict[str, list[str]
     started = {}
     if config.daemon:
         started["dagster-daemon"] = [str(BIN / "dagster-daemon"), "run", "-w", workspace]
-    started["webserver (operators)"] = [sys.executable, "-m", "shaoxing_ops.serve.webserver", "-w", workspace,
-                                        "-h", "127.0.0.1", "-p", str(config.operator_port)]  # fmt: skip
-    started["webserver (viewers, read-only)"] = [str(BIN / "dagster-webserver"), "--read-only", "-w", workspace,
-                                                 "-h", "127.0.0.1", "-p", str(config.viewer_port)]  # fmt: skip
+    started["webserver (operators)"] = [
+        sys.executable,
+        "-m",
+        "shaoxing_ops.serve.webserver",
+        "-w",
+        workspace,
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(config.operator_port),
+    ]
+    started["webserver (viewers, read-only)"] = [
+        str(BIN / "dagster-webserver"),
+        "--read-only",
+        "-w",
+        workspace,
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(config.viewer_port),
+    ]
     started["nginx"] = [nginx, "-e", "stderr", "-p", str(config.state_dir), "-c", str(conf)]
     return started
 
@@ -147,8 +172,12 @@ def serve(config: ServeConfig, say=print) -> int:  # type: ignore[no-untyped-def
                 )
     conf = render(config)
     _prepare_instance()
-    check = subprocess.run([nginx, "-t", "-q", "-e", "stderr", "-p", str(config.state_dir), "-c", str(conf)],
-                           capture_output=True, text=True, check=False)  # fmt: skip
+    check = subprocess.run(
+        [nginx, "-t", "-q", "-e", "stderr", "-p", str(config.state_dir), "-c", str(conf)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if check.returncode != 0:
         raise ServeError(f"nginx refuses {conf}: {check.stderr.strip()}")
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
@@ -163,8 +192,9 @@ def serve(config: ServeConfig, say=print) -> int:  # type: ignore[no-untyped-def
                         raise ServeError("the webservers did not answer within 300 s")
                     time.sleep(0.5)
             # each child in its own session: the terminal's Ctrl-C reaches this process, which stops them in order
-            children[name] = subprocess.Popen(cmd, cwd=config.workspace.parent, start_new_session=True,
-                                              preexec_fn=_die_with_parent)  # fmt: skip
+            children[name] = subprocess.Popen(
+                cmd, cwd=config.workspace.parent, start_new_session=True, preexec_fn=_die_with_parent
+            )
         say(f"shaoxing-ops 已启动 / serving: {config.url}  (运维人员: 完整界面; 查看人员: 只读界面)")
         say(f"  users: {config.users_dir}  nginx: {conf}  stop: Ctrl-C")
         while True:

@@ -48,8 +48,13 @@ def hash_password(password: str) -> str:
     """SHA-512 crypt of ``password``, handed to openssl on stdin (never on a command line)."""
     if not password or "\n" in password:
         raise UserError("密码不能为空，也不能含换行 / the password must be one non-empty line")
-    done = subprocess.run(["openssl", "passwd", "-6", "-stdin"], input=password + "\n", capture_output=True,
-                          text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        ["openssl", "passwd", "-6", "-stdin"],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0 or not done.stdout.startswith("$6$"):
         raise UserError(f"openssl passwd failed: {done.stderr.strip()}")
     return done.stdout.strip()

@@ -90,8 +90,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from shaoxing_ops.dagster_internals import workspace_process_context
 
-    parser = argparse.ArgumentParser(prog="shaoxing_ops.serve.webserver", add_help=False,
-                                     description=__doc__.splitlines()[0])  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="shaoxing_ops.serve.webserver", add_help=False, description=__doc__.splitlines()[0]
+    )
     parser.add_argument("-w", "--workspace", default="workspace.yaml")
     parser.add_argument("-h", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=3001)

@@ -29,11 +29,19 @@ def entity_attrs(row: Row) -> dict[str, Any]:
     """The fields generic tables may copy from an entity, whichever table it lives in."""
     district = canonical_division(row.get("domdistrict") or row.get("oplocdistrict") or row.get("regorg"))
     return {
-        "pripid": row["pripid"], "uniscid": row["uniscid"], "entname": row.get("entname") or row.get("traname"),
-        "regno": row.get("regno"), "regorg": row.get("regorg"), "dom": row.get("dom") or row.get("oploc"),
-        "name": row.get("name"), "enttype": row.get("enttype"), "industryphy": row.get("industryphy"),
-        "localadm": row.get("localadm"), "estdate": row.get("estdate"), "district": district,
-    }  # fmt: skip
+        "pripid": row["pripid"],
+        "uniscid": row["uniscid"],
+        "entname": row.get("entname") or row.get("traname"),
+        "regno": row.get("regno"),
+        "regorg": row.get("regorg"),
+        "dom": row.get("dom") or row.get("oploc"),
+        "name": row.get("name"),
+        "enttype": row.get("enttype"),
+        "industryphy": row.get("industryphy"),
+        "localadm": row.get("localadm"),
+        "estdate": row.get("estdate"),
+        "district": district,
+    }
 
 
 def _fit(col: Column, value: Any) -> Any:

@@ -35,28 +35,101 @@ BIRTH_YEARS = 30
 CREDIT_CODE_SINCE = dt.date(2015, 10, 1)
 KEQIAO = "330603"
 
-ENT_TYPES = Weighted([
-    ("1130", 45), ("1151", 18), ("1150", 5), ("1190", 3), ("1110", 0.5), ("1140", 0.5), ("1220", 1.2),
-    ("1210", 0.1), ("2100", 7), ("2200", 0.5), ("3100", 0.4), ("3200", 0.6), ("3400", 0.5), ("4531", 1.5),
-    ("4533", 2.5), ("4540", 3), ("5110", 0.8), ("5150", 0.7), ("6110", 0.5), ("6150", 0.5), ("7200", 0.2),
-    ("9100", 2.8),
-])  # fmt: skip
-ENT_INDUSTRY = Weighted([
-    ("F", 38), ("C", 20), ("L", 8), ("M", 6), ("E", 5), ("I", 4), ("H", 3), ("G", 3), ("K", 2), ("O", 2),
-    ("A", 2), ("R", 1.5), ("J", 0.8), ("N", 0.7), ("P", 0.7), ("Q", 0.5), ("D", 0.3), ("S", 0.2), ("B", 0.1),
-])  # fmt: skip
-PB_INDUSTRY = Weighted([
-    ("F", 55), ("H", 14), ("O", 13), ("C", 6), ("G", 4), ("R", 1.5), ("A", 1), ("M", 1), ("E", 1), ("L", 1),
-    ("I", 0.5), ("P", 0.5), ("Q", 0.5), ("K", 0.2), ("N", 0.2),
-])  # fmt: skip
+ENT_TYPES = Weighted(
+    [
+        ("1130", 45),
+        ("1151", 18),
+        ("1150", 5),
+        ("1190", 3),
+        ("1110", 0.5),
+        ("1140", 0.5),
+        ("1220", 1.2),
+        ("1210", 0.1),
+        ("2100", 7),
+        ("2200", 0.5),
+        ("3100", 0.4),
+        ("3200", 0.6),
+        ("3400", 0.5),
+        ("4531", 1.5),
+        ("4533", 2.5),
+        ("4540", 3),
+        ("5110", 0.8),
+        ("5150", 0.7),
+        ("6110", 0.5),
+        ("6150", 0.5),
+        ("7200", 0.2),
+        ("9100", 2.8),
+    ]
+)
+ENT_INDUSTRY = Weighted(
+    [
+        ("F", 38),
+        ("C", 20),
+        ("L", 8),
+        ("M", 6),
+        ("E", 5),
+        ("I", 4),
+        ("H", 3),
+        ("G", 3),
+        ("K", 2),
+        ("O", 2),
+        ("A", 2),
+        ("R", 1.5),
+        ("J", 0.8),
+        ("N", 0.7),
+        ("P", 0.7),
+        ("Q", 0.5),
+        ("D", 0.3),
+        ("S", 0.2),
+        ("B", 0.1),
+    ]
+)
+PB_INDUSTRY = Weighted(
+    [
+        ("F", 55),
+        ("H", 14),
+        ("O", 13),
+        ("C", 6),
+        ("G", 4),
+        ("R", 1.5),
+        ("A", 1),
+        ("M", 1),
+        ("E", 1),
+        ("L", 1),
+        ("I", 0.5),
+        ("P", 0.5),
+        ("Q", 0.5),
+        ("K", 0.2),
+        ("N", 0.2),
+    ]
+)
 DISTRICT = Weighted([(d.code, d.share) for d in DISTRICTS if d.share] + [("330600", 0.02)])
 CANCEL_REASON = Weighted([("20", 55), ("90", 15), ("10", 10), ("50", 10), ("70", 3), ("40", 2), ("30", 1)])
 ALTER_ITEMS = {  # item code -> changes per day at scale 1.0
-    "01": 25, "02": 60, "03": 40, "04": 30, "05": 50, "06": 5, "07": 35, "08": 30, "09": 15, "10": 3, "99": 20,
-}  # fmt: skip
+    "01": 25,
+    "02": 60,
+    "03": 40,
+    "04": 30,
+    "05": 50,
+    "06": 5,
+    "07": 35,
+    "08": 30,
+    "09": 15,
+    "10": 3,
+    "99": 20,
+}
 ALTER_WEIGHTS = Weighted(list(ALTER_ITEMS.items()))
-POSITION_CN = {"410A": "董事长", "410B": "副董事长", "410C": "董事", "410Z": "执行董事", "430A": "经理",
-               "408A": "监事会主席", "408B": "监事", "434Q": "财务负责人", "499A": "负责人"}  # fmt: skip
+POSITION_CN = {
+    "410A": "董事长",
+    "410B": "副董事长",
+    "410C": "董事",
+    "410Z": "执行董事",
+    "430A": "经理",
+    "408A": "监事会主席",
+    "408B": "监事",
+    "434Q": "财务负责人",
+    "499A": "负责人",
+}
 
 
 def authority(code: str, on: dt.date) -> str:
@@ -153,31 +226,61 @@ class Population:
         cap = Decimal(rng.choice([10, 30, 50, 100, 200, 500, 1000, 3000, 5000])) * Decimal(
             rng.choice([1, 1, 1, 2])
         )
-        row = self.emit(self.ent, rng, {
-            "pripid": pripid, "uniscid": uniscid, "regno": regno,
-            "entname": names.enterprise_name(rng, district, industry, enttype),
-            "enttype": enttype, "enttype_cn": self.enttype[enttype], "industryphy": industry,
-            "industryco": rng.choice(CLASS_CODES[industry]), "estdate": estdate, "apprdate": estdate,
-            "regorg": regorg, "regorg_cn": authority(regorg, estdate),
-            "localadm": f"{LEGACY_CODES.get(regorg, regorg)}{rng.randint(1, 12):02d}",
-            "regstate": "1", "regstate_cn": self.regstate["1"], "domdistrict": district,
-            "dom": names.address(rng, district), "postalcode": f"3120{rng.randint(0, 99):02d}",
-            "opscope": names.SCOPES[industry], "opfrom": estdate,
-            "opto": None if rng.random() < 0.7 else estdate.replace(year=estdate.year + 20, day=min(estdate.day, 28)),
-            "regcap": cap, "regcapcur": "156" if not enttype.startswith(("5", "6")) else rng.choice(["840", "344", "156"]),
-            "name": legal, "tel": names.phone(rng), "empnum": int(rng.expovariate(1 / 12)) + 1,
-        })  # fmt: skip
+        row = self.emit(
+            self.ent,
+            rng,
+            {
+                "pripid": pripid,
+                "uniscid": uniscid,
+                "regno": regno,
+                "entname": names.enterprise_name(rng, district, industry, enttype),
+                "enttype": enttype,
+                "enttype_cn": self.enttype[enttype],
+                "industryphy": industry,
+                "industryco": rng.choice(CLASS_CODES[industry]),
+                "estdate": estdate,
+                "apprdate": estdate,
+                "regorg": regorg,
+                "regorg_cn": authority(regorg, estdate),
+                "localadm": f"{LEGACY_CODES.get(regorg, regorg)}{rng.randint(1, 12):02d}",
+                "regstate": "1",
+                "regstate_cn": self.regstate["1"],
+                "domdistrict": district,
+                "dom": names.address(rng, district),
+                "postalcode": f"3120{rng.randint(0, 99):02d}",
+                "opscope": names.SCOPES[industry],
+                "opfrom": estdate,
+                "opto": None
+                if rng.random() < 0.7
+                else estdate.replace(year=estdate.year + 20, day=min(estdate.day, 28)),
+                "regcap": cap,
+                "regcapcur": "156"
+                if not enttype.startswith(("5", "6"))
+                else rng.choice(["840", "344", "156"]),
+                "name": legal,
+                "tel": names.phone(rng),
+                "empnum": int(rng.expovariate(1 / 12)) + 1,
+            },
+        )
         self._persons(rng, row, legal, estdate)
         if not enttype.startswith(("2", "7")):
             self._investors(rng, row, legal, cap, estdate)
-        self.emit(self.name_info, rng, {
-            "nameid": self.key("E_NAME_INFO"), "pripid": pripid, "entname": row["entname"],
-            "namedistrict": "绍兴市" if row["entname"].startswith("绍兴") else "浙江省",
-            "enttra": row["entname"][2:4], "nameind": names.INDUSTRY_WORDS[industry][0],
-            "orgform": "有限公司" if enttype.startswith("1") else self.enttype[enttype][:10],
-            "apprno": f"企业名称自主申报〔{estdate.year}〕第{rng.randrange(10**6):06d}号",
-            "apprauth": authority(regorg, estdate), "apprdate": estdate - dt.timedelta(days=rng.randint(1, 20)),
-        })  # fmt: skip
+        self.emit(
+            self.name_info,
+            rng,
+            {
+                "nameid": self.key("E_NAME_INFO"),
+                "pripid": pripid,
+                "entname": row["entname"],
+                "namedistrict": "绍兴市" if row["entname"].startswith("绍兴") else "浙江省",
+                "enttra": row["entname"][2:4],
+                "nameind": names.INDUSTRY_WORDS[industry][0],
+                "orgform": "有限公司" if enttype.startswith("1") else self.enttype[enttype][:10],
+                "apprno": f"企业名称自主申报〔{estdate.year}〕第{rng.randrange(10**6):06d}号",
+                "apprauth": authority(regorg, estdate),
+                "apprdate": estdate - dt.timedelta(days=rng.randint(1, 20)),
+            },
+        )
         return row
 
     def _new_pb(self, rng: random.Random, district: str, regorg: str, estdate: dt.date) -> Row:
@@ -185,31 +288,57 @@ class Population:
         uniscid, regno = self._codes(rng, regorg, estdate, "2")
         male = rng.random() < 0.55
         born = names.birth_date(rng, estdate)
-        return self.emit(self.pb, rng, {
-            "pripid": self.key("E_PB_BASEINFO"), "uniscid": uniscid, "regno": regno,
-            "traname": names.shop_name(rng, district, industry),
-            # Older records from the previous system carry 9999; newer ones 9600 (domain.md: unsettled).
-            "enttype": "9999" if estdate < dt.date(2016, 1, 1) and rng.random() < 0.3 else "9600",
-            "compform": "2" if rng.random() < 0.15 else "1", "empnum": rng.randint(1, 6),
-            "fundam": Decimal(rng.choice([1, 2, 3, 5, 10, 20, 50])), "industryphy": industry,
-            "industryco": rng.choice(CLASS_CODES[industry]), "estdate": estdate, "apprdate": estdate,
-            "regorg": regorg, "localadm": f"{LEGACY_CODES.get(regorg, regorg)}{rng.randint(1, 12):02d}",
-            "regstate": "1", "oplocdistrict": district, "oploc": names.address(rng, district),
-            "opscope": names.SCOPES[industry], "name": names.person_name(rng),
-            "cerno": make_id_number(rng, rng.choice(names.ID_AREAS), born, male), "tel": names.mobile(rng),
-        })  # fmt: skip
+        return self.emit(
+            self.pb,
+            rng,
+            {
+                "pripid": self.key("E_PB_BASEINFO"),
+                "uniscid": uniscid,
+                "regno": regno,
+                "traname": names.shop_name(rng, district, industry),
+                # Older records from the previous system carry 9999; newer ones 9600 (domain.md: unsettled).
+                "enttype": "9999" if estdate < dt.date(2016, 1, 1) and rng.random() < 0.3 else "9600",
+                "compform": "2" if rng.random() < 0.15 else "1",
+                "empnum": rng.randint(1, 6),
+                "fundam": Decimal(rng.choice([1, 2, 3, 5, 10, 20, 50])),
+                "industryphy": industry,
+                "industryco": rng.choice(CLASS_CODES[industry]),
+                "estdate": estdate,
+                "apprdate": estdate,
+                "regorg": regorg,
+                "localadm": f"{LEGACY_CODES.get(regorg, regorg)}{rng.randint(1, 12):02d}",
+                "regstate": "1",
+                "oplocdistrict": district,
+                "oploc": names.address(rng, district),
+                "opscope": names.SCOPES[industry],
+                "name": names.person_name(rng),
+                "cerno": make_id_number(rng, rng.choice(names.ID_AREAS), born, male),
+                "tel": names.mobile(rng),
+            },
+        )
 
     def _person(
         self, rng: random.Random, pripid: str, name: str, position: str, lerep: bool, on: dt.date
     ) -> Row:
         male = rng.random() < 0.7
-        return self.emit(self.person, rng, {
-            "personid": self.key("E_PRI_PERSON"), "pripid": pripid, "name": name, "sex": "1" if male else "2",
-            "natdate": (born := names.birth_date(rng, on)), "certype": "10",
-            "cerno": make_id_number(rng, rng.choice(names.ID_AREAS), born, male), "position": position,
-            "position_cn": POSITION_CN[position], "lerepsign": "1" if lerep else "0", "country": "156",
-            "mobtel": names.mobile(rng),
-        })  # fmt: skip
+        return self.emit(
+            self.person,
+            rng,
+            {
+                "personid": self.key("E_PRI_PERSON"),
+                "pripid": pripid,
+                "name": name,
+                "sex": "1" if male else "2",
+                "natdate": (born := names.birth_date(rng, on)),
+                "certype": "10",
+                "cerno": make_id_number(rng, rng.choice(names.ID_AREAS), born, male),
+                "position": position,
+                "position_cn": POSITION_CN[position],
+                "lerepsign": "1" if lerep else "0",
+                "country": "156",
+                "mobtel": names.mobile(rng),
+            },
+        )
 
     def _persons(self, rng: random.Random, ent: Row, legal: str, on: dt.date) -> None:
         enttype, pripid = ent["enttype"], ent["pripid"]
@@ -227,17 +356,23 @@ class Population:
         if rng.random() < 0.5:
             self._person(rng, pripid, names.person_name(rng), "430A", False, on)
 
-    def _investor(self, rng: random.Random, pripid: str, name: str | None, amount: Decimal, prop: Decimal,
-                  on: dt.date) -> Row:  # fmt: skip
+    def _investor(
+        self, rng: random.Random, pripid: str, name: str | None, amount: Decimal, prop: Decimal, on: dt.date
+    ) -> Row:
         natural = name is not None or rng.random() < 0.8
         male = rng.random() < 0.7
         row: Row = {
-            "invid": self.key("E_INV_INVESTMENT"), "pripid": pripid, "subconam": amount, "subconprop": prop,
+            "invid": self.key("E_INV_INVESTMENT"),
+            "pripid": pripid,
+            "subconam": amount,
+            "subconprop": prop,
             "conform": "1" if rng.random() < 0.92 else rng.choice("2345"),
             "condate": on.replace(year=on.year + rng.choice([5, 10, 20, 30]), day=min(on.day, 28)),
-            "acconam": amount if rng.random() < 0.3 else Decimal(0), "currency": "156", "country": "156",
+            "acconam": amount if rng.random() < 0.3 else Decimal(0),
+            "currency": "156",
+            "country": "156",
             "exeaffsign": "0",
-        }  # fmt: skip
+        }
         if natural:
             row.update(
                 inv=name or names.person_name(rng),
@@ -279,10 +414,19 @@ class Population:
             values["regstate_cn"] = self.regstate[state]
         self.change(table, rng, row, **values)
         reason = "50" if after_revoke else CANCEL_REASON.pick(rng) if table is self.ent else "90"
-        self.emit(self.cancel, rng, {
-            "pripid": row["pripid"], "uniscid": row["uniscid"], "entname": row.get("entname") or row["traname"],
-            "candate": on, "canrea": reason, "canrea_cn": self.canrea[reason], "regorg": row["regorg"],
-        })  # fmt: skip
+        self.emit(
+            self.cancel,
+            rng,
+            {
+                "pripid": row["pripid"],
+                "uniscid": row["uniscid"],
+                "entname": row.get("entname") or row["traname"],
+                "candate": on,
+                "canrea": reason,
+                "canrea_cn": self.canrea[reason],
+                "regorg": row["regorg"],
+            },
+        )
 
     def revoke_row(self, rng: random.Random, row: Row, on: dt.date) -> None:
         table = self.ent if "entname" in row else self.pb
@@ -290,12 +434,19 @@ class Population:
         if table is self.ent:
             values["regstate_cn"] = self.regstate["2"]
         self.change(table, rng, row, **values)
-        self.emit(self.revoke, rng, {
-            "pripid": row["pripid"], "uniscid": row["uniscid"], "entname": row.get("entname") or row["traname"],
-            "revdate": on, "revdecno": f"绍市监处罚〔{on.year}〕{rng.randint(1, 3000)}号",
-            "revbasis": "《中华人民共和国市场主体登记管理条例》第四十六条",
-            "revauth": authority(LEGACY_CODES.get(row["regorg"], row["regorg"]), on),
-        })  # fmt: skip
+        self.emit(
+            self.revoke,
+            rng,
+            {
+                "pripid": row["pripid"],
+                "uniscid": row["uniscid"],
+                "entname": row.get("entname") or row["traname"],
+                "revdate": on,
+                "revdecno": f"绍市监处罚〔{on.year}〕{rng.randint(1, 3000)}号",
+                "revbasis": "《中华人民共和国市场主体登记管理条例》第四十六条",
+                "revauth": authority(LEGACY_CODES.get(row["regorg"], row["regorg"]), on),
+            },
+        )
 
     # -- changes ----------------------------------------------------------------------------------------
     def alter(self, rng: random.Random, row: Row, item: str, on: dt.date) -> None:
@@ -309,11 +460,22 @@ class Population:
         values: dict[str, Any] = {"apprdate": on}
         if item == "01":
             before = row[name_col]
-            after = (names.enterprise_name(rng, district, row["industryphy"], row["enttype"]) if is_ent
-                     else names.shop_name(rng, district, row["industryphy"]))  # fmt: skip
+            after = (
+                names.enterprise_name(rng, district, row["industryphy"], row["enttype"])
+                if is_ent
+                else names.shop_name(rng, district, row["industryphy"])
+            )
             values[name_col] = after
-            self.emit(self.hst_name, rng, {"hisnameid": self.key("E_LP_HSTNAME"), "pripid": row["pripid"],
-                                           "entname": before, "altdate": on})  # fmt: skip
+            self.emit(
+                self.hst_name,
+                rng,
+                {
+                    "hisnameid": self.key("E_LP_HSTNAME"),
+                    "pripid": row["pripid"],
+                    "entname": before,
+                    "altdate": on,
+                },
+            )
         elif item == "02":
             before, after = row[addr_col], names.address(rng, district)
             values[addr_col] = after
@@ -343,11 +505,20 @@ class Population:
         else:
             before, after = "", f"{self.altitem[item]}（{on:%Y年%m月%d日}核准）"
         self.change(table, rng, row, **values)
-        self.emit(self.alters, rng, {
-            "altid": self.key("E_ALTER_RECODER"), "pripid": row["pripid"], "altitem": item,
-            "altitem_cn": self.altitem[item], "altbe": None if before is None else str(before),
-            "altaf": None if after is None else str(after), "altdate": on, "regorg": row["regorg"],
-        })  # fmt: skip
+        self.emit(
+            self.alters,
+            rng,
+            {
+                "altid": self.key("E_ALTER_RECODER"),
+                "pripid": row["pripid"],
+                "altitem": item,
+                "altitem_cn": self.altitem[item],
+                "altbe": None if before is None else str(before),
+                "altaf": None if after is None else str(after),
+                "altdate": on,
+                "regorg": row["regorg"],
+            },
+        )
 
     def _replace_legal_rep(self, rng: random.Random, row: Row, new_name: str, on: dt.date) -> None:
         current = [p for p in self.buffer.find(self.person, "pripid", row["pripid"]) if p["lerepsign"] == "1"]
@@ -355,9 +526,18 @@ class Population:
         for old in current:
             position = old["position"]
             self.change(self.person, rng, old, op="D")
-            self.emit(self.hst_rep, rng, {"hisnameid": self.key("E_LP_HSTLEREF"), "pripid": row["pripid"],
-                                          "name": old["name"], "certype": old["certype"], "cerno": old["cerno"],
-                                          "altdate": on})  # fmt: skip
+            self.emit(
+                self.hst_rep,
+                rng,
+                {
+                    "hisnameid": self.key("E_LP_HSTLEREF"),
+                    "pripid": row["pripid"],
+                    "name": old["name"],
+                    "certype": old["certype"],
+                    "cerno": old["cerno"],
+                    "altdate": on,
+                },
+            )
         self._person(rng, row["pripid"], new_name, position, True, on)
 
     def _replace_investor(self, rng: random.Random, row: Row, on: dt.date) -> tuple[str, str]:
@@ -461,8 +641,15 @@ def build_history(pop: Population, first_day: dt.date, flush: Callable[[], None]
                     elif kind == "ent" and fate < 0.15:
                         pop.revoke_row(rng, row, death)
                         row = pop.buffer.fetch(pop.ent, [(row["pripid"],)])[(row["pripid"],)]
-                        pop.deregister(rng, row, min(death + dt.timedelta(days=rng.randint(30, 900)),
-                                                     first_day - dt.timedelta(days=1)), after_revoke=True)  # fmt: skip
+                        pop.deregister(
+                            rng,
+                            row,
+                            min(
+                                death + dt.timedelta(days=rng.randint(30, 900)),
+                                first_day - dt.timedelta(days=1),
+                            ),
+                            after_revoke=True,
+                        )
                     else:
                         pop.deregister(rng, row, death)
                 else:

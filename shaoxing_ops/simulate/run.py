@@ -108,8 +108,15 @@ def simulate(
             generic.baseline(rng, table, start, lambda t=table: flush(True, f"baseline: {t.name}"))
             flush(True, f"baseline: {table.name}")
         last = start - dt.timedelta(days=1)
-        state = {"version": STATE_VERSION, "seed": seed, "scale": scale, "first_day": start.isoformat(),
-                 "last_day": last.isoformat(), "counters": counters.values, "live": live}  # fmt: skip
+        state = {
+            "version": STATE_VERSION,
+            "seed": seed,
+            "scale": scale,
+            "first_day": start.isoformat(),
+            "last_day": last.isoformat(),
+            "counters": counters.values,
+            "live": live,
+        }
         store.write_day({}, state)
     assert first is not None and last is not None
     buffer.local_only = False

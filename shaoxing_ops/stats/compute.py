@@ -216,13 +216,17 @@ def _event_counts_sql(engine: Engine, catalog: Catalog) -> dict[str, str]:
     }
 
 
-def load_cube(engine: Engine, settings: Settings, last_month: str, catalog: Catalog | None = None
-              ) -> tuple[pl.DataFrame, dict[str, int]]:  # fmt: skip
+def load_cube(
+    engine: Engine, settings: Settings, last_month: str, catalog: Catalog | None = None
+) -> tuple[pl.DataFrame, dict[str, int]]:
     """The grouped counts up to the end of ``last_month``, with the counts of records it could not place:
     entities without a set-up date, deregistrations and revocations of no known entity. Never silently lost."""
     catalog = catalog or load_catalog()
-    missing = [n for n in ("E_BASEINFO", "E_PB_BASEINFO", "E_CANCEL", "E_REVOKE")
-               if not table_exists(engine, catalog.table(n).db_name)]  # fmt: skip
+    missing = [
+        n
+        for n in ("E_BASEINFO", "E_PB_BASEINFO", "E_CANCEL", "E_REVOKE")
+        if not table_exists(engine, catalog.table(n).db_name)
+    ]
     if missing:
         raise LookupError(
             f"the front database has no {', '.join(missing)} yet: load the registration tables first "
@@ -239,9 +243,18 @@ def load_cube(engine: Engine, settings: Settings, last_month: str, catalog: Cata
             col: int(conn.execute(sa.text(sql).bindparams(*binds), params).scalar_one())
             for col, sql in _event_counts_sql(engine, catalog).items()
         }
-    schema = {"src": pl.String, "regorg": pl.String, "enttype": pl.String, "industryphy": pl.String,
-              "regcapcur": pl.String, "est_m": pl.Int32, "can_m": pl.Int32, "rev_m": pl.Int32, "n": pl.Int64,
-              "cap": pl.Float64}  # fmt: skip
+    schema = {
+        "src": pl.String,
+        "regorg": pl.String,
+        "enttype": pl.String,
+        "industryphy": pl.String,
+        "regcapcur": pl.String,
+        "est_m": pl.Int32,
+        "can_m": pl.Int32,
+        "rev_m": pl.Int32,
+        "n": pl.Int64,
+        "cap": pl.Float64,
+    }
     # the capital sum is a Decimal on MariaDB, a float elsewhere: 万元 as floats is exact enough for 亿元
     cube = pl.DataFrame(
         [(*r[:-1], None if r[-1] is None else float(r[-1])) for r in rows], schema=schema, orient="row"
@@ -278,11 +291,32 @@ def _classify(cube: pl.DataFrame, settings: Settings) -> pl.DataFrame:
         category = dims.category_of(src, enttype, tuple(INDIVIDUAL_TYPES))
         industry = dims.industry_of(industryphy)
         private = dims.PRIVATE if dims.is_private(category, enttype, settings.private_types) else "0"
-        mapped.append((src, regorg, enttype, industryphy, dims.county_of(regorg), category,
-                       dims.family_of(category, enttype, settings.individual_code), private, industry,
-                       dims.SECTOR_OF.get(industry, dims.UNKNOWN)))  # fmt: skip
-    columns = ("src", "regorg", "enttype", "industryphy", "county", "category", "family", "private", "industry",
-               "sector")  # fmt: skip
+        mapped.append(
+            (
+                src,
+                regorg,
+                enttype,
+                industryphy,
+                dims.county_of(regorg),
+                category,
+                dims.family_of(category, enttype, settings.individual_code),
+                private,
+                industry,
+                dims.SECTOR_OF.get(industry, dims.UNKNOWN),
+            )
+        )
+    columns = (
+        "src",
+        "regorg",
+        "enttype",
+        "industryphy",
+        "county",
+        "category",
+        "family",
+        "private",
+        "industry",
+        "sector",
+    )
     table = pl.DataFrame(mapped, schema={c: pl.String for c in columns}, orient="row")
     rate = _currency().replace_strict(settings.rates, default=None, return_dtype=pl.Float64)
     return cube.join(
@@ -415,14 +449,33 @@ def _no_capital(cols: Sequence[str], settings: Settings) -> pl.Expr | None:
 
 
 LONG_MEASURES = [
-    "stock", "stock_yoy", "stock_mom",
-    "new", "new_yoy", "new_mom", "new_ytd",
-    "cancelled", "cancelled_yoy", "cancelled_mom", "cancelled_ytd",
-    "revoked", "revoked_yoy", "revoked_mom", "revoked_ytd",
-    "net", "net_yoy", "net_mom", "net_ytd",
-    "ratio", "ratio_ytd",
-    "new_capital", "new_capital_yoy", "new_capital_ytd", "stock_capital", "stock_capital_yoy",
-]  # fmt: skip
+    "stock",
+    "stock_yoy",
+    "stock_mom",
+    "new",
+    "new_yoy",
+    "new_mom",
+    "new_ytd",
+    "cancelled",
+    "cancelled_yoy",
+    "cancelled_mom",
+    "cancelled_ytd",
+    "revoked",
+    "revoked_yoy",
+    "revoked_mom",
+    "revoked_ytd",
+    "net",
+    "net_yoy",
+    "net_mom",
+    "net_ytd",
+    "ratio",
+    "ratio_ytd",
+    "new_capital",
+    "new_capital_yoy",
+    "new_capital_ytd",
+    "stock_capital",
+    "stock_capital_yoy",
+]
 
 
 def figures(cube: pl.DataFrame, settings: Settings, months: list[str]) -> pl.DataFrame:
@@ -441,8 +494,9 @@ def figures(cube: pl.DataFrame, settings: Settings, months: list[str]) -> pl.Dat
     )  # stable: keeps report order
 
 
-def compute_months(engine: Engine, months: Sequence[str], settings: Settings | None = None,
-                   catalog: Catalog | None = None) -> StatsFrame:  # fmt: skip
+def compute_months(
+    engine: Engine, months: Sequence[str], settings: Settings | None = None, catalog: Catalog | None = None
+) -> StatsFrame:
     """The statistics of ``months`` (``YYYY-MM``) from the front database."""
     settings = settings or Settings.from_env()
     months = sorted(set(months))

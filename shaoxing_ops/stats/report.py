@@ -311,13 +311,18 @@ def render_report(frame: StatsFrame, month: str, for_print: bool = False) -> str
         charts=charts(frame, month, for_print),
         plotly_js="" if for_print else Markup(plotly.offline.get_plotlyjs()),
         period=commentary.month_title(month),
-        tables=[("分县（市、区）", _table(frame, "county", month)), ("分主体类别", _table(frame, "category", month)),
-                ("分县（市、区）私营企业", _private_table(frame, month)), ("分企业类型", _table(frame, "family", month)),
-                ("分三次产业", _table(frame, "sector", month)), ("分行业门类", _table(frame, "industry", month))],
+        tables=[
+            ("分县（市、区）", _table(frame, "county", month)),
+            ("分主体类别", _table(frame, "category", month)),
+            ("分县（市、区）私营企业", _private_table(frame, month)),
+            ("分企业类型", _table(frame, "family", month)),
+            ("分三次产业", _table(frame, "sector", month)),
+            ("分行业门类", _table(frame, "industry", month)),
+        ],
         settings=frame.settings,
         notes=frame.notes,
         capital_notes=capital_notes(frame),
-    )  # fmt: skip
+    )
 
 
 def write_report(frame: StatsFrame, month: str, path: Path) -> tuple[Path, Documents]:

@@ -41,7 +41,8 @@ def _comment(name: str) -> str | None:
 
 
 long_table = sa.Table(
-    LONG_TABLE, metadata,
+    LONG_TABLE,
+    metadata,
     sa.Column("month", sa.String(7), primary_key=True, comment="统计月份"),
     sa.Column("dimension", sa.String(32), primary_key=True, comment="统计维度"),
     sa.Column("code1", sa.String(12), primary_key=True, comment="维度代码"),
@@ -49,26 +50,35 @@ long_table = sa.Table(
     sa.Column("code2", sa.String(12), primary_key=True, comment="交叉维度代码"),
     sa.Column("name2", sa.String(60), nullable=False, comment="交叉维度名称"),
     *[sa.Column(m, _measure_type(m), comment=_comment(m)) for m in LONG_MEASURES],
-)  # fmt: skip
+)
 county_category_table = sa.Table(
-    COUNTY_CATEGORY_TABLE, metadata,
+    COUNTY_CATEGORY_TABLE,
+    metadata,
     sa.Column("month", sa.String(7), primary_key=True),
     sa.Column("county_code", sa.String(12), primary_key=True),
     sa.Column("county_name", sa.String(60), nullable=False),
-    *[sa.Column(f"{m}_{slug}", sa.BigInteger, nullable=False) for m in PIVOT_MEASURES
-      for slug in CATEGORY_SLUGS.values()],
+    *[
+        sa.Column(f"{m}_{slug}", sa.BigInteger, nullable=False)
+        for m in PIVOT_MEASURES
+        for slug in CATEGORY_SLUGS.values()
+    ],
     *[sa.Column(f"{m}_{PRIVATE_SLUG}", sa.BigInteger) for m in PIVOT_MEASURES],
     *[sa.Column(f"{m}_{slug}", sa.Double, comment="亿元") for m in PIVOT_CAPITAL for slug in CAPITAL_SLUGS],
-)  # fmt: skip
+)
 industry_county_table = sa.Table(
-    INDUSTRY_COUNTY_TABLE, metadata,
+    INDUSTRY_COUNTY_TABLE,
+    metadata,
     sa.Column("month", sa.String(7), primary_key=True),
     sa.Column("industry_code", sa.String(12), primary_key=True),
     sa.Column("industry_name", sa.String(60), nullable=False),
-    *[sa.Column(f"{m}_{c}", sa.BigInteger, nullable=False) for m in ("stock", "new") for c in [*COUNTIES, "999999"]],
+    *[
+        sa.Column(f"{m}_{c}", sa.BigInteger, nullable=False)
+        for m in ("stock", "new")
+        for c in [*COUNTIES, "999999"]
+    ],
     sa.Column("stock_total", sa.BigInteger, nullable=False),
     sa.Column("new_total", sa.BigInteger, nullable=False),
-)  # fmt: skip
+)
 
 
 def county_category_pivot(frame: StatsFrame) -> pl.DataFrame:

@@ -20,28 +20,50 @@ from .dimensions import BY_NAME, CNY, CURRENCY_NAMES, DIMENSIONS
 
 # (column of the long table, header, kind)
 COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("stock", "实有户数", "int"), ("stock_yoy", "实有同比", "pct"), ("stock_mom", "实有环比", "pct"),
-    ("new", "新设户数", "int"), ("new_yoy", "新设同比", "pct"), ("new_mom", "新设环比", "pct"),
+    ("stock", "实有户数", "int"),
+    ("stock_yoy", "实有同比", "pct"),
+    ("stock_mom", "实有环比", "pct"),
+    ("new", "新设户数", "int"),
+    ("new_yoy", "新设同比", "pct"),
+    ("new_mom", "新设环比", "pct"),
     ("new_ytd", "本年累计新设", "int"),
-    ("cancelled", "注销户数", "int"), ("cancelled_yoy", "注销同比", "pct"), ("cancelled_mom", "注销环比", "pct"),
+    ("cancelled", "注销户数", "int"),
+    ("cancelled_yoy", "注销同比", "pct"),
+    ("cancelled_mom", "注销环比", "pct"),
     ("cancelled_ytd", "本年累计注销", "int"),
-    ("revoked", "吊销户数", "int"), ("revoked_yoy", "吊销同比", "pct"), ("revoked_ytd", "本年累计吊销", "int"),
-    ("net", "净增户数", "int"), ("net_ytd", "本年累计净增", "int"),
-    ("ratio", "新设注销比", "ratio"), ("ratio_ytd", "累计新设注销比", "ratio"),
-    ("new_capital", "新设注册资本（亿元）", "cap"), ("new_capital_yoy", "新设注册资本同比", "pct"),
+    ("revoked", "吊销户数", "int"),
+    ("revoked_yoy", "吊销同比", "pct"),
+    ("revoked_ytd", "本年累计吊销", "int"),
+    ("net", "净增户数", "int"),
+    ("net_ytd", "本年累计净增", "int"),
+    ("ratio", "新设注销比", "ratio"),
+    ("ratio_ytd", "累计新设注销比", "ratio"),
+    ("new_capital", "新设注册资本（亿元）", "cap"),
+    ("new_capital_yoy", "新设注册资本同比", "pct"),
     ("new_capital_ytd", "本年累计新设注册资本（亿元）", "cap"),
-    ("stock_capital", "实有注册资本（亿元）", "cap"), ("stock_capital_yoy", "实有注册资本同比", "pct"),
-)  # fmt: skip
+    ("stock_capital", "实有注册资本（亿元）", "cap"),
+    ("stock_capital_yoy", "实有注册资本同比", "pct"),
+)
 SHEET_NAMES = {
-    "county": "分县市区", "category": "分主体类别", "family": "分企业类型", "industry": "分行业门类",
-    "sector": "分三次产业", "county_category": "县市区×主体类别", "county_sector": "县市区×三次产业",
+    "county": "分县市区",
+    "category": "分主体类别",
+    "family": "分企业类型",
+    "industry": "分行业门类",
+    "sector": "分三次产业",
+    "county_category": "县市区×主体类别",
+    "county_sector": "县市区×三次产业",
     "county_industry": "县市区×行业门类",
-}  # fmt: skip
+}
 LABELS = {
-    "county": ("县（市、区）",), "category": ("主体类别",), "family": ("企业类型",), "industry": ("行业门类",),
-    "sector": ("三次产业",), "county_category": ("县（市、区）", "主体类别"),
-    "county_sector": ("县（市、区）", "三次产业"), "county_industry": ("县（市、区）", "行业门类"),
-}  # fmt: skip
+    "county": ("县（市、区）",),
+    "category": ("主体类别",),
+    "family": ("企业类型",),
+    "industry": ("行业门类",),
+    "sector": ("三次产业",),
+    "county_category": ("县（市、区）", "主体类别"),
+    "county_sector": ("县（市、区）", "三次产业"),
+    "county_industry": ("县（市、区）", "行业门类"),
+}
 
 
 class _Formats:
@@ -49,8 +71,16 @@ class _Formats:
         base = {"font_name": "等线", "font_size": 10.5, "border": 1}
         self.title = book.add_format({"bold": True, "font_size": 14})
         self.note = book.add_format({"font_size": 10, "text_wrap": True, "valign": "top"})
-        self.header = book.add_format({**base, "bold": True, "bg_color": "#DDEBF7", "align": "center",
-                                       "valign": "vcenter", "text_wrap": True})  # fmt: skip
+        self.header = book.add_format(
+            {
+                **base,
+                "bold": True,
+                "bg_color": "#DDEBF7",
+                "align": "center",
+                "valign": "vcenter",
+                "text_wrap": True,
+            }
+        )
         self.label = book.add_format(base)
         self.part = book.add_format({**base, "indent": 1, "italic": True})  # 其中：私营企业
         self.int = book.add_format({**base, "num_format": "#,##0"})
@@ -90,12 +120,17 @@ def _overview(book: xlsxwriter.Workbook, f: _Formats, frame: StatsFrame, month: 
     for c, h in enumerate(header):
         sheet.write(2, c, h, f.header)
     lines: list[tuple[str, dict[str, Any] | None, str, str]] = [
-        ("实有（户）", t, "stock", "int"), ("其中：私营企业实有（户）", private, "stock", "int"),
-        ("新设（户）", t, "new", "int"), ("其中：私营企业新设（户）", private, "new", "int"),
-        ("注销（户）", t, "cancelled", "int"), ("吊销（户）", t, "revoked", "int"), ("净增（户）", t, "net", "int"),
-        ("实有注册资本（亿元）", t, "stock_capital", "cap"), ("新设注册资本（亿元）", t, "new_capital", "cap"),
+        ("实有（户）", t, "stock", "int"),
+        ("其中：私营企业实有（户）", private, "stock", "int"),
+        ("新设（户）", t, "new", "int"),
+        ("其中：私营企业新设（户）", private, "new", "int"),
+        ("注销（户）", t, "cancelled", "int"),
+        ("吊销（户）", t, "revoked", "int"),
+        ("净增（户）", t, "net", "int"),
+        ("实有注册资本（亿元）", t, "stock_capital", "cap"),
+        ("新设注册资本（亿元）", t, "new_capital", "cap"),
         ("其中：私营企业新设注册资本（亿元）", private, "new_capital", "cap"),
-    ]  # fmt: skip
+    ]
     r = 3
     for label, rec, key, kind in lines:
         if rec is None:
@@ -212,11 +247,20 @@ def _dimension_sheet(
 
 def _trend_sheet(book: xlsxwriter.Workbook, f: _Formats, frame: StatsFrame) -> None:
     sheet = book.add_worksheet("月度趋势")
-    cols = [("month", "月份", ""), ("stock", "实有户数", "int"), ("stock_yoy", "实有同比", "pct"),
-            ("new", "新设户数", "int"), ("new_yoy", "新设同比", "pct"), ("new_mom", "新设环比", "pct"),
-            ("cancelled", "注销户数", "int"), ("revoked", "吊销户数", "int"), ("net", "净增户数", "int"),
-            ("ratio", "新设注销比", "ratio"), ("new_capital", "新设注册资本（亿元）", "cap"),
-            ("stock_capital", "实有注册资本（亿元）", "cap")]  # fmt: skip
+    cols = [
+        ("month", "月份", ""),
+        ("stock", "实有户数", "int"),
+        ("stock_yoy", "实有同比", "pct"),
+        ("new", "新设户数", "int"),
+        ("new_yoy", "新设同比", "pct"),
+        ("new_mom", "新设环比", "pct"),
+        ("cancelled", "注销户数", "int"),
+        ("revoked", "吊销户数", "int"),
+        ("net", "净增户数", "int"),
+        ("ratio", "新设注销比", "ratio"),
+        ("new_capital", "新设注册资本（亿元）", "cap"),
+        ("stock_capital", "实有注册资本（亿元）", "cap"),
+    ]
     for c, (_, h, _) in enumerate(cols):
         sheet.write(0, c, h, f.header)
     sheet.set_row(0, 30)

@@ -63,11 +63,17 @@ def bureau_asset(bt: BureauTable, catalog: Catalog) -> dg.AssetsDefinition:
             ops.replace_quarantine(
                 "bureau", bt.name, [day], result.quarantine.get(day, []), context.run.run_id
             )
-        record_days(context, result, {
-            day: {"rows_quarantined": dg.IntMetadataValue(len(result.quarantine.get(day, []))),
-                  "rows_left_filter": dg.IntMetadataValue(result.left_filter_days.get(day, 0))}
-            for day in days
-        })  # fmt: skip
+        record_days(
+            context,
+            result,
+            {
+                day: {
+                    "rows_quarantined": dg.IntMetadataValue(len(result.quarantine.get(day, []))),
+                    "rows_left_filter": dg.IntMetadataValue(result.left_filter_days.get(day, 0)),
+                }
+                for day in days
+            },
+        )
         context.log.info(
             f"{bt.name}: read {result.read}, inserted {result.inserted}, updated {result.updated}, deleted "
             f"{result.deleted}, left filter {result.left_filter}, quarantined {result.quarantined} in {result.seconds}s"

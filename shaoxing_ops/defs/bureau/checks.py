@@ -67,8 +67,16 @@ def bureau_checks(bt: BureauTable, catalog: Catalog) -> dg.AssetChecksDefinition
                 key, "row_count", bureau_health.row_count(bt, mapped, bureau, ops, start, end), targets
             )
         if mapped is not None and "freshness" in selected:
-            outcomes = bureau_health.freshness(bt, mapped, bureau, start, end, loaded=set(targets),
-                                               deadline=load_deadline(), now=dt.datetime.now(settings.TZ))  # fmt: skip
+            outcomes = bureau_health.freshness(
+                bt,
+                mapped,
+                bureau,
+                start,
+                end,
+                loaded=set(targets),
+                deadline=load_deadline(),
+                now=dt.datetime.now(settings.TZ),
+            )
             yield from day_results(key, "freshness", outcomes, targets)
         if "schema" in selected:
             yield from day_results(

@@ -30,8 +30,10 @@ LEG_CN = {"province": "省局下发", "bureau": "数据局上报"}
 
 def watched(catalog: Catalog) -> dict[dg.AssetKey, tuple[str, str, str, str]]:
     """Asset key -> (leg, system, table, title) of every exchanged table."""
-    out = {dg.AssetKey(["province", t.system, t.db_name]): ("province", t.system, t.name, t.title)
-           for t in catalog.tables}  # fmt: skip
+    out = {
+        dg.AssetKey(["province", t.system, t.db_name]): ("province", t.system, t.name, t.title)
+        for t in catalog.tables
+    }
     out.update(
         {dg.AssetKey(["bureau", b.db_name]): ("bureau", "bureau", b.name, b.title) for b in catalog.bureau}
     )
@@ -45,12 +47,17 @@ def _evaluation(instance: dg.DagsterInstance, key: dg.AssetCheckKey, day: str) -
     return records[0].event.dagster_event.event_specific_data if records and records[0].event else None
 
 
-def check_alerts(instance: dg.DagsterInstance, catalog: Catalog, databases: Databases, after: int | None
-                 ) -> tuple[list[Alert], int | None]:  # fmt: skip
+def check_alerts(
+    instance: dg.DagsterInstance, catalog: Catalog, databases: Databases, after: int | None
+) -> tuple[list[Alert], int | None]:
     """Failed volume and freshness evaluations since the storage id ``after``."""
     tables = watched(catalog)
-    keys = [dg.AssetCheckKey(k, c) for k, (leg, *_) in tables.items() for c in ALERTED_CHECKS
-            if c in health.LEG_CHECKS[leg]]  # fmt: skip
+    keys = [
+        dg.AssetCheckKey(k, c)
+        for k, (leg, *_) in tables.items()
+        for c in ALERTED_CHECKS
+        if c in health.LEG_CHECKS[leg]
+    ]
     newest = after
     alerts: list[Alert] = []
     silent: dict[tuple[str, str], list[str]] = defaultdict(list)  # (system, day) -> tables not delivered
@@ -81,8 +88,16 @@ def check_alerts(instance: dg.DagsterInstance, catalog: Catalog, databases: Data
             continue
         # the whole system delivered nothing that day: one incident instead of one alert per table
         alerts = [a for a in alerts if not (a.cause == "volume" and a.day == day and a.subject in names)]
-        alerts.append(Alert("system_silent", system, day, f"{day} {group.title} 整体未下发：{len(group.tables)} 张表当日均无任何变更"
-                            f"（其中 {len(names)} 张表通常有变更），请联系省局核实", "严重"))  # fmt: skip
+        alerts.append(
+            Alert(
+                "system_silent",
+                system,
+                day,
+                f"{day} {group.title} 整体未下发：{len(group.tables)} 张表当日均无任何变更"
+                f"（其中 {len(names)} 张表通常有变更），请联系省局核实",
+                "严重",
+            )
+        )
     return alerts, newest
 
 
@@ -109,9 +124,13 @@ def run_alerts(instance: dg.DagsterInstance, after: float | None) -> tuple[list[
             or lo
             or record.create_timestamp.astimezone(settings.TZ).date().isoformat()
         )[:10]
-        failed = sorted({
-            e.step_key for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE) if e.step_key
-        })  # fmt: skip
+        failed = sorted(
+            {
+                e.step_key
+                for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+                if e.step_key
+            }
+        )
         steps = "、".join(failed[:5]) + (f" 等 {len(failed)} 个步骤" if len(failed) > 5 else "")
         text = (
             f"运行失败：作业 {run.job_name}{f' 分区 {partition}' if partition else ''}（run {run.run_id[:8]}）"
@@ -124,10 +143,15 @@ def run_alerts(instance: dg.DagsterInstance, after: float | None) -> tuple[list[
 def escalation_alerts(databases: Databases) -> list[Alert]:
     """Re-pushes exhausted and escalated, still open."""
     return [
-        Alert("escalated", e["asset_key"], e["partition_key"],
-              f"需人工处理：{e['asset_key']} 分区 {e['partition_key']}：{e['reason']}", "严重")
+        Alert(
+            "escalated",
+            e["asset_key"],
+            e["partition_key"],
+            f"需人工处理：{e['asset_key']} 分区 {e['partition_key']}：{e['reason']}",
+            "严重",
+        )
         for e in databases.ops().open_escalations()
-    ]  # fmt: skip
+    ]
 
 
 @dg.sensor(

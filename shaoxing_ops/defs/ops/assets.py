@@ -57,8 +57,11 @@ def host_metrics_sensor(context: dg.SensorEvaluationContext, databases: Database
             context.log.warning(f"database size not measured: {warning}")
         _announce_silent_hosts(context, databases.ops(), got.sampled_at)
         cursor = now
-    metadata = {name: dg.MetadataValue.float(round(value, 2)) for name, value in got.samples.items()
-                if "percent" in name or name.startswith("load")}  # fmt: skip
+    metadata = {
+        name: dg.MetadataValue.float(round(value, 2))
+        for name, value in got.samples.items()
+        if "percent" in name or name.startswith("load")
+    }
     metadata["host"] = dg.MetadataValue.text(got.host)
     if sizes:
         metadata["database_sizes_recorded"] = dg.MetadataValue.int(sizes)
@@ -123,8 +126,13 @@ def resource_assessment(context: dg.AssetExecutionContext, databases: Databases)
     return dg.MaterializeResult(metadata=metadata)
 
 
-def announce(context: dg.AssetExecutionContext | dg.SensorEvaluationContext, ops: OpsStore, title: str, alerts: list[Alert],
-             lines_before: tuple[str, ...] = ()) -> int:  # fmt: skip
+def announce(
+    context: dg.AssetExecutionContext | dg.SensorEvaluationContext,
+    ops: OpsStore,
+    title: str,
+    alerts: list[Alert],
+    lines_before: tuple[str, ...] = (),
+) -> int:
     """Send through the configured channels; a channel that fails is logged and never fails the asset."""
     channels = channels_from_env()
     if not channels:
@@ -171,12 +179,14 @@ def inspection_sheet(context: dg.AssetExecutionContext, databases: Databases) ->
     s = report["summary"]
     title, lines, alert = daily_summary(report)
     sent = announce(context, databases.ops(), title, [alert], tuple(lines))
-    return dg.MaterializeResult(metadata={
-        **_files(context, files),
-        **{k: dg.MetadataValue.int(v) for k, v in s.items()},
-        "healthy": dg.MetadataValue.bool(not report["attention"] and not report["hosts_silent"]),
-        "summary_sent": dg.MetadataValue.int(sent),
-    })  # fmt: skip
+    return dg.MaterializeResult(
+        metadata={
+            **_files(context, files),
+            **{k: dg.MetadataValue.int(v) for k, v in s.items()},
+            "healthy": dg.MetadataValue.bool(not report["attention"] and not report["hosts_silent"]),
+            "summary_sent": dg.MetadataValue.int(sent),
+        }
+    )
 
 
 @dg.asset(

@@ -19,13 +19,24 @@ from .assets import (
 )
 
 ops_daily = dg.define_asset_job(
-    "ops_daily", selection=dg.AssetSelection.assets(ASSESSMENT, SHEET), executor_def=dg.in_process_executor,
-    description="每日资源评估与巡检单。", tags={"domain": "ops"},
-)  # fmt: skip
-ops_weekly = dg.define_asset_job("ops_weekly", selection=dg.AssetSelection.assets(WEEKLY),
-                                 executor_def=dg.in_process_executor, description="运维周报。")  # fmt: skip
-ops_monthly = dg.define_asset_job("ops_monthly", selection=dg.AssetSelection.assets(MONTHLY),
-                                  executor_def=dg.in_process_executor, description="运维服务月报。")  # fmt: skip
+    "ops_daily",
+    selection=dg.AssetSelection.assets(ASSESSMENT, SHEET),
+    executor_def=dg.in_process_executor,
+    description="每日资源评估与巡检单。",
+    tags={"domain": "ops"},
+)
+ops_weekly = dg.define_asset_job(
+    "ops_weekly",
+    selection=dg.AssetSelection.assets(WEEKLY),
+    executor_def=dg.in_process_executor,
+    description="运维周报。",
+)
+ops_monthly = dg.define_asset_job(
+    "ops_monthly",
+    selection=dg.AssetSelection.assets(MONTHLY),
+    executor_def=dg.in_process_executor,
+    description="运维服务月报。",
+)
 ops_annual = dg.define_asset_job(
     "ops_annual",
     selection=dg.AssetSelection.assets(ANNUAL),
@@ -35,18 +46,29 @@ ops_annual = dg.define_asset_job(
 
 schedules = [
     dg.build_schedule_from_partitioned_job(
-        ops_daily, hour_of_day=9, minute_of_hour=30, default_status=dg.DefaultScheduleStatus.RUNNING,
+        ops_daily,
+        hour_of_day=9,
+        minute_of_hour=30,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
         description="每天 09:30 生成前一日的资源评估和巡检单（09:05 巡查之后）。",
     ),
     dg.build_schedule_from_partitioned_job(
-        ops_weekly, hour_of_day=10, minute_of_hour=0, day_of_week=1, default_status=dg.DefaultScheduleStatus.RUNNING,
+        ops_weekly,
+        hour_of_day=10,
+        minute_of_hour=0,
+        day_of_week=1,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
         description="每周一 10:00 生成上一周的运维周报。",
     ),
     dg.build_schedule_from_partitioned_job(
-        ops_monthly, hour_of_day=10, minute_of_hour=0, day_of_month=1, default_status=dg.DefaultScheduleStatus.RUNNING,
+        ops_monthly,
+        hour_of_day=10,
+        minute_of_hour=0,
+        day_of_month=1,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
         description="每月 1 日 10:00 生成上月运维服务月报（07:00 统计之后）。",
     ),
-]  # fmt: skip
+]
 
 
 @dg.schedule(

@@ -41,8 +41,12 @@ def _headline(total: dict) -> dict[str, dg.MetadataValue]:
         ("net", "净增"),
     ):
         out[f"{key} {label}"] = dg.MetadataValue.int(int(total[key]))
-    for key, label in (("stock_yoy", "实有同比%"), ("new_yoy", "新设同比%"), ("new_mom", "新设环比%"),
-                       ("ratio", "新设注销比")):  # fmt: skip
+    for key, label in (
+        ("stock_yoy", "实有同比%"),
+        ("new_yoy", "新设同比%"),
+        ("new_mom", "新设环比%"),
+        ("ratio", "新设注销比"),
+    ):
         if total[key] is not None:
             out[f"{key} {label}"] = dg.MetadataValue.float(float(total[key]))
     for key, label in (("new_capital", "新设注册资本（亿元）"), ("stock_capital", "实有注册资本（亿元）")):
@@ -84,8 +88,9 @@ def _source_deps() -> list[dg.AssetDep]:
     metadata={"dagster/table_name": f"front.{stats_store.LONG_TABLE}"},
     pool="front_db",
 )
-def market_entities(context: dg.AssetExecutionContext, config: StatsConfig, databases: Databases
-                    ) -> dg.MaterializeResult:  # fmt: skip
+def market_entities(
+    context: dg.AssetExecutionContext, config: StatsConfig, databases: Databases
+) -> dg.MaterializeResult:
     settings = config.settings()
     months = [k[:7] for k in context.partition_keys]
     front = databases.engine("front")
@@ -168,8 +173,9 @@ def parts_add_up(context: dg.AssetCheckExecutionContext, databases: Databases) -
     owners=[OWNER],
     tags={"domain": "statistics"},
 )
-def market_entity_report(context: dg.AssetExecutionContext, config: StatsConfig, databases: Databases
-                         ) -> dg.MaterializeResult:  # fmt: skip
+def market_entity_report(
+    context: dg.AssetExecutionContext, config: StatsConfig, databases: Databases
+) -> dg.MaterializeResult:
     for key in context.partition_keys:
         month = key[:7]
         out = write_outputs(databases.engine("front"), month, config.settings())

@@ -47,14 +47,30 @@ class Family:
         return f"sum(CASE WHEN {condition} THEN 1 ELSE 0 END)"
 
     # -- merging ------------------------------------------------------------------------------------
-    def upsert(self, q: Quote, target: str, columns: Sequence[str], key: Sequence[str], select: str, *,
-               skip_unchanged: bool = True) -> str:  # fmt: skip
+    def upsert(
+        self,
+        q: Quote,
+        target: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        select: str,
+        *,
+        skip_unchanged: bool = True,
+    ) -> str:
         """Insert the rows of ``select`` (one per key) into ``target``, updating the keys it already holds;
         with ``skip_unchanged`` rows equal to what the target holds are not written again."""
         raise NotImplementedError
 
-    def _merge_into(self, q: Quote, target: str, columns: Sequence[str], key: Sequence[str], select: str, *,
-                    skip_unchanged: bool) -> str:  # fmt: skip
+    def _merge_into(
+        self,
+        q: Quote,
+        target: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        select: str,
+        *,
+        skip_unchanged: bool,
+    ) -> str:
         """SQL:2003 ``MERGE``, as Oracle and DM write it (no ``AS`` before table aliases)."""
         nonkey = [c for c in columns if c not in key]
         on = " AND ".join(f"t.{q(k)} = u.{q(k)}" for k in key)
@@ -117,8 +133,16 @@ class OnConflict(Family):
     select_where = ""  # appended to the SELECT before ON CONFLICT
     insert: Any = None  # the dialect's insert() construct, for upsert_rows
 
-    def upsert(self, q: Quote, target: str, columns: Sequence[str], key: Sequence[str], select: str, *,
-               skip_unchanged: bool = True) -> str:  # fmt: skip
+    def upsert(
+        self,
+        q: Quote,
+        target: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        select: str,
+        *,
+        skip_unchanged: bool = True,
+    ) -> str:
         nonkey = [c for c in columns if c not in key]
         cols = ", ".join(q(c) for c in columns)
         alias = f" AS {self.target_alias}" if self.target_alias else ""

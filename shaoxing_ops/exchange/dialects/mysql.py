@@ -28,13 +28,23 @@ class MySql(Family):
     def differs(self, left: Sequence[str], right: Sequence[str]) -> str:
         return "(" + " OR ".join(f"NOT ({a} <=> {b})" for a, b in zip(left, right, strict=True)) + ")"
 
-    def upsert(self, q: Quote, target: str, columns: Sequence[str], key: Sequence[str], select: str, *,
-               skip_unchanged: bool = True) -> str:  # fmt: skip
+    def upsert(
+        self,
+        q: Quote,
+        target: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        select: str,
+        *,
+        skip_unchanged: bool = True,
+    ) -> str:
         # MySQL leaves a row whose new values equal its old ones unwritten by itself (affected rows 0).
         nonkey = [c for c in columns if c not in key] or list(key)
         cols = ", ".join(q(c) for c in columns)
-        return (f"INSERT INTO {q(target)} ({cols}) SELECT {cols} FROM ({select}) u "
-                "ON DUPLICATE KEY UPDATE " + ", ".join(f"{q(c)} = VALUES({q(c)})" for c in nonkey))  # fmt: skip
+        return (
+            f"INSERT INTO {q(target)} ({cols}) SELECT {cols} FROM ({select}) u "
+            "ON DUPLICATE KEY UPDATE " + ", ".join(f"{q(c)} = VALUES({q(c)})" for c in nonkey)
+        )
 
     def upsert_rows(self, table: sa.Table, key: Sequence[str]) -> sa.Executable:
         stmt = mysql.insert(table)
@@ -64,8 +74,10 @@ class MySql(Family):
         return f"{expr} COLLATE {BYTE_ORDER}"
 
     def hashes(self, text: str) -> tuple[str, str]:
-        return (f"CAST(CONV(SUBSTRING(MD5({text}), 1, 8), 16, 10) AS UNSIGNED)",
-                f"CAST(CONV(SUBSTRING(MD5({text}), 9, 8), 16, 10) AS UNSIGNED)")  # fmt: skip
+        return (
+            f"CAST(CONV(SUBSTRING(MD5({text}), 1, 8), 16, 10) AS UNSIGNED)",
+            f"CAST(CONV(SUBSTRING(MD5({text}), 9, 8), 16, 10) AS UNSIGNED)",
+        )
 
     def type_text(self, compiled: str) -> str:
         # The server names a column's character set and collation only where they differ from the table's

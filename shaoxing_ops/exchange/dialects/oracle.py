@@ -38,8 +38,16 @@ class Oracle(Family):
             "(" + " OR ".join(f"DECODE({a}, {b}, 0, 1) = 1" for a, b in zip(left, right, strict=True)) + ")"
         )
 
-    def upsert(self, q: Quote, target: str, columns: Sequence[str], key: Sequence[str], select: str, *,
-               skip_unchanged: bool = True) -> str:  # fmt: skip
+    def upsert(
+        self,
+        q: Quote,
+        target: str,
+        columns: Sequence[str],
+        key: Sequence[str],
+        select: str,
+        *,
+        skip_unchanged: bool = True,
+    ) -> str:
         return self._merge_into(q, target, columns, key, select, skip_unchanged=skip_unchanged)
 
     def upsert_rows(self, table: sa.Table, key: Sequence[str]) -> sa.Executable:
@@ -67,8 +75,10 @@ class Oracle(Family):
 
     def hashes(self, text: str) -> tuple[str, str]:
         digest = f"RAWTOHEX(STANDARD_HASH({text}, 'MD5'))"
-        return (f"TO_NUMBER(SUBSTR({digest}, 1, 8), 'XXXXXXXX')",
-                f"TO_NUMBER(SUBSTR({digest}, 9, 8), 'XXXXXXXX')")  # fmt: skip
+        return (
+            f"TO_NUMBER(SUBSTR({digest}, 1, 8), 'XXXXXXXX')",
+            f"TO_NUMBER(SUBSTR({digest}, 9, 8), 'XXXXXXXX')",
+        )
 
     def add_column(self, table: str, column: str, sql_type: str) -> str:
         return f"ALTER TABLE {table} ADD ({column} {sql_type})"

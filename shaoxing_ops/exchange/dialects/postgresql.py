@@ -37,8 +37,10 @@ class PostgreSql(OnConflict):
         return f"CAST({col} AS TEXT)"
 
     def hashes(self, text: str) -> tuple[str, str]:
-        return (f"('x' || substr(md5({text}), 1, 8))::bit(32)::bigint",
-                f"('x' || substr(md5({text}), 9, 8))::bit(32)::bigint")  # fmt: skip
+        return (
+            f"('x' || substr(md5({text}), 1, 8))::bit(32)::bigint",
+            f"('x' || substr(md5({text}), 9, 8))::bit(32)::bigint",
+        )
 
     def key_table_ddl(self, name: str) -> str:
         return f"CREATE TEMPORARY TABLE {name} (k TEXT PRIMARY KEY)"
