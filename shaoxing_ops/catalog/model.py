@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 PLATFORM_COLUMNS = ("dsc_biz_record_id", "dsc_biz_operation", "dsc_biz_timestamp")
-OPERATIONS = ("I", "U", "D")
 COLUMN_KINDS = ("str", "text", "int", "bigint", "dec", "date", "datetime")
 
 

@@ -186,9 +186,3 @@ def exists_on(bind: Engine | Connection, table: Table) -> bool:
     """Whether the database behind ``bind`` holds the table (under the name ``table_on`` gives it)."""
     t = table_on(bind, table)
     return table_exists(bind, t.name, t.schema)
-
-
-def forget_table(bind: Engine | Connection, name: str) -> None:
-    """Drop the cached knowledge that ``name`` exists (after dropping it)."""
-    engine = engine_of(bind)
-    _known.get(engine, set()).discard(name)

@@ -27,7 +27,6 @@ from shaoxing_ops.exchange.opsdb import (
 from .registers import RegisterError, aliases, parse_day, pick
 from .text import clip, table
 
-KNOWN_SYSTEMS = ("执法在线", "全程电子化登记", "食安", "数据交换平台")  # suggestions; any system is accepted
 STATUS_LABELS = {"open": "待处理", "resolved": "已解决"}
 CHANNEL_ALIASES = {
     "qq": "QQ",
