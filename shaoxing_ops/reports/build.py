@@ -348,7 +348,16 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
                 line=dict(dash="dot"),
             )
         fig.update_layout(xaxis=xaxis, yaxis=dict(title="使用率 %", range=[0, 100]))
-        out.append(_titled(fig, "主机资源使用率（按日）"))
+        fig = _titled(fig, "主机资源使用率（按日）")
+        # two entries per host and metric: below the plot, where they may take several lines without
+        # running into the title
+        legend_lines = math.ceil(2 * len(report["resources"]) / 4)
+        fig.update_layout(
+            legend=dict(orientation="h", yref="container", yanchor="bottom", y=0, x=0),
+            height=360 + 22 * legend_lines,
+            margin=dict(l=60, r=60, t=60, b=110 + 22 * legend_lines),
+        )
+        out.append(fig)
     return out
 
 
