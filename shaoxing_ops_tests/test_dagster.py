@@ -341,7 +341,7 @@ def test_every_asset_and_check_is_presented_in_chinese_with_owner_kind_and_group
     graph = defs.resolve_asset_graph()
     chinese = re.compile(r"[\u4e00-\u9fff]")
     keys = list(graph.get_all_asset_keys())
-    assert len(keys) == 142 + 14 + 2 + 6  # provincial, bureau, statistics, operations
+    assert len(keys) == 142 + 14 + 2 + 7  # provincial, bureau, statistics, operations
     for key in keys:
         node = graph.get(key)
         assert node.description and chinese.search(node.description), key
