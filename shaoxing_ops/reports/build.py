@@ -30,7 +30,7 @@ from shaoxing_ops.operations.patches import patch_status
 
 from . import registers
 from .collect import CHECK_CN, CHECKS, DELIVERY_CN, STATUS_CN, TableDay, collect_days
-from .documents import Documents, chart_images, write_documents
+from .documents import Documents, chart_fragments, write_documents
 from .publish import write_index
 from .safety import redact_all
 from .templating import environment
@@ -362,19 +362,8 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
 
 
 def charts(report: dict[str, Any], for_print: bool = False) -> list[Markup]:
-    """The report's figures as HTML fragments: interactive (plotly.js is embedded once by the template), or
-    for print as PNG images (a line in their place where no Chromium can draw them)."""
-    figs = figures(report) if report["kind"] != "daily" else []
-    if not for_print:
-        return [Markup(fig.to_html(full_html=False, include_plotlyjs=False)) for fig in figs]
-    images = chart_images(figs)
-    titles = [fig.layout.title.text or "" for fig in figs]
-    if images is None:
-        return [Markup('<img class="chart" alt="{}">').format(t) for t in titles]
-    return [
-        Markup('<img class="chart" src="{}" alt="{}">').format(i, t)
-        for i, t in zip(images, titles, strict=True)
-    ]
+    """The report's figures as HTML fragments, or for print as images."""
+    return chart_fragments(figures(report) if report["kind"] != "daily" else [], for_print)
 
 
 def render(report: dict[str, Any], for_print: bool = False) -> str:

@@ -40,6 +40,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
+from markupsafe import Markup
 
 from shaoxing_ops.files import OWNER_ONLY
 
@@ -112,6 +113,21 @@ def chart_images(figures: list[Any], width: int = 1000) -> list[str] | None:
             png = fig.to_image(format="png", width=width, height=height, scale=2)
         out.append("data:image/png;base64," + base64.b64encode(png).decode("ascii"))
     return out
+
+
+def chart_fragments(figures: list[Any], for_print: bool = False) -> list[Markup]:
+    """Figures as HTML fragments: interactive (the page embeds plotly.js once), or for print as PNG images
+    (an image without a source where no Chromium can draw them; the Word copy puts a line in its place)."""
+    if not for_print:
+        return [Markup(fig.to_html(full_html=False, include_plotlyjs=False)) for fig in figures]
+    titles = [fig.layout.title.text or "" for fig in figures]
+    images = chart_images(figures)
+    if images is None:
+        return [Markup('<img class="chart" alt="{}">').format(t) for t in titles]
+    return [
+        Markup('<img class="chart" src="{}" alt="{}">').format(i, t)
+        for i, t in zip(images, titles, strict=True)
+    ]
 
 
 def _private(path: Path) -> Path:
@@ -335,7 +351,6 @@ class _Word:
 
     def __init__(self) -> None:
         self.doc = _new_document()
-        self.charts_missing = 0
         self.chart_width = CHART_WIDTH
 
     def landscape(self) -> None:
@@ -421,7 +436,6 @@ class _Word:
     def image(self, el: Any) -> None:
         src = el.get("src") or ""
         if not src.startswith("data:image/png;base64,"):
-            self.charts_missing += 1
             self.doc.add_paragraph(f"（图表“{el.get('alt') or ''}”需 Chromium 绘制，本副本未含）")
             return
         png = base64.b64decode(src.split(",", 1)[1])
@@ -625,7 +639,7 @@ def _run(paragraph: Paragraph, text: str, fmt: dict[str, Any]) -> Any:
 
 
 def docx_from_html(html: str) -> _Word:
-    """The Word document of ``html``, not yet saved (``.doc``; ``.charts_missing`` charts were not drawn)."""
+    """The Word document of ``html``, not yet saved (``.doc``)."""
     root = lxml.html.document_fromstring(html)
     word = _Word()
     body = root.find("body")

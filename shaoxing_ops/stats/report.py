@@ -12,7 +12,7 @@ from markupsafe import Markup
 from plotly.subplots import make_subplots
 
 from shaoxing_ops.files import write_private_text
-from shaoxing_ops.reports.documents import Documents, chart_images, write_documents
+from shaoxing_ops.reports.documents import Documents, chart_fragments, write_documents
 from shaoxing_ops.reports.templating import environment
 
 from . import commentary
@@ -206,15 +206,8 @@ def figures(frame: StatsFrame, month: str) -> list[go.Figure]:
 
 
 def charts(frame: StatsFrame, month: str, for_print: bool = False) -> list[Markup]:
-    """The figures as HTML fragments (plotly.js embedded once by the page), or for print as PNG images."""
-    figs = figures(frame, month)
-    if not for_print:
-        return [Markup(fig.to_html(full_html=False, include_plotlyjs=False)) for fig in figs]
-    images = chart_images(figs) or [""] * len(figs)  # without Chromium: an empty image, said in the copies
-    return [
-        Markup('<img class="chart" src="{}" alt="{}">').format(i, f.layout.title.text or "")
-        for i, f in zip(images, figs, strict=True)
-    ]
+    """The figures as HTML fragments, or for print as images."""
+    return chart_fragments(figures(frame, month), for_print)
 
 
 def _cell(value: Any, kind: str) -> str:
