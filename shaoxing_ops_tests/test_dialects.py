@@ -11,9 +11,9 @@ from sqlalchemy.dialects import mssql, mysql, oracle, postgresql, sqlite
 
 from shaoxing_ops.catalog import Catalog
 from shaoxing_ops.exchange import sa_table
-from shaoxing_ops.exchange.copy import RID, TS, _staging_ddl
 from shaoxing_ops.exchange.dialects import FAMILIES, UnsupportedDatabase, family
 from shaoxing_ops.exchange.dialects.oracle import number_format
+from shaoxing_ops.exchange.staging import RID, TS, staging_ddl
 
 # family -> (sqlglot grammar, SQLAlchemy dialect compiling its DDL; DM speaks Oracle's)
 GRAMMARS = {  # binds compiled as :name, which every grammar parses
@@ -117,7 +117,7 @@ def test_oracle_ddl_types_and_identifier_rules(catalog: Catalog) -> None:
     names = {n for t in catalog.tables for n in (t.db_name, *t.column_names)}
     assert max(map(len, names)) <= 30  # within Oracle 11g's and DM's limit of old
     assert sorted(n for n in names if dialect.identifier_preparer.quote(n) != n) == ["level"]
-    staging = _staging_ddl(catalog.table("E_BASEINFO"), dialect)
+    staging = staging_ddl(catalog.table("E_BASEINFO"), dialect)
     assert staging.startswith('CREATE PRIVATE TEMPORARY TABLE "ORA$PTT_stg_e_baseinfo" (')
     assert staging.endswith("ON COMMIT DROP DEFINITION")
     e = sa_table(catalog.table("E_BASEINFO"))

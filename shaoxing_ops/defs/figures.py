@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 
 from shaoxing_ops import settings
-from shaoxing_ops.exchange.copy import CopyResult
+from shaoxing_ops.exchange import CopyResult
 
 FIGURES = ("read", "inserted", "updated", "deleted", "unchanged", "superseded")
 

@@ -1,8 +1,10 @@
 """The DB-to-DB engine: window loads, full reloads, counts. Plain Python over SQLAlchemy, no Dagster."""
 
-from .copy import CopyResult, ExchangeError, copy_window, full_reload, stream_rows
+from .copy import copy_window, full_reload
 from .dbs import is_postgres, make_engine, normalise_url, safe_url
+from .results import CopyResult, ExchangeError
 from .schema import count_rows, ensure_table, sa_table, table_exists
+from .staging import stream_rows
 from .windows import SHANGHAI, day_window, to_local_naive
 
 __all__ = [

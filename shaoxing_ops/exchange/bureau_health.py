@@ -11,11 +11,11 @@ from sqlalchemy.engine import Engine
 
 from shaoxing_ops.catalog import BureauTable, Catalog
 
-from .health import Days, Outcome, _days, counts_by_day, newest_by_day, within
+from .health import Days, Outcome, counts_by_day, newest_by_day, within
 from .opsdb import OpsStore
 from .schema import sa_table, table_exists
 from .upload import expected_rows
-from .windows import to_local_naive
+from .windows import days_in, to_local_naive
 
 
 def _bureau_days(bureau: Engine, bt: BureauTable, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
@@ -61,7 +61,7 @@ def row_count(
         with bureau.connect() as conn:
             total = int(conn.execute(sa.select(sa.func.count()).select_from(sa_table(bt.table))).scalar_one())
     total_ok = within(total_expected, total, tolerance)
-    days = _days(start_, end_)
+    days = days_in(start_, end_)
     out: Days = {}
     for day in days:
         want, got = per_day.get(day, 0), actual.get(day, 0)
@@ -103,7 +103,7 @@ def freshness(
     per_day, _ = front_expected
     newest = newest_by_day(bureau, bt.table, start_, end_, False) if table_exists(bureau, bt.db_name) else {}
     out: Days = {}
-    for day in _days(start_, end_):
+    for day in days_in(start_, end_):
         is_loaded = day in loaded
         metadata: dict[str, Any] = {
             "expected_rows": per_day.get(day, 0),

@@ -13,14 +13,8 @@ CONFLICT DO UPDATE``. Every other pairing streams batches through SQLAlchemy. Me
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
-from functools import cache
-from queue import Full, Queue
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,88 +23,26 @@ from sqlalchemy.engine import Connection, Engine
 from shaoxing_ops.catalog import Table
 
 from .dbs import is_postgres, reading
-from .dialects import FAMILIES, family
-from .schema import (
-    cast_type,
-    count_rows,
-    ensure_table,
-    exists_on,
-    sa_table,
-    table_exists,
-    table_on,
-    tombstone_table,
+from .dialects import family
+from .results import CopyResult, ExchangeError
+from .schema import cast_type, count_rows, ensure_table, exists_on, sa_table, table_exists, table_on
+from .staging import (
+    DEFAULT_BATCH,
+    OP,
+    TS,
+    Progress,
+    column_list,
+    merge,
+    quote,
+    staging,
+    stream_rows,
+    window_filter,
+    write_batches,
 )
 from .windows import to_local_naive
 
-Progress = Callable[[int, str], None]  # (amount so far, "rows" | "bytes")
-DEFAULT_BATCH = 5_000
 LOAD_LABEL = "shaoxing-ops load"
 PIPE_BUFFER = 1 << 20  # bytes handed to the target per write on the COPY pipe
-OP = "dsc_biz_operation"
-TS = "dsc_biz_timestamp"
-RID = "dsc_biz_record_id"
-PG_BINARY_TYPES = {
-    "str": "varchar",
-    "text": "text",
-    "int": "int4",
-    "bigint": "int8",
-    "dec": "numeric",
-    "date": "date",
-    "datetime": "timestamp",
-}
-
-
-class ExchangeError(RuntimeError):
-    """A load could not be done; the target is as it was before. The message says what to do next."""
-
-
-@dataclass
-class DayFigures:
-    """What a load did with the changes stamped on one day (``dsc_biz_timestamp``'s date).
-
-    ``read`` = ``inserted + updated + deleted + unchanged + superseded``: a version that a later version of the
-    same key in the same load replaced is *superseded* (never written); a delete of a key the target does not
-    hold is *unchanged*. A load over a range of days attributes each written row to the day of its version,
-    so the days of a range add up to the range.
-    """
-
-    read: int = 0
-    inserted: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-    superseded: int = 0
-
-    @property
-    def moved(self) -> int:
-        return self.inserted + self.updated + self.deleted
-
-
-@dataclass
-class CopyResult:
-    table: str
-    read: int = 0
-    inserted: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-    seconds: float = 0.0
-    target_rows: int = 0
-    rows_before: int | None = None  # full reloads: target rows before the rebuild
-    method: str = ""
-    days: dict[str, DayFigures] = field(default_factory=dict)  # by day (YYYY-MM-DD) of the rows' versions
-
-    def day(self, day: str) -> DayFigures:
-        """The figures of one day; a day without changes in the window has all zeros."""
-        return self.days.get(day, DayFigures())
-
-
-def _q(conn: Connection, name: str) -> str:
-    return conn.dialect.identifier_preparer.quote(name)
-
-
-def _cols(conn: Connection, names: tuple[str, ...] | list[str], prefix: str = "") -> str:
-    return ", ".join(prefix + _q(conn, n) for n in names)
 
 
 def _require_source(source: Engine, table: Table) -> None:
@@ -123,139 +55,12 @@ def _require_source(source: Engine, table: Table) -> None:
         )
 
 
-def _window_filter(t: sa.Table, start: dt.datetime | None, end: dt.datetime | None) -> Any:
-    conds = []
-    if start is not None:
-        conds.append(t.c[TS] >= start)
-    if end is not None:
-        conds.append(t.c[TS] < end)
-    return sa.and_(*conds) if conds else None
-
-
-def stream_rows(
-    source: Engine, table: Table, where: Any = None, batch_size: int = DEFAULT_BATCH
-) -> Iterator[list[sa.Row]]:
-    """Yield the table's rows in batches, holding one batch in memory at a time."""
-    t = table_on(source, table)
-    # On a server each column is cast to its catalog type, so a source that retyped a column (schema drift)
-    # still reads as the catalog says, or fails with the database's own message. MySQL needs it for the
-    # columns that are not text only (its CAST knows no VARCHAR); SQLite types are per value.
-    if is_postgres(source):
-        query = sa.select(*[sa.cast(t.c[c.name], cast_type(c)).label(c.name) for c in table.columns])
-    elif source.dialect.name in ("mysql", "mariadb"):
-        query = sa.select(
-            *[
-                t.c[c.name] if c.kind in ("str", "text") else sa.cast(t.c[c.name], cast_type(c)).label(c.name)
-                for c in table.columns
-            ]
-        )
-    else:
-        query = sa.select(*t.c)
-    condition = where(t) if callable(where) else where
-    if condition is not None:
-        query = query.where(condition)
-    with source.connect() as conn:
-        result = reading(conn).execution_options(stream_results=True, yield_per=batch_size).execute(query)
-        yield from result.partitions(batch_size)
-
-
-def _write_batches(
-    conn: Connection,
-    table: Table,
-    target: sa.Table,
-    batches: Iterator[list[sa.Row]],
-    progress: Progress | None,
-) -> int:
-    """Append batches of rows to ``target`` on ``conn``; COPY on PostgreSQL, executemany elsewhere."""
-    total = 0
-    names = table.column_names
-    if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
-        types = [PG_BINARY_TYPES[c.kind] for c in table.columns]
-        stmt = f"COPY {_q(conn, target.name)} ({_cols(conn, names)}) FROM STDIN (FORMAT BINARY)"
-        with raw.cursor() as cur, cur.copy(stmt) as copy:
-            copy.set_types(types)
-            for batch in batches:
-                for row in batch:
-                    copy.write_row(row)
-                total += len(batch)
-                if progress:
-                    progress(total, "rows")
-        return total
-    with ExitStack() as stack:
-        if family(conn).name == "mysql":
-            # MySQL's bulk path without a file: PyMySQL's executemany folds plain tuples into multi-row
-            # INSERTs of about 1 MB each (SQLAlchemy's per-row dictionaries cost as much again), while the
-            # source is read ahead on a second thread.
-            cur = stack.enter_context(conn.connection.driver_connection.cursor())
-            sql = f"INSERT INTO {_q(conn, target.name)} ({_cols(conn, names)}) VALUES ({', '.join(['%s'] * len(names))})"
-            batches = _prefetched(batches)
-
-            def write(batch: list[sa.Row]) -> None:
-                cur.executemany(sql, [tuple(row) for row in batch])
-        else:
-            insert = target.insert()
-
-            def write(batch: list[sa.Row]) -> None:
-                conn.execute(insert, [dict(zip(names, row, strict=True)) for row in batch])
-
-        for batch in batches:
-            if not batch:
-                continue
-            write(batch)
-            total += len(batch)
-            if progress:
-                progress(total, "rows")
-    return total
-
-
-def _prefetched(batches: Iterator[list[sa.Row]], depth: int = 2) -> Iterator[list[sa.Row]]:
-    """The batches, read ahead by a thread: the source is read while the target writes (each waits on its
-    server much of the time). At most ``depth`` batches wait in memory; when the writer stops early (a
-    failure), the reader stops too and its source connection is released."""
-    queue: Queue[Any] = Queue(maxsize=depth)
-    stop, done = threading.Event(), object()
-
-    def read() -> None:
-        try:
-            for batch in batches:
-                while not stop.is_set():
-                    try:
-                        queue.put(batch, timeout=0.2)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    break
-            if not stop.is_set():
-                queue.put(done)
-        except BaseException as exc:  # handed to the writer, which raises it
-            queue.put(exc)
-        finally:
-            close = getattr(batches, "close", None)
-            if close:
-                close()
-
-    reader = threading.Thread(target=read, name="sxops-read-ahead", daemon=True)
-    reader.start()
-    try:
-        while (item := queue.get()) is not done:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while not queue.empty():
-            queue.get_nowait()
-        reader.join(timeout=30)
-
-
 def _pg_select_sql(conn: Connection, table: Table, where_sql: str) -> str:
     """A SELECT of the catalog's columns cast to the catalog's types: binary COPY needs exact types."""
     exprs = []
     for c in table.columns:
         pg_type = cast_type(c).compile(dialect=conn.dialect)
-        exprs.append(f"CAST({_q(conn, c.name)} AS {pg_type})")
+        exprs.append(f"CAST({quote(conn, c.name)} AS {pg_type})")
     name = conn.dialect.identifier_preparer.format_table(table_on(conn, table))
     return f"SELECT {', '.join(exprs)} FROM {name}{where_sql}"
 
@@ -278,9 +83,7 @@ def _pipe_pg(
         sraw = sconn.connection.driver_connection
         select = sql.SQL(_pg_select_sql(sconn, table, where_sql))
         out_stmt = sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(select)
-        in_stmt = (
-            f"COPY {_q(conn, target_name)} ({_cols(conn, table.column_names)}) FROM STDIN (FORMAT BINARY)"
-        )
+        in_stmt = f"COPY {quote(conn, target_name)} ({column_list(conn, table.column_names)}) FROM STDIN (FORMAT BINARY)"
         traw = conn.connection.driver_connection
         with sraw.cursor() as scur, traw.cursor() as tcur:
             with scur.copy(out_stmt, params) as cout, tcur.copy(in_stmt) as cin:
@@ -301,110 +104,6 @@ def _pipe_pg(
             copied = int(tcur.rowcount)  # read before the cursor closes
         sconn.rollback()
         return copied
-
-
-@contextmanager
-def _staging(conn: Connection, table: Table) -> Iterator[sa.Table]:
-    """A temporary table shaped like the target, without keys: it may hold several versions of a key."""
-    fam = family(conn)
-    stg = _staging_table(table, fam.name)
-    # PostgreSQL drops it at commit by itself; SQLite and MySQL keep a session's temporary tables after a
-    # failure (a pooled connection lives on), so a leftover is dropped first.
-    drop = {
-        "sqlite": f"DROP TABLE IF EXISTS temp.{_q(conn, stg.name)}",
-        "mysql": f"DROP TEMPORARY TABLE IF EXISTS {_q(conn, stg.name)}",
-    }.get(fam.name)
-    if drop:
-        conn.exec_driver_sql(drop)
-    # The DDL is the same every night: compiled once per table and dialect, not once per load.
-    conn.exec_driver_sql(_staging_ddl(table, conn.dialect))
-    yield stg
-    if drop:
-        conn.exec_driver_sql(drop)
-
-
-@cache
-def _staging_table(table: Table, family_name: str) -> sa.Table:
-    fam = FAMILIES[family_name]
-    cols = [sa.Column(c.name, c.type) for c in sa_table(table).columns]
-    return sa.Table(
-        fam.staging_name(table.db_name),
-        sa.MetaData(),
-        *cols,
-        prefixes=list(fam.staging_prefixes),
-        **fam.staging_options,
-    )
-
-
-@cache
-def _staging_ddl(table: Table, dialect: sa.Dialect) -> str:
-    stg = _staging_table(table, family(dialect).name)
-    return str(sa.schema.CreateTable(stg).compile(dialect=dialect)).strip()
-
-
-def day_of(conn: Connection, column: str) -> str:
-    """SQL for the day (``YYYY-MM-DD``) of a naive timestamp column, the same text on every dialect."""
-    return family(conn).day_of(column)
-
-
-def _merge(conn: Connection, table: Table, stg: str, tgt: str, result: CopyResult) -> None:
-    """Apply the staged rows to the target: latest version per key, deletes, identical rows left alone.
-
-    What happened is counted per day of the rows' versions (``DayFigures``) in the same statements, and the
-    totals are their sums.
-    """
-    q = lambda n: _q(conn, n)  # noqa: E731
-    fam = family(conn)
-    key = _cols(conn, table.key)
-    nonkey = [c for c in table.column_names if c not in table.key]
-    ranked = (
-        f"(SELECT s.*, ROW_NUMBER() OVER (PARTITION BY {_cols(conn, table.key, 's.')} "
-        f"ORDER BY s.{q(TS)} DESC, s.{q(RID)} DESC) AS rn_ FROM {q(stg)} s)"
-    )
-    latest = f"(SELECT * FROM {ranked} v WHERE rn_ = 1)"
-    upserts = f"SELECT * FROM {latest} l WHERE l.{q(OP)} <> 'D'"
-    upsert = fam.upsert(q, tgt, table.column_names, table.key, upserts)
-    match = " AND ".join(f"t.{q(k)} = r.{q(k)}" for k in table.key)
-    held = f"EXISTS (SELECT 1 FROM {q(tgt)} t WHERE {match})"
-    day = day_of(conn, f"r.{q(TS)}")
-    live, dead = f"r.rn_ = 1 AND r.{q(OP)} <> 'D'", f"r.rn_ = 1 AND r.{q(OP)} = 'D'"
-    if fam.name == "postgresql":  # one round trip: the staged versions by day, and what the upsert did
-        rows = conn.exec_driver_sql(
-            f"WITH up AS ({upsert} RETURNING (xmax = 0) AS ins, {day_of(conn, q(TS))} AS day), "
-            f"st AS (SELECT {day} AS day, count(*) AS rd, count(*) FILTER (WHERE r.rn_ = 1) AS lt, "
-            f"count(*) FILTER (WHERE {dead} AND {held}) AS dl FROM {ranked} r GROUP BY 1), "
-            "w AS (SELECT day, count(*) FILTER (WHERE ins) AS i, count(*) FILTER (WHERE NOT ins) AS u "
-            "FROM up GROUP BY day) "
-            "SELECT st.day, rd, lt, dl, coalesce(i, 0), coalesce(u, 0) FROM st LEFT JOIN w USING (day)"
-        ).all()
-    else:  # counted before the upsert, against the target as it was
-        changed = (
-            fam.differs([f"t.{q(c)}" for c in nonkey], [f"r.{q(c)}" for c in nonkey]) if nonkey else "1 = 0"
-        )
-        n = fam.count_if
-        rows = conn.exec_driver_sql(
-            f"SELECT {day}, count(*), {n('r.rn_ = 1')}, {n(f'{dead} AND {held}')}, "
-            f"{n(f'{live} AND NOT {held}')}, "
-            f"{n(f'{live} AND EXISTS (SELECT 1 FROM {q(tgt)} t WHERE {match} AND {changed})')} "
-            f"FROM {ranked} r GROUP BY {day}"
-        ).all()
-        conn.exec_driver_sql(upsert)
-    for d, read, newest, deleted, inserted, updated in rows:
-        figures = DayFigures(int(read), int(inserted), int(updated), int(deleted))
-        figures.superseded = int(read) - int(newest)
-        figures.unchanged = int(newest) - figures.inserted - figures.updated - figures.deleted
-        result.days[str(d)] = figures
-    result.inserted = sum(f.inserted for f in result.days.values())
-    result.updated = sum(f.updated for f in result.days.values())
-    result.unchanged = sum(f.unchanged for f in result.days.values())
-    deletes = f"SELECT {key} FROM {latest} d WHERE d.{q(OP)} = 'D'"
-    result.deleted = conn.exec_driver_sql(f"DELETE FROM {q(tgt)} WHERE ({key}) IN ({deletes})").rowcount
-    # Remember what was deleted for the legs downstream; a key that is live again is no longer deleted.
-    tomb = tombstone_table(table).name
-    marks = [*table.key, RID, OP, TS]
-    dead_rows = f"SELECT {_cols(conn, marks)} FROM {latest} d WHERE d.{q(OP)} = 'D'"
-    conn.exec_driver_sql(fam.upsert(q, tomb, marks, table.key, dead_rows, skip_unchanged=False))
-    conn.exec_driver_sql(f"DELETE FROM {q(tomb)} WHERE ({key}) IN (SELECT {key} FROM ({upserts}) r)")
 
 
 def copy_window(
@@ -433,17 +132,17 @@ def copy_window(
     ensure_table(target, table)  # committed on its own: a failed load must not take the table with it
     with target.begin() as conn:
         tgt = sa_table(table)
-        with _staging(conn, table) as stg:
+        with staging(conn, table) as stg:
             if is_postgres(source) and is_postgres(target):
                 result.method = "pg-binary-copy"
                 where_sql, params = _pg_where(conn, start, end)
                 result.read = _pipe_pg(source, conn, table, stg.name, where_sql, params, progress)
             else:
                 result.method = "batched"
-                batches = stream_rows(source, table, lambda t: _window_filter(t, start, end), batch_size)
-                result.read = _write_batches(conn, table, stg, batches, progress)
+                batches = stream_rows(source, table, lambda t: window_filter(t, start, end), batch_size)
+                result.read = write_batches(conn, table, stg, batches, progress)
             if result.read:
-                _merge(conn, table, stg.name, tgt.name, result)
+                merge(conn, table, stg.name, tgt.name, result)
         result.target_rows = count_rows(conn, tgt)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
@@ -454,7 +153,7 @@ def _window_has_rows(
 ) -> bool:
     t = table_on(source, table)
     probe = sa.select(sa.literal(1)).select_from(t)
-    where = _window_filter(t, start, end)
+    where = window_filter(t, start, end)
     if where is not None:
         probe = probe.where(where)
     with source.connect() as conn:
@@ -464,10 +163,10 @@ def _window_has_rows(
 def _pg_where(conn: Connection, start: dt.datetime | None, end: dt.datetime | None) -> tuple[str, dict]:
     conds, params = [], {}
     if start is not None:
-        conds.append(f"{_q(conn, TS)} >= %(start)s")
+        conds.append(f"{quote(conn, TS)} >= %(start)s")
         params["start"] = start
     if end is not None:
-        conds.append(f"{_q(conn, TS)} < %(end)s")
+        conds.append(f"{quote(conn, TS)} < %(end)s")
         params["end"] = end
     return (" WHERE " + " AND ".join(conds)) if conds else "", params
 
@@ -513,12 +212,12 @@ def _reload_sqlite(
     name, aside = table.db_name, f"{table.db_name}__rebuild"
     result.method = "batched"
     with target.begin() as conn:
-        q = lambda n: _q(conn, n)  # noqa: E731
+        q = lambda n: quote(conn, n)  # noqa: E731
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(aside)}")
         result.rows_before = count_rows(conn, sa_table(table)) if table_exists(conn, name) else 0
         built = sa_table(table, name=aside, indexes=False)
         built.create(conn)
-        rows = _write_batches(conn, table, built, stream_rows(source, table, _live, batch_size), progress)
+        rows = write_batches(conn, table, built, stream_rows(source, table, _live, batch_size), progress)
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
         conn.exec_driver_sql(f"ALTER TABLE {q(aside)} RENAME TO {q(name)}")
         for idx in sa_table(table).indexes:
@@ -541,13 +240,13 @@ def _reload_mysql(
     indexed = [c.name for c in table.columns if c.index and c.name not in table.key]
     result.method = "batched"
     with target.begin() as conn:
-        q = lambda n: _q(conn, n)  # noqa: E731
+        q = lambda n: quote(conn, n)  # noqa: E731
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(aside)}, {q(old)}")
         result.rows_before = count_rows(conn, sa_table(table)) if table_exists(conn, name) else 0
         sa_table(table, sa.MetaData(), name=aside, indexes=False).create(conn)
     with target.begin() as conn:
         built = sa_table(table, sa.MetaData(), name=aside, indexes=False)
-        rows = _write_batches(conn, table, built, stream_rows(source, table, _live, batch_size), progress)
+        rows = write_batches(conn, table, built, stream_rows(source, table, _live, batch_size), progress)
     with target.begin() as conn:
         if indexed:
             conn.exec_driver_sql(
@@ -579,7 +278,7 @@ def _reload_postgres(
     name, aside = table.db_name, f"{table.db_name}__rebuild"
     indexed = [c.name for c in table.columns if c.index and c.name not in table.key]
     with target.begin() as conn:
-        q = lambda n: _q(conn, n)  # noqa: E731
+        q = lambda n: quote(conn, n)  # noqa: E731
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(aside)}")
         bare = sa.Table(aside, sa.MetaData(), *[sa.Column(c.name, c.type) for c in sa_table(table).columns])
         bare.create(conn)
@@ -588,8 +287,8 @@ def _reload_postgres(
             rows = _pipe_pg(source, conn, table, aside, f" WHERE {q(OP)} <> 'D'", {}, progress)
         else:
             result.method = "batched"
-            rows = _write_batches(conn, table, bare, stream_rows(source, table, _live, batch_size), progress)
-        key = _cols(conn, table.key)
+            rows = write_batches(conn, table, bare, stream_rows(source, table, _live, batch_size), progress)
+        key = column_list(conn, table.key)
         statements = [f"ALTER TABLE {q(aside)} ADD CONSTRAINT {q(aside + '_pkey')} PRIMARY KEY ({key})"]
         statements += [f"CREATE INDEX {q(f'ix_{aside}_{c}')} ON {q(aside)} ({q(c)})" for c in indexed]
         exists = table_exists(conn, name)
@@ -608,7 +307,7 @@ def _reload_postgres(
         outcomes = [f.result() for f in futures]  # re-raises the first failure
     result.rows_before = outcomes[0]
     with target.begin() as conn:
-        q = lambda n: _q(conn, n)  # noqa: E731
+        q = lambda n: quote(conn, n)  # noqa: E731
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
         conn.exec_driver_sql(f"ALTER TABLE {q(aside)} RENAME TO {q(name)}")
         conn.exec_driver_sql(f"ALTER INDEX {q(aside + '_pkey')} RENAME TO {q(name + '_pkey')}")

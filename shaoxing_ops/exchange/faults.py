@@ -22,9 +22,10 @@ from sqlalchemy.engine import Engine
 
 from shaoxing_ops.catalog import Catalog, Table
 
-from .copy import LOAD_LABEL, OP, RID, TS
+from .copy import LOAD_LABEL
 from .dbs import is_postgres
 from .schema import sa_table, table_exists
+from .staging import OP, RID, TS
 
 FAULTS = {
     "late-day": "某日新增记录未按时下发，之后补发",

@@ -21,12 +21,12 @@ from shaoxing_ops.catalog import Catalog, Table
 from shaoxing_ops.domain import volume as volume_rules
 from shaoxing_ops.domain.validity import RowRules
 
-from .copy import OP, TS, _window_filter, stream_rows
 from .dbs import Bind, connected, engine_of
 from .dialects import family
 from .reconcile import reconcile
 from .schema import column_type, exists_on, table_on
-from .windows import to_local_naive
+from .staging import OP, TS, stream_rows, window_filter
+from .windows import days_in, to_local_naive
 
 # The checks of each leg, by their stable names (the Dagster wiring and the reports both read them here).
 LEG_CHECKS = {
@@ -48,14 +48,6 @@ class Outcome:
 Days = dict[str, Outcome]  # day (YYYY-MM-DD) -> that day's outcome
 
 
-def _days(start: dt.datetime, end: dt.datetime) -> list[str]:
-    out, day = [], start.date()
-    while dt.datetime.combine(day, dt.time()) < end:
-        out.append(day.isoformat())
-        day += dt.timedelta(days=1)
-    return out
-
-
 def _day(t: sa.Table) -> Any:
     """The day (``YYYY-MM-DD``) of each change, in SQL every database understands."""
     return sa.func.substr(sa.cast(t.c[TS], sa.String(32)), 1, 10)
@@ -66,7 +58,7 @@ def counts_by_day(
 ) -> dict[str, int]:
     t = table_on(engine, table)
     day = _day(t)
-    query = sa.select(day, sa.func.count()).where(_window_filter(t, start, end)).group_by(day)
+    query = sa.select(day, sa.func.count()).where(window_filter(t, start, end)).group_by(day)
     if live_only:
         query = query.where(t.c[OP] != "D")
     with connected(engine) as conn:
@@ -83,7 +75,7 @@ def changes_between(engine: Bind, tables: Iterable[Table], start: dt.datetime, e
             t = table_on(conn, table)
             total += int(
                 conn.execute(
-                    sa.select(sa.func.count()).select_from(t).where(_window_filter(t, start, end))
+                    sa.select(sa.func.count()).select_from(t).where(window_filter(t, start, end))
                 ).scalar_one()
             )
     return total
@@ -189,7 +181,7 @@ def row_count(
         for ts in versions:
             if ts >= start:
                 counts[str(ts)[:10]] = counts.get(str(ts)[:10], 0) - 1
-    days = _days(start, end)
+    days = days_in(start, end)
     # the tables as of the window's start; each day's end adds that day's rows
     src_total -= sum(src.get(d, 0) for d in days)
     tgt_total -= sum(tgt.get(d, 0) for d in days)
@@ -248,7 +240,7 @@ def newest_by_day(
     """The newest change of each day of the window."""
     t = table_on(engine, table)
     day = _day(t)
-    query = sa.select(day, sa.func.max(t.c[TS])).where(_window_filter(t, start, end)).group_by(day)
+    query = sa.select(day, sa.func.max(t.c[TS])).where(window_filter(t, start, end)).group_by(day)
     if live_only:
         query = query.where(t.c[OP] != "D")
     with connected(engine) as conn:
@@ -276,7 +268,7 @@ def freshness(
     src = newest_by_day(source, table, start, end, live_only=True)
     tgt = newest_by_day(target, table, start, end, live_only=False) if exists_on(target, table) else {}
     out: Days = {}
-    for day in _days(start, end):
+    for day in days_in(start, end):
         src_newest, tgt_newest, is_loaded = src.get(day), tgt.get(day), day in loaded
         lag = src_newest - tgt_newest if src_newest and tgt_newest else None
         metadata: dict[str, Any] = {
@@ -382,12 +374,12 @@ def validity(
     start, end = to_local_naive(start), to_local_naive(end)
     assert start is not None and end is not None
     rules = RowRules(table, catalog)
-    days = _days(start, end)
+    days = days_in(start, end)
     entries: dict[str, list[dict[str, Any]]] = {d: [] for d in days}
     checked: dict[str, int] = defaultdict(int)
     reasons: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     if exists_on(target, table):
-        for batch in stream_rows(engine_of(target), table, lambda t: _window_filter(t, start, end)):
+        for batch in stream_rows(engine_of(target), table, lambda t: window_filter(t, start, end)):
             for row in batch:
                 values = row._mapping
                 day = str(values[TS])[:10]
@@ -449,7 +441,7 @@ def volume(table: Table, engine: Bind, start: dt.datetime, end: dt.datetime, pri
         }
     first = first_day(engine, table)
     out: Days = {}
-    for day in _days(start, end):
+    for day in days_in(start, end):
         date = dt.date.fromisoformat(day)
         rows = counts.get(date, 0)
         verdict = volume_rules.judge(
@@ -485,7 +477,7 @@ def reconcile_days(
     assert start is not None and end is not None
     moving = moving or flux(table, source, target, end)
     diff = reconcile(table, source, target, as_of=end, ignore=moving.keys)
-    days = _days(start, end)
+    days = days_in(start, end)
     whole: dict[str, Any] = {
         "source_rows": diff.source_rows,
         "target_rows": diff.target_rows,

@@ -14,12 +14,14 @@ from sqlalchemy.engine import Engine
 
 from shaoxing_ops.catalog import BureauTable, Catalog, Table
 
-from .copy import CopyResult, ExchangeError, Progress, full_reload
+from .copy import full_reload
 from .dbs import make_engine
 from .dialects import family
 from .opsdb import OpsStore, now_local
 from .reconcile import Diff, RepairResult, reconcile, repair
+from .results import CopyResult, ExchangeError
 from .schema import column_type, exists_on, table_on
+from .staging import Progress
 from .upload import upload_window
 
 

@@ -13,10 +13,11 @@ from sqlalchemy.engine import Connection, Engine
 
 from shaoxing_ops.catalog import Catalog, Table
 
-from .copy import ExchangeError, _write_batches
 from .dbs import is_postgres
 from .dialects import family
+from .results import ExchangeError
 from .schema import sa_table
+from .staging import write_batches
 
 STATE_TABLE = "sim_state"
 FETCH_CHUNK = 500
@@ -103,7 +104,7 @@ class SqlProvinceStore:
         names = table.column_names
         if fresh and is_postgres(self.engine):
             tuples: Iterator[list[Any]] = iter([[tuple(r[c] for c in names) for r in rows]])
-            _write_batches(conn, table, t, tuples, None)  # type: ignore[arg-type]
+            write_batches(conn, table, t, tuples, None)  # type: ignore[arg-type]
             return
         if fresh:
             conn.execute(t.insert(), rows)

@@ -25,12 +25,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from shaoxing_ops.catalog import Table
 
-from .copy import OP, TS, CopyResult, _merge, _staging, _write_batches, stream_rows
 from .dbs import Bind, connected, engine_of, is_postgres, reading, role_of
 from .dialects import family
 from .dialects.mysql import BYTE_ORDER
 from .dialects.sqlite import register_hashes
+from .results import CopyResult
 from .schema import count_rows, ensure_table, sa_table, table_on
+from .staging import OP, TS, merge, staging, stream_rows, write_batches
 from .windows import to_local_naive
 
 SEP = "\x1f"
@@ -366,7 +367,7 @@ def repair(table: Table, source: Engine, target: Engine, diff: Diff, *, batch: i
     with target.begin() as conn:
         tgt = sa_table(table)
         copied = 0
-        with _staging(conn, table) as stg:
+        with staging(conn, table) as stg:
             for i in range(0, len(keys), batch):
                 chunk = keys[i : i + batch]
 
@@ -375,9 +376,9 @@ def repair(table: Table, source: Engine, target: Engine, diff: Diff, *, batch: i
                         return sa.and_(t.c[key_cols[0]].in_([k[0] for k in chunk]), t.c[OP] != "D")
                     return sa.and_(sa.tuple_(*[t.c[k] for k in key_cols]).in_(chunk), t.c[OP] != "D")
 
-                copied += _write_batches(conn, table, stg, stream_rows(source, table, where), None)
+                copied += write_batches(conn, table, stg, stream_rows(source, table, where), None)
             if copied:
-                _merge(conn, table, stg.name, tgt.name, result)
+                merge(conn, table, stg.name, tgt.name, result)
         deleted = 0
         for i in range(0, len(diff.extra), batch):
             chunk = diff.extra[i : i + batch]

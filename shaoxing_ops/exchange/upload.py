@@ -21,8 +21,9 @@ from sqlalchemy.engine import Engine
 from shaoxing_ops.catalog import BureauTable, Catalog, MapPart, Table
 from shaoxing_ops.domain.mapping import Unmappable, map_row, passes
 
-from .copy import OP, RID, TS, CopyResult, _merge, _staging, _window_filter, _write_batches, stream_rows
+from .results import CopyResult
 from .schema import count_rows, ensure_table, sa_table, table_exists, tombstone_table
+from .staging import OP, RID, TS, merge, staging, stream_rows, window_filter, write_batches
 from .windows import to_local_naive
 
 Row = dict[str, Any]
@@ -61,7 +62,7 @@ def _drivers(
     if not table_exists(front, source.db_name):
         return
     seen: set[tuple[Any, ...]] = set()
-    for batch in stream_rows(front, source, lambda t: _window_filter(t, start, end), batch_size):
+    for batch in stream_rows(front, source, lambda t: window_filter(t, start, end), batch_size):
         rows = [dict(r._mapping) for r in batch]
         seen.update(tuple(r[k] for k in source.key) for r in rows)
         yield rows
@@ -72,7 +73,7 @@ def _drivers(
         return
     changed = [
         tuple(r._mapping[k] for k in joined.key)
-        for b in stream_rows(front, joined, lambda t: _window_filter(t, start, end))
+        for b in stream_rows(front, joined, lambda t: window_filter(t, start, end))
         for r in b
     ]
     src_cols = tuple(a for a, _ in part.join_on)
@@ -139,7 +140,7 @@ def _deletes(
         return []
     key_exprs = {k: e.value for k, e in part.columns if k in bt.key}
     query = sa.select(tomb)
-    window = _window_filter(tomb, start, end)
+    window = window_filter(tomb, start, end)
     if window is not None:
         query = query.where(window)
     with front.connect() as conn:
@@ -169,7 +170,7 @@ def upload_window(
     result = UploadResult(table=bt.name, method="mapped")
     ensure_table(bureau, table)
     with bureau.begin() as conn:
-        with _staging(conn, table) as stg:
+        with staging(conn, table) as stg:
 
             def batches() -> Iterator[list[tuple[Any, ...]]]:
                 for part in bt.parts:
@@ -178,9 +179,9 @@ def upload_window(
                         yield _mapped(bt, part, catalog, front, rows, result)
                     yield _deletes(bt, part, catalog, front, start, end)
 
-            staged = _write_batches(conn, table, stg, batches(), None)
+            staged = write_batches(conn, table, stg, batches(), None)
             if staged:
-                _merge(conn, table, stg.name, sa_table(table).name, result)
+                merge(conn, table, stg.name, sa_table(table).name, result)
         result.target_rows = count_rows(conn, sa_table(table))
     result.seconds = round(time.perf_counter() - started, 3)
     return result

@@ -21,3 +21,12 @@ def to_local_naive(moment: dt.datetime | None) -> dt.datetime | None:
 def day_window(day: dt.date, days: int = 1) -> tuple[dt.datetime, dt.datetime]:
     start = dt.datetime.combine(day, dt.time())
     return start, start + dt.timedelta(days=days)
+
+
+def days_in(start: dt.datetime, end: dt.datetime) -> list[str]:
+    """The days (``YYYY-MM-DD``) a window touches, in order: each gets its own figures and check results."""
+    out, day = [], start.date()
+    while dt.datetime.combine(day, dt.time()) < end:
+        out.append(day.isoformat())
+        day += dt.timedelta(days=1)
+    return out

@@ -159,7 +159,7 @@ def daily_sheet(instance: dg.DagsterInstance, ops: OpsStore, day: dt.date) -> di
     )
 
 
-def _titled(fig: go.Figure, title: str) -> go.Figure:
+def titled(fig: go.Figure, title: str) -> go.Figure:
     fig.update_layout(
         title=title,
         font_family=FONT,
@@ -319,7 +319,7 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
             tickformat="d",
         ),
     )
-    out.append(_titled(fig, "每日交换表运行结果"))
+    out.append(titled(fig, "每日交换表运行结果"))
     fig = go.Figure()
     # each bar labelled: a first day's full load would otherwise flatten the ordinary days to nothing
     fig.add_bar(
@@ -333,7 +333,7 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
         textfont=dict(size=9),
     )
     fig.update_layout(xaxis=xaxis, yaxis=dict(title="行数", rangemode="tozero"))
-    out.append(_titled(fig, "每日交换行数"))
+    out.append(titled(fig, "每日交换行数"))
     if report["resources"]:
         fig = go.Figure()
         for metric, s in report["resources"].items():
@@ -348,7 +348,7 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
                 line=dict(dash="dot"),
             )
         fig.update_layout(xaxis=xaxis, yaxis=dict(title="使用率 %", range=[0, 100]))
-        fig = _titled(fig, "主机资源使用率（按日）")
+        fig = titled(fig, "主机资源使用率（按日）")
         # two entries per host and metric: below the plot, where they may take several lines without
         # running into the title
         legend_lines = math.ceil(2 * len(report["resources"]) / 4)
