@@ -98,7 +98,7 @@ class CatalogError(ValueError):
     """The catalog files are inconsistent; the message names the file, line, table and field."""
 
 
-class LineDict(dict):
+class LineDict(dict[Any, Any]):
     """A YAML mapping that remembers the line of each of its keys, for error messages."""
 
     lines: dict[Any, int]
@@ -407,7 +407,7 @@ def _load_yaml(path: Path, label: str | None = None) -> Any:
         raise CatalogError(f"{label or path.name}: not valid YAML: {exc}") from exc
 
 
-def _overlay_table(packaged: dict, site: dict) -> LineDict:
+def _overlay_table(packaged: dict[str, Any], site: dict[str, Any]) -> LineDict:
     """A packaged table with a site's fields: ``columns`` merged column by column (``drop`` removes one),
     every other field replaced."""
     merged = LineDict(packaged)
@@ -475,7 +475,7 @@ def load_catalog_from(folder: Path, site: Path | None = None) -> Catalog:
             if not site_layer:
                 if name in raw_tables:
                     raise CatalogError(f"{where}: already declared in {raw_tables[name][1].file}")
-                raw_tables[name] = (system, where, traw)
+                raw_tables[name] = (raw["system"], where, traw)  # required outside a site layer
             elif isinstance(traw, dict) and traw.get("drop") is True:
                 if name not in raw_tables:
                     raise CatalogError(f"{where}: drop: no packaged table {name!r} to drop")
@@ -488,7 +488,7 @@ def load_catalog_from(folder: Path, site: Path | None = None) -> Catalog:
             else:
                 if system is None:
                     raise CatalogError(f"{where}: a new table needs its file's 'system:'")
-                raw_tables[name] = (system, where, traw)
+                raw_tables[name] = (raw["system"], where, traw)  # required outside a site layer
     for system, title in titles.items():
         if not title:
             raise CatalogError(f"system {system!r}: no title given (add 'title:' beside 'system:')")
@@ -537,26 +537,26 @@ def load_catalog_from(folder: Path, site: Path | None = None) -> Catalog:
     tables_by_name = {t.name: t for _, ts in systems.values() for t in ts}
     bureau = []
     for name, raw in (braw.get("tables") or {}).items():
-        where = f"bureau.yaml: {name}"
+        at = f"bureau.yaml: {name}"
         if not isinstance(raw, dict) or not isinstance(raw.get("title"), str):
-            raise CatalogError(f"{where}: expected title, key, columns, sources, map")
-        key = _key(where, raw.get("key"))
+            raise CatalogError(f"{at}: expected title, key, columns, sources, map")
+        key = _key(at, raw.get("key"))
         sources = tuple(raw.get("sources") or ())
         for src in sources:
             if src not in seen:
-                raise CatalogError(f"{where}.sources: {src!r} is not a provincial table")
-        columns = _columns(where, raw.get("columns"), key, platform=True)
+                raise CatalogError(f"{at}.sources: {src!r} is not a provincial table")
+        columns = _columns(at, raw.get("columns"), key, platform=True)
         for col in columns:
             if col.codeset and col.codeset not in codesets:
-                raise CatalogError(f"{where}.{col.name}: unknown code set {col.codeset!r}")
+                raise CatalogError(f"{at}.{col.name}: unknown code set {col.codeset!r}")
         parts = tuple(
-            _map_part(f"{where}.map[{i}]", part, columns, key, tables_by_name, codesets, translations)
+            _map_part(f"{at}.map[{i}]", part, columns, key, tables_by_name, codesets, translations)
             for i, part in enumerate(raw.get("map") or ())
         )
         for part in parts:
             if part.source not in sources:
-                raise CatalogError(f"{where}.map: {part.source} is not among the sources")
-        rules = volume_rules(f"{where}.volume_check", raw.get("volume_check"), defaults)
+                raise CatalogError(f"{at}.map: {part.source} is not among the sources")
+        rules = volume_rules(f"{at}.volume_check", raw.get("volume_check"), defaults)
         bureau.append(BureauTable(name, raw["title"], key, columns, sources, parts, rules))
     ordered = tuple(System(name, title, tuple(tables)) for name, (title, tables) in systems.items())
     return Catalog(ordered, codesets, tuple(bureau), translations)

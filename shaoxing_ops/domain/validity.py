@@ -57,7 +57,7 @@ class RowRules:
         ]
         self.has_certype = "certype" in table.column_names
 
-    def violations(self, row: Mapping[str, Any]) -> list[Violation]:
+    def violations(self, row: Mapping[Any, Any]) -> list[Violation]:
         out: list[Violation] = []
         changed = _date_of(row.get("dsc_biz_timestamp"))
         for col in self.columns:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from shaoxing_ops.catalog import Table
 
-from .dbs import is_postgres, reading
+from .dbs import driver_connection, is_postgres, reading
 from .dialects import family
 from .results import CopyResult, ExchangeError
 from .schema import cast_type, count_rows, ensure_table, exists_on, sa_table, table_exists, table_on
@@ -80,11 +81,11 @@ def _pipe_pg(
     with source.connect() as sconn:
         # Name the session after the load, for whoever watches pg_stat_activity on the province side.
         sconn.exec_driver_sql(f"SET LOCAL application_name = '{LOAD_LABEL} {table.db_name}'")
-        sraw = sconn.connection.driver_connection
+        sraw = driver_connection(sconn)
         select = sql.SQL(_pg_select_sql(sconn, table, where_sql))
         out_stmt = sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(select)
         in_stmt = f"COPY {quote(conn, target_name)} ({column_list(conn, table.column_names)}) FROM STDIN (FORMAT BINARY)"
-        traw = conn.connection.driver_connection
+        traw = driver_connection(conn)
         with sraw.cursor() as scur, traw.cursor() as tcur:
             with scur.copy(out_stmt, params) as cout, tcur.copy(in_stmt) as cin:
                 moved, buffer = 0, bytearray()
@@ -160,8 +161,11 @@ def _window_has_rows(
         return reading(conn).execute(probe.limit(1)).first() is not None
 
 
-def _pg_where(conn: Connection, start: dt.datetime | None, end: dt.datetime | None) -> tuple[str, dict]:
-    conds, params = [], {}
+def _pg_where(
+    conn: Connection, start: dt.datetime | None, end: dt.datetime | None
+) -> tuple[str, dict[str, dt.datetime]]:
+    conds: list[str] = []
+    params: dict[str, dt.datetime] = {}
     if start is not None:
         conds.append(f"{quote(conn, TS)} >= %(start)s")
         params["start"] = start
@@ -212,7 +216,7 @@ def _reload_sqlite(
     name, aside = table.db_name, f"{table.db_name}__rebuild"
     result.method = "batched"
     with target.begin() as conn:
-        q = lambda n: quote(conn, n)  # noqa: E731
+        q = partial(quote, conn)
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(aside)}")
         result.rows_before = count_rows(conn, sa_table(table)) if table_exists(conn, name) else 0
         built = sa_table(table, name=aside, indexes=False)
@@ -240,7 +244,7 @@ def _reload_mysql(
     indexed = [c.name for c in table.columns if c.index and c.name not in table.key]
     result.method = "batched"
     with target.begin() as conn:
-        q = lambda n: quote(conn, n)  # noqa: E731
+        q = partial(quote, conn)
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(aside)}, {q(old)}")
         result.rows_before = count_rows(conn, sa_table(table)) if table_exists(conn, name) else 0
         sa_table(table, sa.MetaData(), name=aside, indexes=False).create(conn)
@@ -278,7 +282,7 @@ def _reload_postgres(
     name, aside = table.db_name, f"{table.db_name}__rebuild"
     indexed = [c.name for c in table.columns if c.index and c.name not in table.key]
     with target.begin() as conn:
-        q = lambda n: quote(conn, n)  # noqa: E731
+        q = partial(quote, conn)
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(aside)}")
         bare = sa.Table(aside, sa.MetaData(), *[sa.Column(c.name, c.type) for c in sa_table(table).columns])
         bare.create(conn)
@@ -307,7 +311,7 @@ def _reload_postgres(
         outcomes = [f.result() for f in futures]  # re-raises the first failure
     result.rows_before = outcomes[0]
     with target.begin() as conn:
-        q = lambda n: quote(conn, n)  # noqa: E731
+        q = partial(quote, conn)
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
         conn.exec_driver_sql(f"ALTER TABLE {q(aside)} RENAME TO {q(name)}")
         conn.exec_driver_sql(f"ALTER INDEX {q(aside + '_pkey')} RENAME TO {q(name + '_pkey')}")

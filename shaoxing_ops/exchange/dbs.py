@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -72,10 +73,11 @@ def safe_url(url: str | URL) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def is_postgres(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
+def is_postgres(bind: Bind) -> bool:
+    return bind.dialect.name == "postgresql"
 
 
+UNREACHABLE_MESSAGE = "shaoxing_ops_message"  # set on the exception: which database, which variable
 ROLE = "shaoxing_ops_role"  # execution option: which database this is (province, front, bureau, ops)
 
 
@@ -129,14 +131,15 @@ def make_engine(url: str | URL, role: str | None = None) -> Engine:
         ) from None
 
     @sa.event.listens_for(engine, "handle_error")
-    def _name_the_database(ctx) -> None:  # type: ignore[no-untyped-def]
+    def _name_the_database(ctx: sa.engine.ExceptionContext) -> None:
         # A failure to connect says which database and which variable, in one line, instead of a traceback.
         if ctx.connection is None and ctx.sqlalchemy_exception is not None:
             first = str(ctx.original_exception).strip().splitlines()[0] if str(ctx.original_exception) else ""
-            ctx.sqlalchemy_exception.shaoxing_ops_message = (  # type: ignore[union-attr]
+            message = (
                 f"{what} ({safe_url(engine.url)}) cannot be reached: {first}; check {_variable(role)}, the "
                 "network and the account"
             )
+            setattr(ctx.sqlalchemy_exception, UNREACHABLE_MESSAGE, message)
 
     return engine.execution_options(**{ROLE: role}) if role else engine
 
@@ -150,7 +153,7 @@ def engine_for(role: str) -> Engine:
 
 def connect_error(exc: BaseException) -> str | None:
     """The one-line message of a failure to connect, if ``exc`` is one (see ``make_engine``)."""
-    return getattr(exc, "shaoxing_ops_message", None)
+    return getattr(exc, UNREACHABLE_MESSAGE, None)
 
 
 def _make_engine(url: str | URL) -> Engine:
@@ -161,7 +164,7 @@ def _make_engine(url: str | URL) -> Engine:
         engine = sa.create_engine(u, connect_args={"timeout": 120})
 
         @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             # WAL lets readers (the UI, checks) go on while a load writes; a load stays one transaction.
             # pysqlite's own transaction handling is switched off so BEGIN comes from SQLAlchemy and DDL is
             # transactional too (the full reload swaps tables inside one transaction).
@@ -173,7 +176,7 @@ def _make_engine(url: str | URL) -> Engine:
             cur.close()
 
         @sa.event.listens_for(engine, "begin")
-        def _begin(conn) -> None:  # type: ignore[no-untyped-def]
+        def _begin(conn: Connection) -> None:
             # A deferred transaction that reads and then writes fails at once with "database is locked" when
             # another process wrote meanwhile; taking the write lock up front makes it wait its turn instead.
             # Long reads say so (READ_ONLY) and stay deferred, leaving writers free.
@@ -196,10 +199,19 @@ def _make_engine(url: str | URL) -> Engine:
         engine = sa.create_engine(u, pool_pre_ping=True, pool_recycle=3600, connect_args=args)
 
         @sa.event.listens_for(engine, "connect")
-        def _session(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        def _session(dbapi_conn: Any, _record: Any) -> None:
             # Strict: a value that does not fit is an error, never silently cut or zeroed.
             with dbapi_conn.cursor() as cur:
                 cur.execute(f"SET SESSION sql_mode = '{MYSQL_SQL_MODE}'")
 
         return engine
     return sa.create_engine(u)
+
+
+def driver_connection(conn: Connection) -> Any:
+    """The DBAPI driver's own connection under ``conn``, for its bulk paths (psycopg's COPY, PyMySQL's
+    multi-row executemany) that SQLAlchemy does not wrap."""
+    raw = conn.connection.driver_connection
+    if raw is None:
+        raise RuntimeError("the connection has no live driver connection (closed or invalidated)")
+    return raw

@@ -311,7 +311,9 @@ def install_standin_hooks(province: Engine) -> bool:
             )
 
     @sa.event.listens_for(province, "before_cursor_execute")
-    def _hook(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+    def _hook(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+    ) -> None:
         for fault in armed_for(statement):
             consume(fault["fault"], fault["table_name"])
             if fault["fault"] == "slow-source":

@@ -122,7 +122,9 @@ def _versions(
     with connected(engine) as conn:
         for query in queries:
             for row in conn.execute(query):
-                out[tuple(row[:n])] = (_as_datetime(row[n]), row[n + 1])
+                changed = _as_datetime(row[n])
+                if changed is not None:  # the stamp is NOT NULL on every exchanged table
+                    out[tuple(row[:n])] = (changed, row[n + 1])
     return out
 
 

@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -267,13 +268,10 @@ def reinitialise_any(
     launched_by: str | None = None,
 ) -> tuple[CopyResult, Reconciliation]:
     """``reinitialise`` or ``reinitialise_bureau``, as the table is a provincial or a bureau table."""
-    audit = {
-        "reason": reason,
-        "approved_by": approved_by,
-        "run_id": run_id,
-        "progress": progress,
-        "launched_by": launched_by,
-    }
     if isinstance(table, BureauTable):
-        return reinitialise_bureau(table, catalog, engine("front"), engine("bureau"), ops, **audit)
-    return reinitialise(table, engine("province"), engine("front"), ops, **audit)
+        run = partial(reinitialise_bureau, table, catalog, engine("front"), engine("bureau"), ops)
+    else:
+        run = partial(reinitialise, table, engine("province"), engine("front"), ops)
+    return run(
+        reason=reason, approved_by=approved_by, run_id=run_id, progress=progress, launched_by=launched_by
+    )

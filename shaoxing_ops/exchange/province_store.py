@@ -5,7 +5,6 @@ included, plus the simulator's state. It implements ``simulate.store.Store``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,7 +50,8 @@ class SqlProvinceStore:
         with self.engine.connect() as conn:
             text = conn.execute(sa.select(_state.c.state).where(_state.c.id == 1)).scalar_one_or_none()
             if text is not None:
-                return json.loads(text)
+                state: dict[str, Any] = json.loads(text)
+                return state
             base = self.tables["E_BASEINFO"]
             if conn.execute(sa.select(sa.func.count()).select_from(base)).scalar_one():
                 raise ExchangeError(
@@ -103,8 +103,8 @@ class SqlProvinceStore:
         t = self.tables[table.name]
         names = table.column_names
         if fresh and is_postgres(self.engine):
-            tuples: Iterator[list[Any]] = iter([[tuple(r[c] for c in names) for r in rows]])
-            write_batches(conn, table, t, tuples, None)  # type: ignore[arg-type]
+            tuples = iter([[tuple(r[c] for c in names) for r in rows]])
+            write_batches(conn, table, t, tuples, None)
             return
         if fresh:
             conn.execute(t.insert(), rows)

@@ -26,7 +26,7 @@ from .dbs import engine_of, role_of
 from .dialects.mysql import BYTE_ORDER
 
 
-class SqliteDecimal(sa.types.TypeDecorator):
+class SqliteDecimal(sa.types.TypeDecorator[Decimal]):
     """Exact decimals on SQLite, kept as canonical text (SQLite's own NUMERIC would round through floats)."""
 
     impl = sa.String
@@ -46,7 +46,7 @@ class SqliteDecimal(sa.types.TypeDecorator):
         return None if value is None else Decimal(value)
 
 
-def column_type(col: Column) -> sa.types.TypeEngine:
+def column_type(col: Column) -> sa.types.TypeEngine[Any]:
     match col.kind:
         case "str":
             return (
@@ -78,7 +78,7 @@ def column_type(col: Column) -> sa.types.TypeEngine:
     raise ValueError(f"unknown column kind {col.kind!r}")
 
 
-def cast_type(col: Column) -> sa.types.TypeEngine:
+def cast_type(col: Column) -> sa.types.TypeEngine[Any]:
     """The column's type for a CAST, which takes no collation."""
     return sa.String(col.length) if col.kind == "str" else column_type(col)
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from functools import cache
+from functools import cache, partial
 from queue import Full, Queue
 from typing import Any
 
@@ -22,13 +22,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from shaoxing_ops.catalog import Table
 
-from .dbs import is_postgres, reading
+from .dbs import driver_connection, is_postgres, reading
 from .dialects import FAMILIES, family
 from .results import CopyResult, DayFigures
 from .schema import cast_type, sa_table, table_on, tombstone_table
 
 Progress = Callable[[int, str], None]  # (amount so far, "rows" | "bytes")
 DEFAULT_BATCH = 5_000
+Batch = Sequence[Sequence[Any]]  # rows of the catalog's columns, in its order (SQLAlchemy rows or tuples)
 OP = "dsc_biz_operation"
 TS = "dsc_biz_timestamp"
 RID = "dsc_biz_record_id"
@@ -62,7 +63,7 @@ def window_filter(t: sa.Table, start: dt.datetime | None, end: dt.datetime | Non
 
 def stream_rows(
     source: Engine, table: Table, where: Any = None, batch_size: int = DEFAULT_BATCH
-) -> Iterator[list[sa.Row]]:
+) -> Iterator[Sequence[sa.Row[Any]]]:
     """Yield the table's rows in batches, holding one batch in memory at a time."""
     t = table_on(source, table)
     # On a server each column is cast to its catalog type, so a source that retyped a column (schema drift)
@@ -91,14 +92,14 @@ def write_batches(
     conn: Connection,
     table: Table,
     target: sa.Table,
-    batches: Iterator[list[sa.Row]],
+    batches: Iterator[Batch],
     progress: Progress | None,
 ) -> int:
     """Append batches of rows to ``target`` on ``conn``; COPY on PostgreSQL, executemany elsewhere."""
     total = 0
     names = table.column_names
     if conn.dialect.name == "postgresql":
-        raw = conn.connection.driver_connection
+        raw = driver_connection(conn)
         types = [PG_BINARY_TYPES[c.kind] for c in table.columns]
         stmt = f"COPY {quote(conn, target.name)} ({column_list(conn, names)}) FROM STDIN (FORMAT BINARY)"
         with raw.cursor() as cur, cur.copy(stmt) as copy:
@@ -115,16 +116,16 @@ def write_batches(
             # MySQL's bulk path without a file: PyMySQL's executemany folds plain tuples into multi-row
             # INSERTs of about 1 MB each (SQLAlchemy's per-row dictionaries cost as much again), while the
             # source is read ahead on a second thread.
-            cur = stack.enter_context(conn.connection.driver_connection.cursor())
+            cur = stack.enter_context(driver_connection(conn).cursor())
             sql = f"INSERT INTO {quote(conn, target.name)} ({column_list(conn, names)}) VALUES ({', '.join(['%s'] * len(names))})"
             batches = _prefetched(batches)
 
-            def write(batch: list[sa.Row]) -> None:
+            def write(batch: Batch) -> None:
                 cur.executemany(sql, [tuple(row) for row in batch])
         else:
             insert = target.insert()
 
-            def write(batch: list[sa.Row]) -> None:
+            def write(batch: Batch) -> None:
                 conn.execute(insert, [dict(zip(names, row, strict=True)) for row in batch])
 
         for batch in batches:
@@ -137,7 +138,7 @@ def write_batches(
     return total
 
 
-def _prefetched(batches: Iterator[list[sa.Row]], depth: int = 2) -> Iterator[list[sa.Row]]:
+def _prefetched(batches: Iterator[Batch], depth: int = 2) -> Iterator[Batch]:
     """The batches, read ahead by a thread: the source is read while the target writes (each waits on its
     server much of the time). At most ``depth`` batches wait in memory; when the writer stops early (a
     failure), the reader stops too and its source connection is released."""
@@ -202,13 +203,8 @@ def staging(conn: Connection, table: Table) -> Iterator[sa.Table]:
 def _staging_table(table: Table, family_name: str) -> sa.Table:
     fam = FAMILIES[family_name]
     cols = [sa.Column(c.name, c.type) for c in sa_table(table).columns]
-    return sa.Table(
-        fam.staging_name(table.db_name),
-        sa.MetaData(),
-        *cols,
-        prefixes=list(fam.staging_prefixes),
-        **fam.staging_options,
-    )
+    options: dict[str, Any] = {"prefixes": list(fam.staging_prefixes), **fam.staging_options}
+    return sa.Table(fam.staging_name(table.db_name), sa.MetaData(), *cols, **options)
 
 
 @cache
@@ -228,7 +224,7 @@ def merge(conn: Connection, table: Table, stg: str, tgt: str, result: CopyResult
     What happened is counted per day of the rows' versions (``DayFigures``) in the same statements, and the
     totals are their sums.
     """
-    q = lambda n: quote(conn, n)  # noqa: E731
+    q = partial(quote, conn)
     fam = family(conn)
     key = column_list(conn, table.key)
     nonkey = [c for c in table.column_names if c not in table.key]

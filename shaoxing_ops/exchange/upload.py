@@ -55,7 +55,12 @@ def _fetch(
 
 
 def _drivers(
-    front: Engine, part: MapPart, catalog: Catalog, start: dt.datetime, end: dt.datetime, batch_size: int
+    front: Engine,
+    part: MapPart,
+    catalog: Catalog,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    batch_size: int,
 ) -> Iterator[list[Row]]:
     """Source rows of the window, then those whose joined row changed in the window."""
     source = catalog.table(part.source)
@@ -131,7 +136,12 @@ def _mapped(
 
 
 def _deletes(
-    bt: BureauTable, part: MapPart, catalog: Catalog, front: Engine, start: dt.datetime, end: dt.datetime
+    bt: BureauTable,
+    part: MapPart,
+    catalog: Catalog,
+    front: Engine,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
 ) -> list[tuple[Any, ...]]:
     """Source rows deleted in the window (the front's tombstones) as deletes of their bureau rows."""
     source = catalog.table(part.source)

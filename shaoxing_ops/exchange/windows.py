@@ -7,12 +7,20 @@ datetime is turned into naive Shanghai time before it reaches SQL.
 from __future__ import annotations
 
 import datetime as dt
+from typing import overload
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
+@overload
+def to_local_naive(moment: dt.datetime) -> dt.datetime: ...
+@overload
+def to_local_naive(moment: None) -> None: ...
+@overload
+def to_local_naive(moment: dt.datetime | None) -> dt.datetime | None: ...
 def to_local_naive(moment: dt.datetime | None) -> dt.datetime | None:
+    """The moment as naive Shanghai wall-clock time; a naive moment is taken to be that already."""
     if moment is None or moment.tzinfo is None:
         return moment
     return moment.astimezone(SHANGHAI).replace(tzinfo=None)

@@ -39,7 +39,7 @@ FAMILIES: dict[str, Family] = {
 
 def family(bind: Engine | Connection | Any) -> Family:
     """The family of an engine, a connection or a SQLAlchemy dialect."""
-    dialect = getattr(bind, "dialect", bind)
+    dialect: Any = getattr(bind, "dialect", bind)
     try:
         return FAMILIES[dialect.name]
     except KeyError:

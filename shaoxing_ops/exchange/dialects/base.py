@@ -158,7 +158,8 @@ class OnConflict(Family):
 
     def upsert_rows(self, table: sa.Table, key: Sequence[str]) -> sa.Executable:
         stmt = self.insert(table)
-        return stmt.on_conflict_do_update(
+        upsert: sa.Executable = stmt.on_conflict_do_update(
             index_elements=list(key),
             set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in key},
         )
+        return upsert

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import oracle
+from sqlalchemy.dialects.oracle.base import OracleDialect
 
 from .base import NULL_TEXT, Family, Quote
 
@@ -51,7 +51,7 @@ class Oracle(Family):
         return self._merge_into(q, target, columns, key, select, skip_unchanged=skip_unchanged)
 
     def upsert_rows(self, table: sa.Table, key: Sequence[str]) -> sa.Executable:
-        prep = oracle.dialect().identifier_preparer
+        prep = OracleDialect().identifier_preparer
         binds = ", ".join(f":{c.name} AS {prep.quote(c.name)}" for c in table.c)
         select = f"SELECT {binds} FROM DUAL"
         return sa.text(self.upsert(prep.quote, table.name, [c.name for c in table.c], key, select))
