@@ -16,7 +16,7 @@ def load(path: str) -> dict:
 
 
 def test_docker_instance_differs_from_production_only_by_its_run_launcher() -> None:
-    production, docker = load("dagster.yaml"), load("deploy/docker/dagster.yaml")
+    production, docker = load("deploy/dagster.yaml"), load("deploy/docker/dagster.yaml")
     for section in ("storage", "run_retries", "run_monitoring", "run_coordinator"):
         assert docker[section] == production[section], section
     assert docker["concurrency"]["pools"] == production["concurrency"]["pools"]
@@ -40,7 +40,7 @@ def test_docker_instance_differs_from_production_only_by_its_run_launcher() -> N
 
 
 def test_kubernetes_values_use_dagsters_launcher_and_the_same_limits() -> None:
-    values, production = load("deploy/k8s/values.yaml"), load("dagster.yaml")
+    values, production = load("deploy/k8s/values.yaml"), load("deploy/dagster.yaml")
     assert values["runLauncher"]["type"] == "K8sRunLauncher"
     (deployment,) = values["dagster-user-deployments"]["deployments"]
     assert deployment["dagsterApiGrpcArgs"] == ["--module-name", "shaoxing_ops.definitions"]
@@ -58,7 +58,7 @@ def test_production_instance_config_is_valid_for_this_dagster(tmp_path: Path) ->
     from dagster._core.instance.config import dagster_instance_config
 
     (tmp_path / "dagster.yaml").write_text(
-        (ROOT / "dagster.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+        (ROOT / "deploy" / "dagster.yaml").read_text(encoding="utf-8"), encoding="utf-8"
     )
     config, _ = dagster_instance_config(str(tmp_path))
     assert config["concurrency"]["runs"]["max_concurrent_runs"] == 4

@@ -1,4 +1,4 @@
-"""Production rehearsal: the repository's dagster.yaml on PostgreSQL, `dagster-daemon` and `dagster-webserver`
+"""Production rehearsal: the repository's deploy/dagster.yaml on PostgreSQL, `dagster-daemon` and `dagster-webserver`
 as processes, a run launched through the webserver's GraphQL API into the queue, a failure, and the re-push
 sensor's tick launching the run that repairs it, every event stored in PostgreSQL."""
 
@@ -46,7 +46,7 @@ def test_queued_run_fails_and_the_sensor_tick_repairs_it(
         simulate_into(dbs["province"], catalog)
         home = tmp_path / "dagster_home"
         home.mkdir()
-        shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")  # the production instance, as README says
+        shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")  # the production instance, as README says
         pg = sa.engine.make_url(dbs["dagster"])
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("SXOPS_", "DAGSTER_"))},
