@@ -81,7 +81,7 @@ UNREACHABLE_MESSAGE = "shaoxing_ops_message"  # set on the exception: which data
 ROLE = "shaoxing_ops_role"  # execution option: which database this is (province, front, bureau, ops)
 
 
-def role_of(bind: Engine | Connection) -> str | None:
+def role_of(bind: Bind) -> str | None:
     return bind.get_execution_options().get(ROLE)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from shaoxing_ops.catalog import PLATFORM_COLUMNS as PLATFORM
 from shaoxing_ops.catalog import Column, Table
 
-from .dbs import engine_of, role_of
+from .dbs import Bind, engine_of, role_of
 from .dialects.mysql import BYTE_ORDER
 
 
@@ -114,7 +114,7 @@ def _build_table(table: Table, metadata: sa.MetaData, name: str | None, indexes:
     return t
 
 
-def table_on(bind: Engine | Connection, table: Table) -> sa.Table:
+def table_on(bind: Bind, table: Table) -> sa.Table:
     """The table as the database behind ``bind`` holds it: in the province under the province's own name and
     schema where the catalog maps them (``source:``), elsewhere as ``sa_table``."""
     if role_of(bind) == "province" and (table.source_name or table.source_schema):
@@ -151,7 +151,7 @@ def _cached_tombstones(table: Table) -> sa.Table:
 _known: WeakKeyDictionary[Engine, set[str]] = WeakKeyDictionary()
 
 
-def ensure_table(bind: Engine | Connection, table: Table) -> sa.Table:
+def ensure_table(bind: Bind, table: Table) -> sa.Table:
     """Create the table (and its indexes) if it is missing; return its SQLAlchemy form."""
     t = sa_table(table)
     engine = engine_of(bind)
@@ -171,7 +171,7 @@ def count_rows(conn: Connection, t: sa.Table, where: Any = None) -> int:
     return int(conn.execute(q).scalar_one())
 
 
-def table_exists(bind: Engine | Connection, name: str, schema: str | None = None) -> bool:
+def table_exists(bind: Bind, name: str, schema: str | None = None) -> bool:
     engine = engine_of(bind)
     known_as = f"{schema}.{name}" if schema else name
     if known_as in _known.get(engine, ()):
@@ -182,7 +182,7 @@ def table_exists(bind: Engine | Connection, name: str, schema: str | None = None
     return exists
 
 
-def exists_on(bind: Engine | Connection, table: Table) -> bool:
+def exists_on(bind: Bind, table: Table) -> bool:
     """Whether the database behind ``bind`` holds the table (under the name ``table_on`` gives it)."""
     t = table_on(bind, table)
     return table_exists(bind, t.name, t.schema)
