@@ -115,13 +115,16 @@ class Browser:
         return text
 
     def wait(self, until: Callable[[str], bool], *, timeout: float, settle: float = 1.0) -> str | None:
-        """The page's text once `until(text)` holds, re-read after `settle` seconds so a page still filling in
-        has drawn what it had; None if it never held."""
+        """The page's text once `until(text)` holds and still holds when re-read `settle` seconds later (a page
+        still filling in has drawn what it had, and one re-rendering in between is waited out); None if it
+        never held."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if until(self.text()):
                 time.sleep(settle)
-                return self.text()
+                text = self.text()
+                if until(text):
+                    return text
             time.sleep(0.5)
         return None
 
