@@ -14,12 +14,13 @@ from shaoxing_ops.defs.bureau.assets import asset_key as bureau_key
 from shaoxing_ops.defs.bureau.assets import bureau_asset
 from shaoxing_ops.defs.bureau.checks import BUREAU_CHECKS, bureau_checks
 from shaoxing_ops.defs.province.jobs import INSPECTION_KEY, checks_of, province_inspection_record
-from shaoxing_ops.defs.repush import TARGET_TAG, build_repush_sensor
+from shaoxing_ops.defs.repush import build_repush_sensor
 from shaoxing_ops.defs.resources import Databases
 from shaoxing_ops.domain.mapping import Unmappable, category, evaluate, map_row
 from shaoxing_ops.exchange import copy_window, day_window, faults
 from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.exchange.upload import upload_window
+from shaoxing_ops.names import REPUSH_TARGET_TAG as TARGET_TAG
 
 from .conftest import SIM_END, SIM_START, Dbs, embedded_instance, simulate_into
 from .test_health import evaluations

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from shaoxing_ops.catalog import Catalog
 from shaoxing_ops.defs.province.assets import asset_key
-from shaoxing_ops.defs.repush import TARGET_TAG
 from shaoxing_ops.exchange import faults, make_engine
+from shaoxing_ops.names import REPUSH_TARGET_TAG as TARGET_TAG
 
 from .conftest import create_pg_database, drop_pg_database, require_pg, simulate_into
 from .production import ROOT, stack

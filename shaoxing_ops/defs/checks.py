@@ -22,11 +22,11 @@ from shaoxing_ops.dagster_internals import TargetMaterialization, check_evaluati
 from shaoxing_ops.exchange import health
 from shaoxing_ops.exchange.dbs import Bind, for_reads
 from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.names import PROVINCE_CHECKS
 
 from .partitions import daily
 from .resources import Databases
 
-CHECK_NAMES = health.LEG_CHECKS["province"]
 DESCRIPTIONS = {
     "row_count": "行数比对：当日有效记录数及截至当日末的全表记录数，源端与目标端一致（容差可按表配置，默认完全一致）。",
     "freshness": "时效：目标端已包含源端当日的最新变更，且该日分区在次日截止时间（默认 09:00）前完成装载。",
@@ -45,7 +45,7 @@ def load_deadline() -> dt.time:
 
 
 def check_specs(
-    key: dg.AssetKey, names: Iterable[str] = CHECK_NAMES, descriptions: Mapping[str, str] = DESCRIPTIONS
+    key: dg.AssetKey, names: Iterable[str] = PROVINCE_CHECKS, descriptions: Mapping[str, str] = DESCRIPTIONS
 ) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(name, asset=key, description=descriptions[name], partitions_def=daily)

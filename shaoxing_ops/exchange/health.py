@@ -28,13 +28,8 @@ from .reconcile import reconcile
 from .schema import column_type, exists_on, table_on
 from .windows import to_local_naive
 
-# The checks of each leg, by their stable names (the Dagster wiring and the reports both read them here).
-LEG_CHECKS = {
-    "province": ("row_count", "freshness", "schema", "validity", "reconcile", "volume"),
-    "bureau": ("row_count", "freshness", "schema", "validity", "volume"),
-}
-MAX_LISTED = 20
-DATED_KEYS = 2000  # differing keys of a reconciliation whose day is looked up  # keys or columns named in a check's metadata; the rest are counted
+MAX_LISTED = 20  # keys or columns named in a check's metadata; the rest are counted
+DATED_KEYS = 2000  # differing keys of a reconciliation whose day is looked up
 
 
 @dataclass

@@ -24,12 +24,13 @@ from shaoxing_ops import settings
 from shaoxing_ops.catalog import load_catalog
 from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.files import write_private_text
+from shaoxing_ops.names import ALL_CHECKS
 from shaoxing_ops.operations.assessment import assess_hosts, describe
 from shaoxing_ops.operations.feedback import summary as feedback_summary
 from shaoxing_ops.operations.patches import patch_status
 
 from . import registers
-from .collect import CHECK_CN, CHECKS, DELIVERY_CN, STATUS_CN, TableDay, collect_days
+from .collect import CHECK_CN, DELIVERY_CN, STATUS_CN, TableDay, collect_days
 from .documents import Documents, chart_fragments, write_documents
 from .publish import write_index
 from .safety import redact_all
@@ -48,7 +49,11 @@ CHECK_TITLES = {
     "volume": "数据量",
 }
 _env.globals.update(
-    STATUS_CN=STATUS_CN, CHECK_CN=CHECK_CN, CHECKS=CHECKS, DELIVERY_CN=DELIVERY_CN, CHECK_TITLES=CHECK_TITLES
+    STATUS_CN=STATUS_CN,
+    CHECK_CN=CHECK_CN,
+    CHECKS=ALL_CHECKS,
+    DELIVERY_CN=DELIVERY_CN,
+    CHECK_TITLES=CHECK_TITLES,
 )
 
 

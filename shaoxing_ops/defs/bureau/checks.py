@@ -10,6 +10,7 @@ from shaoxing_ops import settings
 from shaoxing_ops.catalog import BureauTable, Catalog
 from shaoxing_ops.dagster_internals import check_evaluation_events
 from shaoxing_ops.exchange import bureau_health, health
+from shaoxing_ops.names import BUREAU_CHECKS
 
 from ..checks import (
     DESCRIPTIONS,
@@ -24,7 +25,6 @@ from ..checks import (
 from ..resources import Databases
 from .assets import asset_key
 
-BUREAU_CHECKS = health.LEG_CHECKS["bureau"]
 BUREAU_DESCRIPTIONS = {
     **DESCRIPTIONS,
     "row_count": "行数比对：数据局表与按映射规则（含筛选条件）由前置库应得的记录数一致，按日与全表；无法映射而隔离的记录不计。",
