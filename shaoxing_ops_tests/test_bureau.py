@@ -269,6 +269,58 @@ def test_an_unmappable_row_is_quarantined_not_sent_and_the_rest_goes(
     assert all(q["column_name"] == "ztlx" and "ZZ" in q["reason"] and not q["delivered"] for q in held)
 
 
+def test_a_day_not_loaded_by_its_deadline_fails_freshness_on_either_leg(
+    dbs: Dbs, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day's partition is due by SXOPS_LOAD_DEADLINE on the following day, on either leg alike: the
+    inspection finds the first day loaded from the province but never uploaded to the bureau, and the second
+    day not loaded at all."""
+    from shaoxing_ops.defs.province.checks import province_checks
+
+    monkeypatch.setenv("SXOPS_LOAD_DEADLINE", "08:30")
+    simulate_into(dbs.province, catalog)
+    legs = Legs(dbs, catalog, ["SCJG_BGXX"])
+    (source,), (upload,) = legs.province, legs.bureau
+    checks = [c for c in province_checks(catalog) if source.key in {k.asset_key for k in c.check_keys}]
+    freshness = dg.AssetSelection.checks(
+        dg.AssetCheckKey(source.key, "freshness"), dg.AssetCheckKey(upload.key, "freshness")
+    )
+    job = dg.define_asset_job("inspect", selection=freshness | dg.AssetSelection.assets(INSPECTION_KEY))
+    defs = dg.Definitions(
+        assets=[source, upload, province_inspection_record],
+        asset_checks=[*checks, *legs.checks],
+        jobs=[job],
+        resources=legs.resources,
+    )
+    found = {}
+    with embedded_instance() as instance:
+        dg.materialize(
+            [source], instance=instance, partition_key=SIM_START.isoformat(), resources=legs.resources
+        )
+        for day in (SIM_START, SIM_END):
+            result = defs.resolve_job_def("inspect").execute_in_process(
+                instance=instance, partition_key=day.isoformat()
+            )
+            for event in result.all_events:
+                if event.event_type_value == "ASSET_CHECK_EVALUATION":
+                    found[(event.event_specific_data.asset_key, day)] = event.event_specific_data
+    due = {day: f"{day + dt.timedelta(days=1)} 08:30:00" for day in (SIM_START, SIM_END)}
+    assert {k: e.check_name for k, e in found.items()} == {
+        (key, day): "freshness" for key in (source.key, upload.key) for day in (SIM_START, SIM_END)
+    }
+    assert {k: e.metadata["deadline"].value for k, e in found.items()} == {(k, d): due[d] for k, d in found}
+    loaded = found[(source.key, SIM_START)]
+    assert loaded.passed and loaded.metadata["loaded"].value is True
+    for key, day, what in (
+        (upload.key, SIM_START, "上报"),
+        (source.key, SIM_END, "装载"),
+        (upload.key, SIM_END, "上报"),
+    ):
+        missed = found[(key, day)]
+        assert not missed.passed and missed.metadata["loaded"].value is False
+        assert missed.description == f"截至 {due[day]} 仍未{what}该分区"
+
+
 def test_a_bureau_partition_is_repushed_when_its_rows_go_missing(dbs: Dbs, catalog: Catalog) -> None:
     simulate_into(dbs.province, catalog)
     legs = Legs(dbs, catalog, ["SCJG_BGXX"])
