@@ -202,7 +202,7 @@ def _escalations(ops: OpsStore) -> list[dict[str, Any]]:
 
 def figures(report: dict[str, Any]) -> list[go.Figure]:
     """Availability per leg and month; incidents and re-pushes per month."""
-    from .build import _titled
+    from .build import titled
 
     months = [m["month"] for m in report["months"]]
     xaxis = dict(type="category", title="月份")
@@ -230,7 +230,7 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
             marker_color=colour,
         )
     events.update_layout(xaxis=xaxis, yaxis=dict(title="表·日", rangemode="tozero"), barmode="group")
-    return [_titled(availability, "各月交换可用率（按链路）"), _titled(events, "各月故障与自动重推")]
+    return [titled(availability, "各月交换可用率（按链路）"), titled(events, "各月故障与自动重推")]
 
 
 def stem(year: int) -> str:

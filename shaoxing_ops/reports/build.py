@@ -164,7 +164,8 @@ def daily_sheet(instance: dg.DagsterInstance, ops: OpsStore, day: dt.date) -> di
     )
 
 
-def _titled(fig: go.Figure, title: str) -> go.Figure:
+def titled(fig: go.Figure, title: str) -> go.Figure:
+    """A report's chart in the reports' one look: its title, font, size and legend above the plot."""
     fig.update_layout(
         title=title,
         font_family=FONT,
@@ -293,7 +294,8 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
     daily = report["daily"]
     days = [d["day"] for d in daily]
     xaxis = dict(type="category", title="日期", tickangle=-45)
-    most_failed = max([d["checks_failed"] for d in daily] + [1])
+    failed = [d["checks_failed"] for d in daily]
+    most_failed = max([*failed, 1])
     fig = go.Figure()
     for key, name, colour in (
         ("succeeded", "成功", "#2e7d32"),
@@ -303,7 +305,7 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
         fig.add_bar(x=days, y=[d[key] for d in daily], name=f"{name}（表）", marker_color=colour)
     fig.add_scatter(
         x=days,
-        y=[d["checks_failed"] for d in daily],
+        y=failed,
         name="未通过检查（项，右轴）",
         yaxis="y2",
         mode="lines+markers",
@@ -324,7 +326,7 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
             tickformat="d",
         ),
     )
-    out.append(_titled(fig, "每日交换表运行结果"))
+    out.append(titled(fig, "每日交换表运行结果"))
     fig = go.Figure()
     # each bar labelled: a first day's full load would otherwise flatten the ordinary days to nothing
     fig.add_bar(
@@ -338,7 +340,7 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
         textfont=dict(size=9),
     )
     fig.update_layout(xaxis=xaxis, yaxis=dict(title="行数", rangemode="tozero"))
-    out.append(_titled(fig, "每日交换行数"))
+    out.append(titled(fig, "每日交换行数"))
     if report["resources"]:
         fig = go.Figure()
         for metric, s in report["resources"].items():
@@ -353,7 +355,7 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
                 line=dict(dash="dot"),
             )
         fig.update_layout(xaxis=xaxis, yaxis=dict(title="使用率 %", range=[0, 100]))
-        fig = _titled(fig, "主机资源使用率（按日）")
+        fig = titled(fig, "主机资源使用率（按日）")
         # two entries per host and metric: below the plot, where they may take several lines without
         # running into the title
         legend_lines = math.ceil(2 * len(report["resources"]) / 4)
