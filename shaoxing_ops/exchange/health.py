@@ -60,7 +60,7 @@ class LoadDeadline:
 
     def metadata(self, day: str) -> dict[str, str]:
         due = self.due(day)
-        return {"deadline": str(due)} if due else {}
+        return {"deadline": str(due)} if due is not None else {}
 
     def missed(self, day: str) -> bool:
         """``day`` was due and is not loaded."""
