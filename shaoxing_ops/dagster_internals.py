@@ -17,6 +17,9 @@ import sqlalchemy as sa
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData as TargetMaterialization,
 )
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition as AssetJob,  # what dg.define_asset_job returns, for type hints
+)
 from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.events import ASSET_EVENTS, DagsterEvent, DagsterEventBatchMetadata, DagsterEventType
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
@@ -315,6 +318,7 @@ __all__ = [
     "ASSET_PARTITION_RANGE_START_TAG",
     "IN_PROGRESS_RUN_STATUSES",
     "PARTITION_NAME_TAG",
+    "AssetJob",
     "PartitionKeyFilter",
     "PooledSqliteEventLogStorage",
     "TargetMaterialization",

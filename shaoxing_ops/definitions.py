@@ -8,12 +8,14 @@ from shaoxing_ops.defs.bureau.definitions import definitions as bureau_definitio
 from shaoxing_ops.defs.maintenance import reconcile_job, reinitialise_job
 from shaoxing_ops.defs.ops.definitions import definitions as ops_definitions
 from shaoxing_ops.defs.province.definitions import definitions as province_definitions
+from shaoxing_ops.defs.repush import definitions as repush_definitions
 from shaoxing_ops.defs.resources import databases_from_env
 from shaoxing_ops.defs.stats.definitions import definitions as stats_definitions
 
 defs = dg.Definitions.merge(
     province_definitions(),
     bureau_definitions(),
+    repush_definitions(),  # both legs'
     stats_definitions(),
     ops_definitions(),
     dg.Definitions(

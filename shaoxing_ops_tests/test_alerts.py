@@ -173,7 +173,6 @@ def test_the_sensor_tells_of_failed_runs_and_escalations_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import dagster as dg
-    from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
     from shaoxing_ops.defs.ops.alerts import ops_alert_sensor
     from shaoxing_ops.defs.resources import Databases
@@ -189,9 +188,9 @@ def test_the_sensor_tells_of_failed_runs_and_escalations_once(
     )
     with embedded_instance() as instance, http_receiver() as http:
         monkeypatch.setenv("SXOPS_ALERT_WEBHOOK", http.url("/hook"))
-        run = DagsterRun(
+        run = dg.DagsterRun(
             job_name="province_nightly",
-            status=DagsterRunStatus.STARTED,
+            status=dg.DagsterRunStatus.STARTED,
             tags={"dagster/partition": "2026-03-02"},
         )
         instance.add_run(run)
@@ -214,9 +213,9 @@ def test_the_sensor_tells_of_failed_runs_and_escalations_once(
         assert "运行失败：作业 province_nightly 分区 2026-03-02" in got.body["text"]
         assert "需人工处理" in got.body["text"] and got.body["severity"] == "严重"
         tick(cursor)  # the escalation is still open, the run still failed: nothing new to say
-        again = DagsterRun(
+        again = dg.DagsterRun(
             job_name="province_nightly",
-            status=DagsterRunStatus.STARTED,
+            status=dg.DagsterRunStatus.STARTED,
             tags={"dagster/partition": "2026-03-02"},
         )
         instance.add_run(again)  # the run retried and failed again: the same cause, table and day

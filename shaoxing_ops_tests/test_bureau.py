@@ -14,12 +14,13 @@ from shaoxing_ops.defs.bureau.assets import asset_key as bureau_key
 from shaoxing_ops.defs.bureau.assets import bureau_asset
 from shaoxing_ops.defs.bureau.checks import BUREAU_CHECKS, bureau_checks
 from shaoxing_ops.defs.province.jobs import INSPECTION_KEY, checks_of, province_inspection_record
-from shaoxing_ops.defs.repush import TARGET_TAG, build_repush_sensor
+from shaoxing_ops.defs.repush import build_repush_sensor
 from shaoxing_ops.defs.resources import Databases
 from shaoxing_ops.domain.mapping import Unmappable, category, evaluate, map_row
 from shaoxing_ops.exchange import copy_window, day_window, faults
 from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.exchange.upload import upload_window
+from shaoxing_ops.names import REPUSH_TARGET_TAG as TARGET_TAG
 
 from .conftest import SIM_END, SIM_START, Dbs, embedded_instance, simulate_into
 from .test_health import evaluations
@@ -266,6 +267,58 @@ def test_an_unmappable_row_is_quarantined_not_sent_and_the_rest_goes(
     held = ops.quarantined("SCJG_ZTXX")
     assert {q["record_key"] for q in held} == {f"E_BASEINFO:{k}" for k in bad}
     assert all(q["column_name"] == "ztlx" and "ZZ" in q["reason"] and not q["delivered"] for q in held)
+
+
+def test_a_day_not_loaded_by_its_deadline_fails_freshness_on_either_leg(
+    dbs: Dbs, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day's partition is due by SXOPS_LOAD_DEADLINE on the following day, on either leg alike: the
+    inspection finds the first day loaded from the province but never uploaded to the bureau, and the second
+    day not loaded at all."""
+    from shaoxing_ops.defs.province.checks import province_checks
+
+    monkeypatch.setenv("SXOPS_LOAD_DEADLINE", "08:30")
+    simulate_into(dbs.province, catalog)
+    legs = Legs(dbs, catalog, ["SCJG_BGXX"])
+    (source,), (upload,) = legs.province, legs.bureau
+    checks = [c for c in province_checks(catalog) if source.key in {k.asset_key for k in c.check_keys}]
+    freshness = dg.AssetSelection.checks(
+        dg.AssetCheckKey(source.key, "freshness"), dg.AssetCheckKey(upload.key, "freshness")
+    )
+    job = dg.define_asset_job("inspect", selection=freshness | dg.AssetSelection.assets(INSPECTION_KEY))
+    defs = dg.Definitions(
+        assets=[source, upload, province_inspection_record],
+        asset_checks=[*checks, *legs.checks],
+        jobs=[job],
+        resources=legs.resources,
+    )
+    found = {}
+    with embedded_instance() as instance:
+        dg.materialize(
+            [source], instance=instance, partition_key=SIM_START.isoformat(), resources=legs.resources
+        )
+        for day in (SIM_START, SIM_END):
+            result = defs.resolve_job_def("inspect").execute_in_process(
+                instance=instance, partition_key=day.isoformat()
+            )
+            for event in result.all_events:
+                if event.event_type_value == "ASSET_CHECK_EVALUATION":
+                    found[(event.event_specific_data.asset_key, day)] = event.event_specific_data
+    due = {day: f"{day + dt.timedelta(days=1)} 08:30:00" for day in (SIM_START, SIM_END)}
+    assert {k: e.check_name for k, e in found.items()} == {
+        (key, day): "freshness" for key in (source.key, upload.key) for day in (SIM_START, SIM_END)
+    }
+    assert {k: e.metadata["deadline"].value for k, e in found.items()} == {(k, d): due[d] for k, d in found}
+    loaded = found[(source.key, SIM_START)]
+    assert loaded.passed and loaded.metadata["loaded"].value is True
+    for key, day, what in (
+        (upload.key, SIM_START, "上报"),
+        (source.key, SIM_END, "装载"),
+        (upload.key, SIM_END, "上报"),
+    ):
+        missed = found[(key, day)]
+        assert not missed.passed and missed.metadata["loaded"].value is False
+        assert missed.description == f"截至 {due[day]} 仍未{what}该分区"
 
 
 def test_a_bureau_partition_is_repushed_when_its_rows_go_missing(dbs: Dbs, catalog: Catalog) -> None:

@@ -177,7 +177,7 @@ def test_every_loaded_day_of_every_table_has_each_checks_own_result(demo: Demo, 
 
     from shaoxing_ops.defs.bureau.assets import asset_key as bureau_key
     from shaoxing_ops.defs.province.assets import asset_key
-    from shaoxing_ops.exchange.health import LEG_CHECKS
+    from shaoxing_ops.names import LEG_CHECKS
 
     assert demo.done.returncode == 0, demo.done.stdout[-2000:] + demo.done.stderr[-2000:]
     first, last = (

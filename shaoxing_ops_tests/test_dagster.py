@@ -12,11 +12,11 @@ import pytest
 from shaoxing_ops.catalog import Catalog
 from shaoxing_ops.cli import nightly_job
 from shaoxing_ops.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-from shaoxing_ops.defs.checks import CHECK_NAMES
 from shaoxing_ops.defs.province.assets import asset_key, province_assets
 from shaoxing_ops.defs.resources import Databases
 from shaoxing_ops.exchange import copy_window, day_window, make_engine
 from shaoxing_ops.exchange.upload import upload_window
+from shaoxing_ops.names import PROVINCE_CHECKS as CHECK_NAMES
 
 from .conftest import SIM_END, SIM_START, Dbs, embedded_instance, representative_tables, simulate_into
 from .test_engine import province_live, snapshot

@@ -9,17 +9,18 @@ import json
 import dagster as dg
 import pytest
 import sqlalchemy as sa
-from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
 
 from shaoxing_ops.catalog import Catalog, Table
-from shaoxing_ops.defs.checks import CHECK_NAMES
 from shaoxing_ops.defs.province.assets import asset_key, province_asset
 from shaoxing_ops.defs.province.checks import province_checks
 from shaoxing_ops.defs.province.jobs import province_inspection, province_inspection_record
-from shaoxing_ops.defs.repush import ATTEMPT_TAG, TARGET_TAG, build_repush_sensor
+from shaoxing_ops.defs.repush import build_repush_sensor
 from shaoxing_ops.defs.resources import Databases
 from shaoxing_ops.exchange import faults
 from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.names import PROVINCE_CHECKS as CHECK_NAMES
+from shaoxing_ops.names import REPUSH_ATTEMPT_TAG as ATTEMPT_TAG
+from shaoxing_ops.names import REPUSH_TARGET_TAG as TARGET_TAG
 
 from .conftest import Dbs, embedded_instance, simulate_into
 from .test_engine import province_live, snapshot
@@ -247,9 +248,9 @@ def test_growing_delay_and_no_overlap(province, catalog, instance, monkeypatch: 
     assert h.tick().run_requests == []  # the second waits an hour after the first ended
     monkeypatch.setenv("SXOPS_REPUSH_DELAY_SECONDS", "0")
     # A load of the same table and day is running: the sensor must not start another one.
-    running = DagsterRun(
+    running = dg.DagsterRun(
         job_name="province_nightly",
-        status=DagsterRunStatus.STARTED,
+        status=dg.DagsterRunStatus.STARTED,
         tags={"dagster/partition": DAY1.isoformat()},
         asset_selection=frozenset([h.key]),
     )

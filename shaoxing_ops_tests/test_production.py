@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from shaoxing_ops.catalog import Catalog
 from shaoxing_ops.defs.province.assets import asset_key
-from shaoxing_ops.defs.repush import TARGET_TAG
 from shaoxing_ops.exchange import faults, make_engine
+from shaoxing_ops.names import REPUSH_TARGET_TAG as TARGET_TAG
 
 from .conftest import create_pg_database, drop_pg_database, require_pg, simulate_into
 from .production import ROOT, stack
@@ -46,7 +46,9 @@ def test_queued_run_fails_and_the_sensor_tick_repairs_it(
         simulate_into(dbs["province"], catalog)
         home = tmp_path / "dagster_home"
         home.mkdir()
-        shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")  # the production instance, as README says
+        shutil.copy(
+            ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml"
+        )  # the production instance, as README says
         pg = sa.engine.make_url(dbs["dagster"])
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("SXOPS_", "DAGSTER_"))},

@@ -24,8 +24,8 @@ from shaoxing_ops.defs.ops.assets import (
 from shaoxing_ops.defs.resources import Databases
 from shaoxing_ops.exchange import faults, make_engine
 from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.names import LEG_CHECKS
 from shaoxing_ops.reports import build
-from shaoxing_ops.reports.collect import LEG_CHECKS
 
 from .conftest import Dbs, embedded_instance
 from .test_health import DAY1, DAY2, Harness, province  # noqa: F401  (the fixture is used by name)

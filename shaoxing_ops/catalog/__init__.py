@@ -1,33 +1,31 @@
-"""The tables as data: provincial tables, Data Bureau tables and code sets, with typed loaders."""
+"""The tables as data: provincial tables, Data Bureau tables and code sets, with typed loaders.
 
-from .loader import GENERATORS, CatalogError, load_catalog, load_catalog_from
+Exported here is what the other packages use; the code-set types and the simulator's hints are imported where
+they are defined (``model``, ``loader``)."""
+
+from .loader import CatalogError, load_catalog, load_catalog_from
 from .model import (
     PLATFORM_COLUMNS,
     BureauTable,
     Catalog,
-    CodeSet,
     Column,
     Expr,
     MapPart,
     System,
     Table,
-    Translation,
     VolumeRules,
 )
 
 __all__ = [
-    "GENERATORS",
     "PLATFORM_COLUMNS",
     "BureauTable",
     "Catalog",
     "CatalogError",
-    "CodeSet",
     "Column",
     "Expr",
     "MapPart",
     "System",
     "Table",
-    "Translation",
     "VolumeRules",
     "load_catalog",
     "load_catalog_from",

@@ -96,10 +96,20 @@ class System:
 
 
 @dataclass(frozen=True)
-class CodeSet:
+class CodeMap:
+    """Codes and what each stands for, under a name and a title."""
+
     name: str
     title: str
     codes: dict[str, str]
+
+
+class CodeSet(CodeMap):
+    """A code set of the province's tables: code -> 中文名 (``codesets*.yaml``)."""
+
+
+class Translation(CodeMap):
+    """A front code -> the Data Bureau's code for the same thing (``bureau.yaml``)."""
 
 
 @dataclass(frozen=True)
@@ -121,13 +131,6 @@ class MapPart:
     where: tuple[tuple[str, tuple[str, ...]], ...] = ()
     join_table: str | None = None
     join_on: tuple[tuple[str, str], ...] = ()  # (source column, joined table column)
-
-
-@dataclass(frozen=True)
-class Translation:
-    name: str
-    title: str
-    codes: dict[str, str]
 
 
 @dataclass(frozen=True)

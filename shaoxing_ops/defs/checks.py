@@ -12,6 +12,7 @@ binds them to Dagster. Shared by the provincial leg and the Data Bureau leg.
 import datetime as dt
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import NamedTuple
 
 import dagster as dg
 from sqlalchemy.engine import Engine
@@ -22,11 +23,11 @@ from shaoxing_ops.dagster_internals import TargetMaterialization, check_evaluati
 from shaoxing_ops.exchange import health
 from shaoxing_ops.exchange.dbs import Bind, for_reads
 from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.names import PROVINCE_CHECKS
 
 from .partitions import daily
 from .resources import Databases
 
-CHECK_NAMES = health.LEG_CHECKS["province"]
 DESCRIPTIONS = {
     "row_count": "行数比对：当日有效记录数及截至当日末的全表记录数，源端与目标端一致（容差可按表配置，默认完全一致）。",
     "freshness": "时效：目标端已包含源端当日的最新变更，且该日分区在次日截止时间（默认 09:00）前完成装载。",
@@ -39,13 +40,15 @@ DESCRIPTIONS = {
 SEVERITY = {"ERROR": dg.AssetCheckSeverity.ERROR, "WARN": dg.AssetCheckSeverity.WARN}
 
 
-def load_deadline() -> dt.time:
-    """When a day's partition must be loaded by, on the following day (``SXOPS_LOAD_DEADLINE``, 09:00)."""
-    return dt.time.fromisoformat(os.environ.get("SXOPS_LOAD_DEADLINE", "09:00"))
+def load_deadline(loaded: Iterable[str]) -> health.LoadDeadline:
+    """A day's partition is due by ``SXOPS_LOAD_DEADLINE`` (09:00) on the following day; ``loaded``: the days
+    loaded (either leg's freshness check)."""
+    time = dt.time.fromisoformat(os.environ.get("SXOPS_LOAD_DEADLINE", "09:00"))
+    return health.LoadDeadline(time, set(loaded), dt.datetime.now(settings.TZ))
 
 
 def check_specs(
-    key: dg.AssetKey, names: Iterable[str] = CHECK_NAMES, descriptions: Mapping[str, str] = DESCRIPTIONS
+    key: dg.AssetKey, names: Iterable[str] = PROVINCE_CHECKS, descriptions: Mapping[str, str] = DESCRIPTIONS
 ) -> list[dg.AssetCheckSpec]:
     return [
         dg.AssetCheckSpec(name, asset=key, description=descriptions[name], partitions_def=daily)
@@ -100,8 +103,24 @@ def same_every_day(outcome: health.Outcome, days: list[str]) -> dict[str, health
     return dict.fromkeys(days, outcome)
 
 
-def selected_checks(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> set[str]:
-    return {k.name for k in context.selected_asset_check_keys if k.asset_key == key}
+class CheckStep(NamedTuple):
+    """What one check step evaluates: the run's window ``[start, end)`` and its days, the checks selected, and
+    the materialisation of each day that the day's results point at."""
+
+    start: dt.datetime
+    end: dt.datetime
+    days: list[str]
+    selected: set[str]
+    targets: dict[str, TargetMaterialization]
+
+
+def check_step(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> CheckStep:
+    window = context.partition_time_window
+    days = list(context.partition_keys)
+    selected = {k.name for k in context.selected_asset_check_keys if k.asset_key == key}
+    return CheckStep(
+        window.start, window.end, days, selected, latest_materializations(context.instance, key, days)
+    )
 
 
 def quarantine_days(
@@ -130,11 +149,7 @@ def evaluate(
     tolerance: float = 0.0,
 ) -> Iterator[dg.AssetCheckEvaluation]:
     """The selected checks of one provincial table, for each day of the run's partition or range."""
-    window = context.partition_time_window
-    start, end = window.start, window.end
-    selected = selected_checks(context, key)
-    days = list(context.partition_keys)
-    targets = latest_materializations(context.instance, key, days)
+    start, end, days, selected, targets = check_step(context, key)
     # The keys changed after the window are left out by the row count and the reconciliation alike; the
     # reconciliation's whole-table counts are the row count's, so each table is scanned once a side, not twice.
     both = {"row_count", "reconcile"} <= selected
@@ -147,16 +162,7 @@ def evaluate(
         outcomes = health.row_count(table, source, target, start, end, tolerance, moving, totals)
         yield from day_results(key, "row_count", outcomes, targets)
     if "freshness" in selected:
-        outcomes = health.freshness(
-            table,
-            source,
-            target,
-            start,
-            end,
-            loaded=set(targets),
-            deadline=load_deadline(),
-            now=dt.datetime.now(settings.TZ),
-        )
+        outcomes = health.freshness(table, source, target, start, end, deadline=load_deadline(targets))
         yield from day_results(key, "freshness", outcomes, targets)
     if "schema" in selected:
         yield from day_results(

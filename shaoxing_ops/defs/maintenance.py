@@ -10,15 +10,13 @@ from pydantic import Field
 from shaoxing_ops.catalog import BureauTable, Table, load_catalog
 from shaoxing_ops.exchange.maintenance import ApprovalMissing, reconcile_any, reinitialise_any, tables_of
 from shaoxing_ops.exchange.reconcile import diff_report
+from shaoxing_ops.names import LAUNCHED_BY_TAG
 
 from .bureau.assets import asset_key as bureau_key
 from .province.assets import asset_key
 from .resources import Databases
 
 Leg = Literal["province", "bureau"]
-# Who launched the run: set by the webserver behind the authenticating proxy (shaoxing_ops/serve/webserver.py)
-# from the proxy's authenticated user; recorded in the audit next to the approver.
-LAUNCHED_BY_TAG = "sxops/launched_by"
 LEG_FIELD = Field(
     default="province", description="province：前置库对省局；bureau：数据局表对前置库按映射生成的结果"
 )

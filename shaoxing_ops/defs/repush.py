@@ -6,7 +6,8 @@ A re-push run also reconciles the whole table and repairs the rows that differ. 
 (``SXOPS_REPUSH_MAX_ATTEMPTS``, default 3) and spaced by a growing delay (``SXOPS_REPUSH_DELAY_SECONDS``,
 default 300 s, doubled each time); after the last one the sensor stops and escalates: an observation on the
 asset partition in the UI and a row in the ops store's escalations, which the inspection sheet lists.
-Passing faults never reach it: the assets' RetryPolicy absorbs them inside the step.
+Passing faults never reach it: the assets' RetryPolicy absorbs them inside the step. One wiring serves both
+legs (``definitions``): each gets a re-push job over its tables and a sensor re-running its checks.
 """
 
 import datetime as dt
@@ -19,6 +20,7 @@ from typing import Any
 import dagster as dg
 
 from shaoxing_ops import settings
+from shaoxing_ops.catalog import load_catalog
 from shaoxing_ops.dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -26,17 +28,26 @@ from shaoxing_ops.dagster_internals import (
     PARTITION_NAME_TAG,
 )
 from shaoxing_ops.exchange.maintenance import Reconciliation
+from shaoxing_ops.names import (
+    BUREAU,
+    LEG_CHECKS,
+    PROVINCE,
+    PROVINCE_CHECKS,
+    REPUSH_ATTEMPT_TAG,
+    REPUSH_REASON_TAG,
+    REPUSH_TARGET_TAG,
+    bureau_key_path,
+    parse_repush_target,
+    province_key_path,
+    repush_target,
+)
 
-from .checks import CHECK_NAMES
+from .jobs import leg_job
 from .resources import Databases
 
-TARGET_TAG = "shaoxing-ops/repush-target"
-ATTEMPT_TAG = "shaoxing-ops/repush-attempt"
-REASON_TAG = "shaoxing-ops/repush-reason"
 # A day that did not arrive at all (a failed `volume` check) is not re-pushed: there is nothing to load yet. The
 # alert tells a person; once the rows arrive, `row_count` (or tonight's `reconcile`) fails and re-pushes the day.
 REPUSHED_CHECKS = ("row_count", "freshness", "reconcile")
-CHECKS_AFTER_REPUSH = CHECK_NAMES
 
 
 def max_attempts() -> int:
@@ -48,11 +59,11 @@ def base_delay() -> float:
 
 
 def target_id(key: dg.AssetKey, partition: str) -> str:
-    return f"{key.to_user_string()}|{partition}"
+    return repush_target(key.to_user_string(), partition)
 
 
 def parse_target(target: str) -> tuple[dg.AssetKey, str]:
-    key, _, partition = target.rpartition("|")
+    key, partition = parse_repush_target(target)
     return dg.AssetKey.from_user_string(key), partition
 
 
@@ -67,7 +78,7 @@ def attempts_for(instance: dg.DagsterInstance, target: str, since: float) -> Att
     """Re-push runs of this target made for the current incident (created after it was first seen)."""
     records = [
         r
-        for r in instance.get_run_records(dg.RunsFilter(tags={TARGET_TAG: target}))
+        for r in instance.get_run_records(dg.RunsFilter(tags={REPUSH_TARGET_TAG: target}))
         if r.create_timestamp.timestamp() >= since
     ]
     in_progress = any(r.dagster_run.status in IN_PROGRESS_RUN_STATUSES for r in records)
@@ -157,7 +168,7 @@ def build_repush_sensor(
     keys: list[dg.AssetKey],
     job_name: str,
     description: str,
-    checks_after: tuple[str, ...] = CHECKS_AFTER_REPUSH,
+    checks_after: tuple[str, ...] = PROVINCE_CHECKS,
 ) -> dg.SensorDefinition:
     """The re-push sensor of one leg: ``keys`` are its assets, ``checks_after`` the checks a re-push re-runs."""
     watched = list(keys)
@@ -189,7 +200,7 @@ def build_repush_sensor(
 
         def resolve(target: str) -> None:
             failing.pop(target, None)
-            ops.resolve_escalation(*_split(target))
+            ops.resolve_escalation(*parse_repush_target(target))
 
         for target in check_pass:
             if failing.get(target, {}).get("kind") == "check":
@@ -227,7 +238,11 @@ def build_repush_sensor(
                     partition_key=partition,
                     asset_selection=[key],
                     asset_check_keys=[dg.AssetCheckKey(key, n) for n in checks_after],
-                    tags={TARGET_TAG: target, ATTEMPT_TAG: str(attempt), REASON_TAG: info["reason"][:200]},
+                    tags={
+                        REPUSH_TARGET_TAG: target,
+                        REPUSH_ATTEMPT_TAG: str(attempt),
+                        REPUSH_REASON_TAG: info["reason"][:200],
+                    },
                 )
             )
             context.log.info(f"re-push {target}, attempt {attempt}/{max_attempts()}: {info['reason']}")
@@ -237,9 +252,35 @@ def build_repush_sensor(
     return _sensor
 
 
-def _split(target: str) -> tuple[str, str]:
-    key, partition = parse_target(target)
-    return key.to_user_string(), partition
+# The texts of each leg's re-push job and sensor in the UI.
+DESCRIPTIONS = {
+    PROVINCE: (
+        "重新推送：由 province_repush_sensor 按失败的表和分区发起。",
+        "自动重推：省局下发表的检查失败或装载失败时，重新推送该表该分区（最多 3 次，间隔递增），仍失败则升级。",
+    ),
+    BUREAU: (
+        "重新上报：由 bureau_repush_sensor 按失败的数据局表和分区发起，重传该分区，再按前置库的映射结果核对整张表并定向修复（多出的记录一并删除）。",
+        "自动重报：数据局表的检查或上报失败时，重新上报该表该分区（最多 3 次，间隔递增），仍失败则升级。",
+    ),
+}
+
+
+def definitions() -> dg.Definitions:
+    """Either leg's re-push: a job over the leg's tables (``<leg>_repush``) and the sensor that launches it
+    (``<leg>_repush_sensor``), re-running the leg's checks."""
+    catalog = load_catalog()
+    keys = {
+        PROVINCE: [dg.AssetKey(province_key_path(t)) for t in catalog.tables],
+        BUREAU: [dg.AssetKey(bureau_key_path(b)) for b in catalog.bureau],
+    }
+    jobs, sensors = [], []
+    for leg, (job_text, sensor_text) in DESCRIPTIONS.items():
+        job = leg_job(f"{leg}_repush", leg, job_text, kind="repush")
+        jobs.append(job)
+        sensors.append(
+            build_repush_sensor(f"{leg}_repush_sensor", keys[leg], job.name, sensor_text, LEG_CHECKS[leg])
+        )
+    return dg.Definitions(jobs=jobs, sensors=sensors)
 
 
 def repair_if_repush(
@@ -251,7 +292,7 @@ def repair_if_repush(
     A check may fail for rows outside the window (deleted, altered or added by hand in the target database); the
     re-push is the moment to put the whole table right, and it costs one checksum scan when nothing differs.
     """
-    if TARGET_TAG not in context.run.tags:
+    if REPUSH_TARGET_TAG not in context.run.tags:
         return {}
     outcome = reconcile()
     diff = outcome.diff
@@ -260,7 +301,7 @@ def repair_if_repush(
         f"changed {len(diff.changed)}; equal now: {outcome.equal_now}"
     )
     return {
-        "repush_attempt": int(context.run.tags.get(ATTEMPT_TAG, "1")),
+        "repush_attempt": int(context.run.tags.get(REPUSH_ATTEMPT_TAG, "1")),
         "repaired_missing": len(diff.missing),
         "repaired_extra": len(diff.extra),
         "repaired_changed": len(diff.changed),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from shaoxing_ops.catalog import BureauTable, Catalog
 
-from .health import Days, Outcome, counts_by_day, newest_by_day, within
+from .health import Days, LoadDeadline, Outcome, counts_by_day, newest_by_day, within
 from .opsdb import OpsStore
 from .schema import sa_table, table_exists
 from .upload import expected_rows
@@ -91,31 +90,24 @@ def freshness(
     bureau: Engine,
     start: dt.datetime,
     end: dt.datetime,
-    *,
-    loaded: Collection[str],
-    deadline: dt.time | None,
-    now: dt.datetime,
+    deadline: LoadDeadline,
 ) -> Days:
-    """Per day: the day's mapped changes reached the bureau, and the day was uploaded by ``deadline`` on the
-    following day."""
+    """Per day: the day's mapped changes reached the bureau, and the day was uploaded by its ``deadline``."""
     start_, end_ = to_local_naive(start), to_local_naive(end)
     assert start_ is not None and end_ is not None
     per_day, _ = front_expected
     newest = newest_by_day(bureau, bt.table, start_, end_, False) if table_exists(bureau, bt.db_name) else {}
     out: Days = {}
     for day in days_in(start_, end_):
-        is_loaded = day in loaded
+        is_loaded = day in deadline.loaded
         metadata: dict[str, Any] = {
             "expected_rows": per_day.get(day, 0),
             "bureau_newest_change": str(newest.get(day) or "无"),
             "loaded": is_loaded,
+            **deadline.metadata(day),
         }
-        due = None
-        if deadline is not None:
-            due = dt.datetime.combine(dt.date.fromisoformat(day) + dt.timedelta(days=1), deadline)
-            metadata["deadline"] = str(due)
-        if due is not None and not is_loaded and to_local_naive(now) > due:
-            out[day] = Outcome(False, f"截至 {due} 仍未上报该分区", metadata, "ERROR")
+        if deadline.missed(day):
+            out[day] = Outcome(False, f"截至 {deadline.due(day)} 仍未上报该分区", metadata, "ERROR")
         elif per_day.get(day, 0) and newest.get(day) is None and is_loaded:
             out[day] = Outcome(False, "应上报的变更未出现在数据局表中", metadata, "ERROR")
         else:

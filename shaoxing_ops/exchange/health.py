@@ -28,13 +28,8 @@ from .schema import column_type, exists_on, table_on
 from .staging import OP, TS, stream_rows, window_filter
 from .windows import days_in, to_local_naive
 
-# The checks of each leg, by their stable names (the Dagster wiring and the reports both read them here).
-LEG_CHECKS = {
-    "province": ("row_count", "freshness", "schema", "validity", "reconcile", "volume"),
-    "bureau": ("row_count", "freshness", "schema", "validity", "volume"),
-}
-MAX_LISTED = 20
-DATED_KEYS = 2000  # differing keys of a reconciliation whose day is looked up  # keys or columns named in a check's metadata; the rest are counted
+MAX_LISTED = 20  # keys or columns named in a check's metadata; the rest are counted
+DATED_KEYS = 2000  # differing keys of a reconciliation whose day is looked up
 
 
 @dataclass
@@ -46,6 +41,32 @@ class Outcome:
 
 
 Days = dict[str, Outcome]  # day (YYYY-MM-DD) -> that day's outcome
+
+
+@dataclass(frozen=True)
+class LoadDeadline:
+    """By when a day's partition is due, for the freshness checks of either leg: ``time`` on the following day
+    (None: no deadline). ``loaded`` are the days loaded, ``now`` the moment of the check (the local clock if None)."""
+
+    time: dt.time | None = None
+    loaded: Collection[str] = ()
+    now: dt.datetime | None = None
+
+    def due(self, day: str) -> dt.datetime | None:
+        """When ``day``'s partition had to be loaded by."""
+        if self.time is None:
+            return None
+        return dt.datetime.combine(dt.date.fromisoformat(day) + dt.timedelta(days=1), self.time)
+
+    def metadata(self, day: str) -> dict[str, str]:
+        due = self.due(day)
+        return {"deadline": str(due)} if due is not None else {}
+
+    def missed(self, day: str) -> bool:
+        """``day`` was due and is not loaded."""
+        due = self.due(day)
+        now = to_local_naive(self.now) or dt.datetime.now()
+        return due is not None and day not in self.loaded and now > due
 
 
 def _day(t: sa.Table) -> Any:
@@ -257,21 +278,18 @@ def freshness(
     end: dt.datetime,
     *,
     max_lag: dt.timedelta = dt.timedelta(0),
-    loaded: Collection[str] = (),
-    deadline: dt.time | None = None,
-    now: dt.datetime | None = None,
+    deadline: LoadDeadline = LoadDeadline(),
 ) -> Days:
-    """Per day: the target holds the source's newest change of the day, and the day (one of ``loaded``) was
-    loaded by ``deadline`` on the following day."""
+    """Per day: the target holds the source's newest change of the day, and the day was loaded by its
+    ``deadline``."""
     start, end = to_local_naive(start), to_local_naive(end)
     assert start is not None and end is not None
-    now = to_local_naive(now) or dt.datetime.now()
     # a delete leaves nothing in the target to date it: compare live rows
     src = newest_by_day(source, table, start, end, live_only=True)
     tgt = newest_by_day(target, table, start, end, live_only=False) if exists_on(target, table) else {}
     out: Days = {}
     for day in days_in(start, end):
-        src_newest, tgt_newest, is_loaded = src.get(day), tgt.get(day), day in loaded
+        src_newest, tgt_newest, is_loaded = src.get(day), tgt.get(day), day in deadline.loaded
         lag = src_newest - tgt_newest if src_newest and tgt_newest else None
         metadata: dict[str, Any] = {
             "source_newest_change": str(src_newest) if src_newest else "无",
@@ -279,13 +297,10 @@ def freshness(
             "lag_seconds": lag.total_seconds() if lag is not None else 0.0,
             "max_lag_seconds": max_lag.total_seconds(),
             "loaded": is_loaded,
+            **deadline.metadata(day),
         }
-        due = None
-        if deadline is not None:
-            due = dt.datetime.combine(dt.date.fromisoformat(day) + dt.timedelta(days=1), deadline)
-            metadata["deadline"] = str(due)
-        if due is not None and not is_loaded and now > due:
-            out[day] = Outcome(False, f"截至 {due} 仍未装载该分区", metadata, "ERROR")
+        if deadline.missed(day):
+            out[day] = Outcome(False, f"截至 {deadline.due(day)} 仍未装载该分区", metadata, "ERROR")
         elif src_newest is not None and tgt_newest is None and table.volume > 0 and is_loaded:
             out[day] = Outcome(False, f"源端最新变更 {src_newest}，目标端没有该日的数据", metadata, "ERROR")
         elif lag is not None and lag > max_lag:

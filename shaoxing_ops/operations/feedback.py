@@ -24,7 +24,7 @@ from shaoxing_ops.exchange.opsdb import (
     OpsStore,
 )
 
-from .registers import RegisterError, aliases, parse_day, pick
+from .registers import RegisterError, aliases, entry, parse_day, pick
 from .text import clip, table
 
 STATUS_LABELS = {"open": "待处理", "resolved": "已解决"}
@@ -124,11 +124,7 @@ def add(
 
 
 def _item(conn: sa.Connection, store: OpsStore, feedback_id: int) -> dict[str, Any]:
-    f = store.feedback
-    item = conn.execute(sa.select(f).where(f.c.id == feedback_id)).mappings().first()
-    if item is None:
-        raise FeedbackError(f"问题反馈 #{feedback_id} 不存在：用 `shaoxing-ops feedback list` 查看编号")
-    return dict(item)
+    return entry(conn, store.feedback, feedback_id, "问题反馈", "feedback", FeedbackError)
 
 
 def update(

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from shaoxing_ops.exchange.opsdb import now_local
 
-from .registers import RegisterError, RegisterStore, optional, parse_day, required, split_list
+from .registers import RegisterError, RegisterStore, entry, optional, parse_day, required, split_list
 from .text import clip, table
 
 STATES = (
@@ -38,11 +38,7 @@ def _names(text: str | list[str] | None, what: str) -> list[str]:
 
 
 def _notice(conn: sa.Connection, reg: RegisterStore, notice_id: int) -> dict[str, Any]:
-    n = reg.notices
-    row = conn.execute(sa.select(n).where(n.c.id == notice_id)).mappings().first()
-    if row is None:
-        raise RegisterError(f"安全通报 #{notice_id} 不存在：用 `shaoxing-ops notice list` 查看编号")
-    return dict(row)
+    return entry(conn, reg.notices, notice_id, "安全通报", "notice")
 
 
 def _unique_number(

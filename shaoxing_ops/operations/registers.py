@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -79,6 +80,22 @@ def required(text: str | None, what: str) -> str:
 
 def optional(text: str | None) -> str | None:
     return (text or "").strip() or None
+
+
+def entry(
+    conn: sa.Connection,
+    table: sa.Table,
+    entry_id: int,
+    what: str,
+    command: str,
+    error: type[ValueError] = RegisterError,
+) -> dict[str, Any]:
+    """Entry ``entry_id`` of a register's ``table``, or a refusal saying how to list the numbers
+    (``shaoxing-ops <command> list``)."""
+    row = conn.execute(sa.select(table).where(table.c.id == entry_id)).mappings().first()
+    if row is None:
+        raise error(f"{what} #{entry_id} 不存在：用 `shaoxing-ops {command} list` 查看编号")
+    return dict(row)
 
 
 class RegisterStore:

@@ -24,12 +24,13 @@ from shaoxing_ops import settings
 from shaoxing_ops.catalog import load_catalog
 from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.files import write_private_text
+from shaoxing_ops.names import ALL_CHECKS
 from shaoxing_ops.operations.assessment import assess_hosts, describe
 from shaoxing_ops.operations.feedback import summary as feedback_summary
 from shaoxing_ops.operations.patches import patch_status
 
 from . import registers
-from .collect import CHECK_CN, CHECKS, DELIVERY_CN, STATUS_CN, TableDay, collect_days
+from .collect import CHECK_CN, DELIVERY_CN, STATUS_CN, TableDay, collect_days
 from .documents import Documents, chart_fragments, write_documents
 from .publish import write_index
 from .safety import redact_all
@@ -48,7 +49,11 @@ CHECK_TITLES = {
     "volume": "数据量",
 }
 _env.globals.update(
-    STATUS_CN=STATUS_CN, CHECK_CN=CHECK_CN, CHECKS=CHECKS, DELIVERY_CN=DELIVERY_CN, CHECK_TITLES=CHECK_TITLES
+    STATUS_CN=STATUS_CN,
+    CHECK_CN=CHECK_CN,
+    CHECKS=ALL_CHECKS,
+    DELIVERY_CN=DELIVERY_CN,
+    CHECK_TITLES=CHECK_TITLES,
 )
 
 
@@ -160,6 +165,7 @@ def daily_sheet(instance: dg.DagsterInstance, ops: OpsStore, day: dt.date) -> di
 
 
 def titled(fig: go.Figure, title: str) -> go.Figure:
+    """A report's chart in the reports' one look: its title, font, size and legend above the plot."""
     fig.update_layout(
         title=title,
         font_family=FONT,
@@ -288,7 +294,8 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
     daily = report["daily"]
     days = [d["day"] for d in daily]
     xaxis = dict(type="category", title="日期", tickangle=-45)
-    most_failed = max([d["checks_failed"] for d in daily] + [1])
+    failed = [d["checks_failed"] for d in daily]
+    most_failed = max([*failed, 1])
     fig = go.Figure()
     for key, name, colour in (
         ("succeeded", "成功", "#2e7d32"),
@@ -298,7 +305,7 @@ def figures(report: dict[str, Any]) -> list[go.Figure]:
         fig.add_bar(x=days, y=[d[key] for d in daily], name=f"{name}（表）", marker_color=colour)
     fig.add_scatter(
         x=days,
-        y=[d["checks_failed"] for d in daily],
+        y=failed,
         name="未通过检查（项，右轴）",
         yaxis="y2",
         mode="lines+markers",

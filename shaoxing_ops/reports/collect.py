@@ -18,10 +18,17 @@ import dagster as dg
 
 from shaoxing_ops.catalog import Catalog, load_catalog
 from shaoxing_ops.dagster_internals import PartitionKeyFilter
-from shaoxing_ops.exchange.health import LEG_CHECKS
+from shaoxing_ops.names import (
+    ALL_CHECKS,
+    BUREAU,
+    LEG_CHECKS,
+    PROVINCE,
+    REPUSH_TARGET_TAG,
+    bureau_key_path,
+    province_key_path,
+    repush_target,
+)
 
-CHECKS = LEG_CHECKS["province"]  # the columns of the sheet: every check of either leg
-REPUSH_TARGET_TAG = "shaoxing-ops/repush-target"
 STATUS_CN = {"succeeded": "成功", "failed": "失败", "not_started": "未开始"}
 CHECK_CN = {"passed": "通过", "failed": "未通过", "warning": "警告", "unknown": "未检查", "none": "—"}
 DELIVERY_CN = {"silent": "未下发", "drop": "数据量骤降", "surge": "数据量激增"}
@@ -80,13 +87,8 @@ class TableDay:
 
 def tables(catalog: Catalog) -> list[tuple[str, str, str, str, dg.AssetKey]]:
     """(leg, system, table, title, asset key) of every exchanged table, in catalog order."""
-    out = [
-        ("province", t.system, t.name, t.title, dg.AssetKey(["province", t.system, t.db_name]))
-        for t in catalog.tables
-    ]
-    out += [
-        ("bureau", "数据局上报", b.name, b.title, dg.AssetKey(["bureau", b.db_name])) for b in catalog.bureau
-    ]
+    out = [(PROVINCE, t.system, t.name, t.title, dg.AssetKey(province_key_path(t))) for t in catalog.tables]
+    out += [(BUREAU, "数据局上报", b.name, b.title, dg.AssetKey(bureau_key_path(b))) for b in catalog.bureau]
     return out
 
 
@@ -231,7 +233,7 @@ def collect_days(
                 td.status, td.run_id = "failed", failed_runs[(key, day)]
             if day in counted:
                 _counts(td, counted[day])
-            for check in CHECKS:
+            for check in ALL_CHECKS:  # the columns of the sheet
                 if check not in LEG_CHECKS[leg]:
                     td.checks[check] = "none"
                     continue
@@ -242,7 +244,7 @@ def collect_days(
                 td.checks[check] = status
                 if check == "volume" and detail is not None:
                     td.delivery = str(_value(detail.metadata, "status") or "")
-            runs = repushes.get(f"{key.to_user_string()}|{day}", [])
+            runs = repushes.get(repush_target(key.to_user_string(), day), [])
             td.repush_attempts = len(runs)
             td.repush_outcome = (
                 "成功"

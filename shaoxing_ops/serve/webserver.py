@@ -20,7 +20,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo, OperationType
 
-from shaoxing_ops.defs.maintenance import LAUNCHED_BY_TAG
+from shaoxing_ops.names import LAUNCHED_BY_TAG
 
 USER_HEADER = "x-forwarded-user"
 # Mutations that start runs, and where each takes its run tags from.

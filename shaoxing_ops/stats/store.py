@@ -5,7 +5,7 @@ existed gets them added (empty for the months written then) the next time a mont
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import polars as pl
 import sqlalchemy as sa
@@ -51,33 +51,36 @@ long_table = sa.Table(
     sa.Column("name2", sa.String(60), nullable=False, comment="交叉维度名称"),
     *[sa.Column(m, _measure_type(m), comment=_comment(m)) for m in LONG_MEASURES],
 )
-county_category_table = sa.Table(
+
+
+def _pivot(name: str, dimension: str, *columns: sa.Column) -> sa.Table:
+    """A ready pivot: one row per month and member of ``dimension`` (its code and name), with ``columns``."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("month", sa.String(7), primary_key=True),
+        sa.Column(f"{dimension}_code", sa.String(12), primary_key=True),
+        sa.Column(f"{dimension}_name", sa.String(60), nullable=False),
+        *columns,
+    )
+
+
+def _counts(names: Iterable[str]) -> list[sa.Column]:
+    return [sa.Column(name, sa.BigInteger, nullable=False) for name in names]
+
+
+county_category_table = _pivot(
     COUNTY_CATEGORY_TABLE,
-    metadata,
-    sa.Column("month", sa.String(7), primary_key=True),
-    sa.Column("county_code", sa.String(12), primary_key=True),
-    sa.Column("county_name", sa.String(60), nullable=False),
-    *[
-        sa.Column(f"{m}_{slug}", sa.BigInteger, nullable=False)
-        for m in PIVOT_MEASURES
-        for slug in CATEGORY_SLUGS.values()
-    ],
+    "county",
+    *_counts(f"{m}_{slug}" for m in PIVOT_MEASURES for slug in CATEGORY_SLUGS.values()),
     *[sa.Column(f"{m}_{PRIVATE_SLUG}", sa.BigInteger) for m in PIVOT_MEASURES],
     *[sa.Column(f"{m}_{slug}", sa.Double, comment="亿元") for m in PIVOT_CAPITAL for slug in CAPITAL_SLUGS],
 )
-industry_county_table = sa.Table(
+industry_county_table = _pivot(
     INDUSTRY_COUNTY_TABLE,
-    metadata,
-    sa.Column("month", sa.String(7), primary_key=True),
-    sa.Column("industry_code", sa.String(12), primary_key=True),
-    sa.Column("industry_name", sa.String(60), nullable=False),
-    *[
-        sa.Column(f"{m}_{c}", sa.BigInteger, nullable=False)
-        for m in ("stock", "new")
-        for c in [*COUNTIES, "999999"]
-    ],
-    sa.Column("stock_total", sa.BigInteger, nullable=False),
-    sa.Column("new_total", sa.BigInteger, nullable=False),
+    "industry",
+    *_counts(f"{m}_{c}" for m in ("stock", "new") for c in [*COUNTIES, "999999"]),
+    *_counts(["stock_total", "new_total"]),
 )
 
 

@@ -5,6 +5,7 @@ import dagster as dg
 from shaoxing_ops.catalog import BureauTable, Catalog, MapPart
 from shaoxing_ops.exchange.maintenance import reconcile_bureau
 from shaoxing_ops.exchange.upload import upload_window
+from shaoxing_ops.names import BUREAU, bureau_key_path
 
 from ..figures import record_days, step_metadata
 from ..partitions import daily
@@ -17,7 +18,7 @@ OWNER = "team:exchange"
 
 
 def asset_key(bt: BureauTable) -> dg.AssetKey:
-    return dg.AssetKey(["bureau", bt.db_name])
+    return dg.AssetKey(bureau_key_path(bt))
 
 
 def _describe(part: MapPart) -> str:
@@ -33,14 +34,14 @@ def bureau_asset(bt: BureauTable, catalog: Catalog) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=asset_key(bt),
-        group_name="bureau",
+        group_name=BUREAU,
         deps=[province_key(catalog.table(name)) for name in deps],
         partitions_def=daily,
         backfill_policy=dg.BackfillPolicy.single_run(),
         description=f"{bt.title}（{bt.name}，上报市数据局）。由前置库 {mapping} 映射生成，每日增量上报。",
         kinds={backend_kind("bureau")},
         owners=[OWNER],
-        tags={"leg": "bureau"},
+        tags={"leg": BUREAU},
         metadata={
             "表名": bt.name,
             "中文名": bt.title,

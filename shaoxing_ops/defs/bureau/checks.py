@@ -1,7 +1,6 @@
 """The checks of every Data Bureau table, one result per check and day: row_count, freshness, schema,
 validity, volume."""
 
-import datetime as dt
 from collections.abc import Iterator
 
 import dagster as dg
@@ -10,21 +9,20 @@ from shaoxing_ops import settings
 from shaoxing_ops.catalog import BureauTable, Catalog
 from shaoxing_ops.dagster_internals import check_evaluation_events
 from shaoxing_ops.exchange import bureau_health, health
+from shaoxing_ops.names import BUREAU_CHECKS
 
 from ..checks import (
     DESCRIPTIONS,
     check_specs,
+    check_step,
     day_results,
-    latest_materializations,
     load_deadline,
     quarantine_days,
     same_every_day,
-    selected_checks,
 )
 from ..resources import Databases
 from .assets import asset_key
 
-BUREAU_CHECKS = health.LEG_CHECKS["bureau"]
 BUREAU_DESCRIPTIONS = {
     **DESCRIPTIONS,
     "row_count": "行数比对：数据局表与按映射规则（含筛选条件）由前置库应得的记录数一致，按日与全表；无法映射而隔离的记录不计。",
@@ -51,11 +49,7 @@ def bureau_checks(bt: BureauTable, catalog: Catalog) -> dg.AssetChecksDefinition
     def _evaluate(
         context: dg.AssetCheckExecutionContext, databases: Databases
     ) -> Iterator[dg.AssetCheckEvaluation]:
-        window = context.partition_time_window
-        start, end = window.start, window.end
-        selected = selected_checks(context, key)
-        days = list(context.partition_keys)
-        targets = latest_materializations(context.instance, key, days)
+        start, end, days, selected, targets = check_step(context, key)
         front, bureau, ops = databases.engine("front"), databases.engine("bureau"), databases.ops()
         mapped = (
             bureau_health.expected(bt, catalog, front, start, end)
@@ -67,16 +61,7 @@ def bureau_checks(bt: BureauTable, catalog: Catalog) -> dg.AssetChecksDefinition
                 key, "row_count", bureau_health.row_count(bt, mapped, bureau, ops, start, end), targets
             )
         if mapped is not None and "freshness" in selected:
-            outcomes = bureau_health.freshness(
-                bt,
-                mapped,
-                bureau,
-                start,
-                end,
-                loaded=set(targets),
-                deadline=load_deadline(),
-                now=dt.datetime.now(settings.TZ),
-            )
+            outcomes = bureau_health.freshness(bt, mapped, bureau, start, end, load_deadline(targets))
             yield from day_results(key, "freshness", outcomes, targets)
         if "schema" in selected:
             yield from day_results(

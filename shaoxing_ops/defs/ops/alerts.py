@@ -18,8 +18,15 @@ import dagster as dg
 from shaoxing_ops import settings
 from shaoxing_ops.alerts import Alert, Notifier, channels_from_env
 from shaoxing_ops.catalog import Catalog, load_catalog
-from shaoxing_ops.dagster_internals import PartitionKeyFilter
+from shaoxing_ops.dagster_internals import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+    PartitionKeyFilter,
+)
 from shaoxing_ops.exchange import health
+from shaoxing_ops.names import LEG_CHECKS, PROVINCE
+from shaoxing_ops.reports.collect import tables as exchanged_tables
 
 from ..resources import Databases
 
@@ -30,14 +37,7 @@ LEG_CN = {"province": "省局下发", "bureau": "数据局上报"}
 
 def watched(catalog: Catalog) -> dict[dg.AssetKey, tuple[str, str, str, str]]:
     """Asset key -> (leg, system, table, title) of every exchanged table."""
-    out = {
-        dg.AssetKey(["province", t.system, t.db_name]): ("province", t.system, t.name, t.title)
-        for t in catalog.tables
-    }
-    out.update(
-        {dg.AssetKey(["bureau", b.db_name]): ("bureau", "bureau", b.name, b.title) for b in catalog.bureau}
-    )
-    return out
+    return {key: (leg, system, name, title) for leg, system, name, title, key in exchanged_tables(catalog)}
 
 
 def _evaluation(instance: dg.DagsterInstance, key: dg.AssetCheckKey, day: str) -> Any:
@@ -56,7 +56,7 @@ def check_alerts(
         dg.AssetCheckKey(k, c)
         for k, (leg, *_) in tables.items()
         for c in ALERTED_CHECKS
-        if c in health.LEG_CHECKS[leg]
+        if c in LEG_CHECKS[leg]
     ]
     newest = after
     alerts: list[Alert] = []
@@ -71,7 +71,7 @@ def check_alerts(
             continue
         leg, system, name, title = tables[info.check_key.asset_key]
         status = str(getattr(evaluation.metadata.get("status"), "value", ""))
-        if info.check_key.name == "volume" and status == "silent" and leg == "province":
+        if info.check_key.name == "volume" and status == "silent" and leg == PROVINCE:
             silent[(system, day)].append(name)
         severity = "警告" if evaluation.severity.value == "WARN" else "严重"
         text = f"{day} {LEG_CN[leg]} {name} {title}：{evaluation.description or '检查未通过'}"
@@ -114,13 +114,10 @@ def run_alerts(instance: dg.DagsterInstance, after: float | None) -> tuple[list[
         newest = max(newest or 0.0, record.update_timestamp.timestamp())
         run = record.dagster_run
         tags = run.tags
-        lo, hi = (
-            tags.get("dagster/asset_partition_range_start"),
-            tags.get("dagster/asset_partition_range_end"),
-        )
-        partition = tags.get("dagster/partition") or (f"{lo}…{hi}" if lo and hi else "")
+        lo, hi = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
+        partition = tags.get(PARTITION_NAME_TAG) or (f"{lo}…{hi}" if lo and hi else "")
         day = (
-            tags.get("dagster/partition")
+            tags.get(PARTITION_NAME_TAG)
             or lo
             or record.create_timestamp.astimezone(settings.TZ).date().isoformat()
         )[:10]

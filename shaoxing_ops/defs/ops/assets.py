@@ -1,7 +1,10 @@
 """Operations (运维) in Dagster: host metrics observed by a sensor, the daily assessment, inspection sheet and
-the weekly and monthly reports, each a partitioned asset whose files are linked from its metadata."""
+the weekly, monthly and yearly reports, each a partitioned asset whose files are linked from its metadata; the
+three periodic reports are made by one factory (``report_asset``)."""
 
 import datetime as dt
+from collections.abc import Callable
+from typing import Any
 
 import dagster as dg
 
@@ -18,6 +21,7 @@ from shaoxing_ops.reports.publish import report_url
 from ..partitions import daily, ops_monthly, weekly, yearly
 from ..province.jobs import INSPECTION_KEY
 from ..resources import Databases
+from ..stats.assets import REPORT_KEY as STATS_REPORT
 
 OWNER = "team:operations"
 HOST_METRICS = dg.AssetKey(["ops", "host_metrics"])
@@ -26,7 +30,6 @@ SHEET = dg.AssetKey(["ops", "inspection_sheet"])
 WEEKLY = dg.AssetKey(["ops", "weekly_report"])
 MONTHLY = dg.AssetKey(["ops", "monthly_report"])
 ANNUAL = dg.AssetKey(["ops", "annual_report"])
-STATS_REPORT = dg.AssetKey(["stats", "market_entity_report"])
 DB_SIZE_EVERY_SECONDS = 3600
 
 host_metrics = dg.AssetSpec(
@@ -189,66 +192,96 @@ def inspection_sheet(context: dg.AssetExecutionContext, databases: Databases) ->
     )
 
 
-@dg.asset(
-    key=WEEKLY,
-    deps=[SHEET],
-    group_name="ops",
-    partitions_def=weekly,
-    description="运维周报：一周的巡检汇总、故障及处理、数据初始化及审批、资源趋势图、问题反馈的登记与解决，附确认签字栏。",
-    kinds={"html", "plotly", "docx", "pdf"},
-    owners=[OWNER],
-)
-def weekly_report(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
-    window = context.partition_time_window
-    first, last = window.start.date(), window.end.date() - dt.timedelta(days=1)
-    report = build.period_report(context.instance, databases.ops(), first, last, "weekly")
-    files = build.write(report, f"运维周报_{first.isoformat()}")
-    return dg.MaterializeResult(
-        metadata={**_files(context, files), "incidents": dg.MetadataValue.int(len(report["incidents"]))}
+ReportWriter = Callable[[dg.AssetExecutionContext, Databases], tuple[dict[str, Any], build.ReportFiles]]
+
+
+def report_asset(
+    key: dg.AssetKey,
+    deps: list[dg.AssetKey],
+    partitions_def: dg.PartitionsDefinition,
+    description: str,
+    write: ReportWriter,
+    figures: Callable[[dict[str, Any]], dict[str, dg.MetadataValue]],
+) -> dg.AssetsDefinition:
+    """A periodic report (weekly, monthly, yearly): ``write`` builds the partition's report and writes its files;
+    its materialisation links them and shows the report's ``figures``."""
+
+    @dg.asset(
+        key=key,
+        deps=deps,
+        group_name="ops",
+        partitions_def=partitions_def,
+        description=description,
+        kinds={"html", "plotly", "docx", "pdf"},
+        owners=[OWNER],
     )
+    def _report(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
+        report, files = write(context, databases)
+        return dg.MaterializeResult(metadata={**_files(context, files), **figures(report)})
+
+    return _report
 
 
-@dg.asset(
-    key=MONTHLY,
-    deps=[SHEET, STATS_REPORT],
-    group_name="ops",
-    partitions_def=ops_monthly,
-    description="运维服务月报：当月巡检、故障与处理、数据初始化、资源趋势、问题反馈，以及市场主体统计要点，附用户单位确认签字栏。",
-    kinds={"html", "plotly", "docx", "pdf"},
-    owners=[OWNER],
-)
-def monthly_report(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
-    window = context.partition_time_window
-    first, last = window.start.date(), window.end.date() - dt.timedelta(days=1)
-    report = build.period_report(
-        context.instance, databases.ops(), first, last, "monthly", databases.engine("front")
-    )
-    files = build.write(report, f"运维服务月报_{first:%Y-%m}")
-    return dg.MaterializeResult(
-        metadata={**_files(context, files), "incidents": dg.MetadataValue.int(len(report["incidents"]))}
-    )
+def period_writer(kind: str, stem: Callable[[dt.date], str]) -> ReportWriter:
+    """The weekly or monthly report of the partition's days (the monthly one with the month's statistics),
+    written under the name ``stem`` gives its first day."""
+
+    def write(
+        context: dg.AssetExecutionContext, databases: Databases
+    ) -> tuple[dict[str, Any], build.ReportFiles]:
+        window = context.partition_time_window
+        first, last = window.start.date(), window.end.date() - dt.timedelta(days=1)
+        front = databases.engine("front") if kind == "monthly" else None
+        report = build.period_report(context.instance, databases.ops(), first, last, kind, front)
+        return report, build.write(report, stem(first))
+
+    return write
 
 
-@dg.asset(
-    key=ANNUAL,
-    deps=[MONTHLY],
-    group_name="ops",
-    partitions_def=yearly,
-    description="运维服务年度总结（验收用）：全年两条链路的交换可用率、故障与处理时长、自动重推、数据初始化、问题反馈、"
-    "各月主机资源与扩缩容建议、市场主体统计交付情况，附甲乙双方确认签字栏；输出 HTML、JSON、Word 与 PDF。",
-    kinds={"html", "plotly", "docx", "pdf"},
-    owners=[OWNER],
-)
-def annual_report(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
+def write_annual(
+    context: dg.AssetExecutionContext, databases: Databases
+) -> tuple[dict[str, Any], build.ReportFiles]:
+    """The year-end summary of the partition's year."""
     year = context.partition_time_window.start.year
     report = annual.annual_report(context.instance, databases.ops(), year, progress=context.log.info)
-    files = annual.write(report)
+    return report, annual.write(report)
+
+
+def incidents(report: dict[str, Any]) -> dict[str, dg.MetadataValue]:
+    return {"incidents": dg.MetadataValue.int(len(report["incidents"]))}
+
+
+def availability(report: dict[str, Any]) -> dict[str, dg.MetadataValue]:
     legs = report["legs"]
-    return dg.MaterializeResult(
-        metadata={
-            **_files(context, files),
-            "province_availability_percent": dg.MetadataValue.float(legs["province"]["availability"] or 0.0),
-            "bureau_availability_percent": dg.MetadataValue.float(legs["bureau"]["availability"] or 0.0),
-            "escalations": dg.MetadataValue.int(report["escalations"]["count"]),
-        }
-    )
+    return {
+        "province_availability_percent": dg.MetadataValue.float(legs["province"]["availability"] or 0.0),
+        "bureau_availability_percent": dg.MetadataValue.float(legs["bureau"]["availability"] or 0.0),
+        "escalations": dg.MetadataValue.int(report["escalations"]["count"]),
+    }
+
+
+weekly_report = report_asset(
+    WEEKLY,
+    [SHEET],
+    weekly,
+    "运维周报：一周的巡检汇总、故障及处理、数据初始化及审批、资源趋势图、问题反馈的登记与解决，附确认签字栏。",
+    period_writer("weekly", lambda first: f"运维周报_{first.isoformat()}"),
+    incidents,
+)
+monthly_report = report_asset(
+    MONTHLY,
+    [SHEET, STATS_REPORT],
+    ops_monthly,
+    "运维服务月报：当月巡检、故障与处理、数据初始化、资源趋势、问题反馈，以及市场主体统计要点，附用户单位确认签字栏。",
+    period_writer("monthly", lambda first: f"运维服务月报_{first:%Y-%m}"),
+    incidents,
+)
+annual_report = report_asset(
+    ANNUAL,
+    [MONTHLY],
+    yearly,
+    "运维服务年度总结（验收用）：全年两条链路的交换可用率、故障与处理时长、自动重推、数据初始化、问题反馈、"
+    "各月主机资源与扩缩容建议、市场主体统计交付情况，附甲乙双方确认签字栏；输出 HTML、JSON、Word 与 PDF。",
+    write_annual,
+    availability,
+)

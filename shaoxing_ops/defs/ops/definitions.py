@@ -2,6 +2,7 @@ import dagster as dg
 
 from shaoxing_ops import settings
 
+from ..jobs import asset_job, partitioned_schedule
 from .alerts import ops_alert_sensor
 from .assets import (
     ANNUAL,
@@ -18,55 +19,20 @@ from .assets import (
     weekly_report,
 )
 
-ops_daily = dg.define_asset_job(
-    "ops_daily",
-    selection=dg.AssetSelection.assets(ASSESSMENT, SHEET),
-    executor_def=dg.in_process_executor,
-    description="每日资源评估与巡检单。",
-    tags={"domain": "ops"},
+ops_daily = asset_job(
+    "ops_daily", dg.AssetSelection.assets(ASSESSMENT, SHEET), "每日资源评估与巡检单。", tags={"domain": "ops"}
 )
-ops_weekly = dg.define_asset_job(
-    "ops_weekly",
-    selection=dg.AssetSelection.assets(WEEKLY),
-    executor_def=dg.in_process_executor,
-    description="运维周报。",
-)
-ops_monthly = dg.define_asset_job(
-    "ops_monthly",
-    selection=dg.AssetSelection.assets(MONTHLY),
-    executor_def=dg.in_process_executor,
-    description="运维服务月报。",
-)
-ops_annual = dg.define_asset_job(
-    "ops_annual",
-    selection=dg.AssetSelection.assets(ANNUAL),
-    executor_def=dg.in_process_executor,
-    description="运维服务年度总结。",
-)
+ops_weekly = asset_job("ops_weekly", dg.AssetSelection.assets(WEEKLY), "运维周报。")
+ops_monthly = asset_job("ops_monthly", dg.AssetSelection.assets(MONTHLY), "运维服务月报。")
+ops_annual = asset_job("ops_annual", dg.AssetSelection.assets(ANNUAL), "运维服务年度总结。")
 
 schedules = [
-    dg.build_schedule_from_partitioned_job(
-        ops_daily,
-        hour_of_day=9,
-        minute_of_hour=30,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="每天 09:30 生成前一日的资源评估和巡检单（09:05 巡查之后）。",
+    partitioned_schedule(
+        ops_daily, "每天 09:30 生成前一日的资源评估和巡检单（09:05 巡查之后）。", hour=9, minute=30
     ),
-    dg.build_schedule_from_partitioned_job(
-        ops_weekly,
-        hour_of_day=10,
-        minute_of_hour=0,
-        day_of_week=1,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="每周一 10:00 生成上一周的运维周报。",
-    ),
-    dg.build_schedule_from_partitioned_job(
-        ops_monthly,
-        hour_of_day=10,
-        minute_of_hour=0,
-        day_of_month=1,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
-        description="每月 1 日 10:00 生成上月运维服务月报（07:00 统计之后）。",
+    partitioned_schedule(ops_weekly, "每周一 10:00 生成上一周的运维周报。", hour=10, day_of_week=1),
+    partitioned_schedule(
+        ops_monthly, "每月 1 日 10:00 生成上月运维服务月报（07:00 统计之后）。", hour=10, day_of_month=1
     ),
 ]
 

@@ -6,6 +6,7 @@ from shaoxing_ops import settings
 from shaoxing_ops.catalog import Catalog, System, Table
 from shaoxing_ops.exchange import copy_window
 from shaoxing_ops.exchange.maintenance import reconcile_table
+from shaoxing_ops.names import PROVINCE, province_key_path
 
 from ..figures import record_days, step_metadata
 from ..partitions import daily
@@ -23,11 +24,11 @@ def retry_policy() -> dg.RetryPolicy:
 
 
 def asset_key(table: Table) -> dg.AssetKey:
-    return dg.AssetKey(["province", table.system, table.db_name])
+    return dg.AssetKey(province_key_path(table))
 
 
 def group_name(system: System) -> str:
-    return f"province_{system.name}"
+    return f"{PROVINCE}_{system.name}"
 
 
 def column_schema(table: Table) -> dg.TableSchema:
@@ -53,7 +54,7 @@ def province_asset(table: Table, system: System) -> dg.AssetsDefinition:
         description=f"{table.title}（{table.name}，{system.title}）。{table.description}".rstrip(),
         kinds={backend_kind("front")},
         owners=[OWNER],
-        tags={"leg": "province", "system": system.name},
+        tags={"leg": PROVINCE, "system": system.name},
         metadata={
             "表名": table.name,
             "中文名": table.title,

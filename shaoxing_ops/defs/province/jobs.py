@@ -1,38 +1,30 @@
-"""The nightly load of yesterday's partition of every provincial table."""
+"""The nightly load of yesterday's partition of every provincial table, and the morning inspection."""
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from shaoxing_ops.names import BUREAU, KIND_TAG, PROVINCE
+
+from ..jobs import asset_job, leg_assets, leg_job, partitioned_schedule
 from ..partitions import daily
 
-# In-process: a step in a new process costs ~2 s on 2 cores against ~65 ms in process (measured); ~140 light steps
-# a night must not pay the former. Heavy full reloads run as their own runs, where the choice matters less.
-province_nightly = dg.define_asset_job(
-    "province_nightly",
-    selection=dg.AssetSelection.key_prefixes(["province"]),  # daily partitions, inferred from the assets
-    executor_def=dg.in_process_executor,
-    description="每晚装载前一日（Asia/Shanghai）省局下发的全部表的增量。",
-    tags={"leg": "province"},
+# partitioned by day as its assets are (Dagster infers it from them)
+province_nightly = leg_job(
+    "province_nightly", PROVINCE, "每晚装载前一日（Asia/Shanghai）省局下发的全部表的增量。"
 )
-
-province_nightly_schedule = dg.build_schedule_from_partitioned_job(
-    province_nightly,
-    name="province_nightly_schedule",
-    hour_of_day=1,
-    minute_of_hour=30,
-    description="每天 01:30 装载前一日分区。",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
+province_nightly_schedule = partitioned_schedule(
+    province_nightly, "每天 01:30 装载前一日分区。", hour=1, minute=30
 )
 
 
 INSPECTION_KEY = dg.AssetKey(["ops", "province_inspection"])
 
 
-def checks_of(prefix: str) -> dg.AssetSelection:
-    """The checks of the assets under ``prefix``, without the assets themselves."""
-    assets = dg.AssetSelection.key_prefixes([prefix])
+def checks_of(leg: str) -> dg.AssetSelection:
+    """The checks of the tables of ``leg``, without the tables themselves."""
+    assets = leg_assets(leg)
     return assets - assets.without_checks()
 
 
@@ -51,21 +43,12 @@ def province_inspection_record(context: dg.AssetExecutionContext) -> dg.Material
     )
 
 
-province_inspection = dg.define_asset_job(
+province_inspection = asset_job(
     "province_inspection",
-    # the checks of the provincial tables without the tables themselves, and the inspection record
-    selection=checks_of("province") | checks_of("bureau") | dg.AssetSelection.assets(INSPECTION_KEY),
-    executor_def=dg.in_process_executor,
-    description="巡查：只运行两条链路各表的检查（行数、时效、结构、合规、全表核对），不重新装载或上报。",
-    tags={"leg": "province", "shaoxing-ops/kind": "inspection"},
-)
-
-province_repush = dg.define_asset_job(
-    "province_repush",
-    selection=dg.AssetSelection.key_prefixes(["province"]),
-    executor_def=dg.in_process_executor,
-    description="重新推送：由 province_repush_sensor 按失败的表和分区发起。",
-    tags={"leg": "province", "shaoxing-ops/kind": "repush"},
+    # the checks of either leg's tables without the tables themselves, and the inspection record
+    checks_of(PROVINCE) | checks_of(BUREAU) | dg.AssetSelection.assets(INSPECTION_KEY),
+    "巡查：只运行两条链路各表的检查（行数、时效、结构、合规、全表核对），不重新装载或上报。",
+    tags={"leg": PROVINCE, KIND_TAG: "inspection"},
 )
 
 INSPECTION_DAYS = 3
