@@ -60,7 +60,7 @@ from pathlib import Path
 sys.path.insert(0, {root!r})
 import dagster as dg
 from shaoxing_ops.catalog import load_catalog
-from shaoxing_ops.cli import embedded_event_log
+from shaoxing_ops.commands.shared import embedded_event_log
 from shaoxing_ops.defs.province.assets import province_assets
 from shaoxing_ops.defs.province.checks import province_checks
 from shaoxing_ops.defs.resources import Databases

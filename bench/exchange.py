@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 import mariadb_reload  # noqa: E402  (beside this file)
 
 from shaoxing_ops.catalog import load_catalog  # noqa: E402
-from shaoxing_ops.cli import embedded_event_log  # noqa: E402
+from shaoxing_ops.commands.shared import embedded_event_log  # noqa: E402
 from shaoxing_ops.exchange import copy_window, day_window, full_reload, make_engine  # noqa: E402
 from shaoxing_ops.exchange.province_store import SqlProvinceStore  # noqa: E402
 from shaoxing_ops.simulate.run import simulate  # noqa: E402

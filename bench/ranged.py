@@ -25,10 +25,18 @@ CHILD = r"""
 import json, os, sys, time
 import dagster as dg
 from shaoxing_ops.catalog import load_catalog
-from shaoxing_ops.cli import ensure_dagster_home, nightly_job
 from shaoxing_ops.defs.province.assets import asset_key
+try:
+    from shaoxing_ops.commands.runs import reconstructable_job
+    from shaoxing_ops.commands.shared import ensure_dagster_home
+except ImportError:  # a tree from before the commands package (the baseline): its shim of the nightly job
+    from shaoxing_ops.cli import ensure_dagster_home, nightly_job
+
+    def reconstructable_job(name):
+        return dg.reconstructable(nightly_job)
 
 ensure_dagster_home()  # the instance `make demo` makes, in each tree its own way
+job = reconstructable_job("province_nightly")
 
 start, end, names = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
 catalog = load_catalog()
@@ -37,7 +45,7 @@ tags = {"dagster/asset_partition_range_start": start, "dagster/asset_partition_r
 instance = dg.DagsterInstance.get()
 config = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 began = time.perf_counter()
-with dg.execute_job(dg.reconstructable(nightly_job), instance, tags=tags, asset_selection=selection,
+with dg.execute_job(job, instance, tags=tags, asset_selection=selection,
                     run_config=config) as result:
     seconds = time.perf_counter() - began
     kinds = {}

@@ -82,7 +82,7 @@ def _volume_scale(monkeypatch: pytest.MonkeyPatch) -> None:
 def embedded_instance() -> Iterator[dg.DagsterInstance]:
     """A test instance (temporary folder) whose event log is the embedded default's (``shaoxing-ops``'s
     dagster.yaml: ``PooledSqliteEventLogStorage``), so the tests run on the storage people's runs write to."""
-    from shaoxing_ops.cli import embedded_event_log
+    from shaoxing_ops.commands.shared import embedded_event_log
 
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as home:
         overrides = {"event_log_storage": embedded_event_log(Path(home) / "history" / "runs")}

@@ -10,7 +10,8 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from shaoxing_ops.cli import demo_window, last_whole_month, main
+from shaoxing_ops.cli import main
+from shaoxing_ops.commands.demo import demo_window, last_whole_month
 from shaoxing_ops.exchange import full_reload
 from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.exchange.upload import upload_window
@@ -245,3 +246,51 @@ def test_a_url_from_a_file_and_errors_that_name_the_database(  # type: ignore[no
     assert main(["reconcile", "E_BASEINFO"]) == 2
     err = capsys.readouterr().err
     assert "SXOPS_PROVINCE_URL_FILE=" in err and "missing.url' cannot be read" in err and err.count("\n") == 1
+
+
+def test_every_job_the_commands_launch_is_rebuilt_by_name() -> None:
+    """The one pointer the demo, statistics and report runs go through: each job by its name, as Dagster
+    rebuilds it in the processes a run starts."""
+    from shaoxing_ops.commands.runs import reconstructable_job
+
+    names = ("province_nightly", "bureau_upload", "stats_monthly", "ops_daily", "ops_weekly", "ops_monthly")
+    for name in names:
+        job = reconstructable_job(name)
+        assert job.job_name == name
+        assert job.get_definition().name == name
+        origin = job.get_python_origin()  # what the run records to rebuild it: a function and the job's name
+        assert origin.repository_origin.code_pointer.reconstructable_args == [name]
+
+
+def test_no_library_or_dagster_module_imports_a_command_module() -> None:
+    """The commands sit on top: the engine, the operations and the Dagster wiring import none of them (the
+    host sensor's database sizes come from ``operations.databases``, not from a command)."""
+    import ast
+    from pathlib import Path
+
+    import shaoxing_ops
+
+    package = Path(shaoxing_ops.__file__).parent
+
+    def is_command(name: str) -> bool:
+        return name.startswith(("shaoxing_ops.commands", "shaoxing_ops.serve")) or (
+            name.startswith("shaoxing_ops.") and name.endswith(".cli")
+        )
+
+    wrong, read = [], 0
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        if relative.parts[0] in ("cli.py", "commands", "serve") or relative.name == "cli.py":
+            continue
+        read += 1
+        here = ["shaoxing_ops", *relative.with_suffix("").parts]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = ".".join(here[: -node.level] + ([node.module] if node.module else []))
+                names = [base] + [f"{base}.{a.name}" for a in node.names]
+            else:
+                continue
+            wrong += [(str(relative), n) for n in names if is_command(n)]
+    assert read > 80 and not wrong, wrong

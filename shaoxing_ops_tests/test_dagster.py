@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 
 from shaoxing_ops.catalog import Catalog
-from shaoxing_ops.cli import nightly_job
+from shaoxing_ops.commands.runs import reconstructable_job
 from shaoxing_ops.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from shaoxing_ops.defs.province.assets import asset_key, province_assets
 from shaoxing_ops.defs.resources import Databases
@@ -104,7 +104,7 @@ def test_ranged_backfill_of_every_table_makes_front_equal_province(
     with embedded_instance() as instance:
         selection = [asset_key(t) for t in tables]
         with dg.execute_job(
-            dg.reconstructable(nightly_job), instance, tags=tags, asset_selection=selection
+            reconstructable_job("province_nightly"), instance, tags=tags, asset_selection=selection
         ) as result:
             assert result.success
             steps = {e.step_key for e in result.all_events if e.is_step_success}

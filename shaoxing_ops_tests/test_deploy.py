@@ -72,7 +72,7 @@ def test_host_collect_units_are_valid_and_run_our_command(tmp_path: Path) -> Non
     import shutil
     import subprocess
 
-    from shaoxing_ops.operations.cli import add_host_parser
+    from shaoxing_ops.commands import hosts as host_commands
 
     folder = ROOT / "deploy" / "hosts"
     service = (folder / "shaoxing-ops-host-collect.service").read_text(encoding="utf-8")
@@ -80,7 +80,7 @@ def test_host_collect_units_are_valid_and_run_our_command(tmp_path: Path) -> Non
     (exec_start,) = re.findall(r"^ExecStart=(.+)$", service, flags=re.M)
     (cron_line,) = [ln for ln in cron.splitlines() if ln.startswith("*/5")]
     parser = argparse.ArgumentParser(prog="shaoxing-ops")
-    add_host_parser(parser.add_subparsers(dest="command", required=True))
+    host_commands.add_parsers(parser.add_subparsers(dest="command", required=True))
     for command in (exec_start, cron_line.split("; ")[-1].split(" 2>&1")[0]):
         argv = shlex.split(command)
         assert argv[0] == "/opt/shaoxing-ops/.venv/bin/shaoxing-ops"

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from shaoxing_ops.catalog import Catalog
-from shaoxing_ops.cli import nightly_job
+from shaoxing_ops.commands.runs import reconstructable_job
 from shaoxing_ops.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from shaoxing_ops.defs.ops.alerts import ops_alert_sensor
 from shaoxing_ops.defs.province.assets import asset_key
@@ -34,7 +34,9 @@ def ranged_run(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> dg.Exec
         ASSET_PARTITION_RANGE_START_TAG: FIRST.isoformat(),
         ASSET_PARTITION_RANGE_END_TAG: LAST.isoformat(),
     }
-    with dg.execute_job(dg.reconstructable(nightly_job), instance, tags=tags, asset_selection=keys) as result:
+    with dg.execute_job(
+        reconstructable_job("province_nightly"), instance, tags=tags, asset_selection=keys
+    ) as result:
         assert result.success
         return result
 

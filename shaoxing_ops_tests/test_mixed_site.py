@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 
 from shaoxing_ops.catalog import Catalog
-from shaoxing_ops.cli import bureau_job, nightly_job
+from shaoxing_ops.commands.runs import reconstructable_job
 from shaoxing_ops.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 from shaoxing_ops.exchange import full_reload
 from shaoxing_ops.exchange.province_store import SqlProvinceStore
@@ -33,9 +33,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.mariadb]
 def run_both_legs(instance: dg.DagsterInstance, tags: dict[str, str]) -> list[tuple[str, str, str | None]]:
     """The nightly load then the upload, as one run each; the failed checks of both (none expected)."""
     failed = []
-    for job in (nightly_job, bureau_job):
-        with dg.execute_job(dg.reconstructable(job), instance, tags=tags) as result:
-            assert result.success, job.__name__
+    for job in ("province_nightly", "bureau_upload"):
+        with dg.execute_job(reconstructable_job(job), instance, tags=tags) as result:
+            assert result.success, job
             checks = [
                 e.event_specific_data
                 for e in result.all_events

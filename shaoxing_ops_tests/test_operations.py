@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from shaoxing_ops.commands import feedback as feedback_commands
+from shaoxing_ops.commands import hosts as host_commands
 from shaoxing_ops.exchange.opsdb import FeedbackError, OpsStore, now_local
 from shaoxing_ops.operations import hostmetrics
 from shaoxing_ops.operations.assessment import (
@@ -23,7 +25,6 @@ from shaoxing_ops.operations.assessment import (
     percentile,
     slope_per_day,
 )
-from shaoxing_ops.operations.cli import add_feedback_parser, add_host_parser
 from shaoxing_ops.operations.feedback import summary
 from shaoxing_ops.operations.patches import patch_status
 
@@ -379,8 +380,8 @@ def test_patch_status_of_this_host(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="shaoxing-ops")
     sub = parser.add_subparsers(dest="command", required=True)
-    add_feedback_parser(sub)
-    add_host_parser(sub)
+    feedback_commands.add_parsers(sub)
+    host_commands.add_parsers(sub)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from docx import Document
 
 from shaoxing_ops.catalog import Catalog
+from shaoxing_ops.commands import feedback as feedback_commands
+from shaoxing_ops.commands import registers as register_commands
 from shaoxing_ops.exchange.opsdb import OpsStore, now_local
 from shaoxing_ops.operations import applications
-from shaoxing_ops.operations.cli import add_feedback_parser, add_register_parsers
 from shaoxing_ops.operations.registers import RegisterError, RegisterStore, parse_day, split_list
 from shaoxing_ops.reports import build
 from shaoxing_ops.reports.registers import application_check, for_period
@@ -37,8 +38,8 @@ def run(argv: list[str] | str) -> int:
     """The command as typed (a string, split as a shell would) or as its arguments."""
     parser = argparse.ArgumentParser(prog="shaoxing-ops")
     sub = parser.add_subparsers(dest="command", required=True)
-    add_feedback_parser(sub)
-    add_register_parsers(sub)
+    feedback_commands.add_parsers(sub)
+    register_commands.add_parsers(sub)
     args = parser.parse_args(shlex.split(argv) if isinstance(argv, str) else argv)
     return int(args.func(args))
 

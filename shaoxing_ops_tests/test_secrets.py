@@ -12,11 +12,12 @@ import pytest
 import sqlalchemy as sa
 
 from shaoxing_ops.catalog import Catalog
-from shaoxing_ops.cli import bureau_job, embedded_event_log, nightly_job, ops_daily_job
+from shaoxing_ops.commands.runs import reconstructable_job
+from shaoxing_ops.commands.shared import embedded_event_log
 from shaoxing_ops.defs.province.assets import asset_key
 from shaoxing_ops.defs.resources import databases_from_env
 from shaoxing_ops.exchange import faults, make_engine
-from shaoxing_ops.operations.cli import measure_databases
+from shaoxing_ops.operations.databases import measure_databases
 
 from .conftest import (
     SIM_START,
@@ -60,24 +61,24 @@ def test_no_password_in_the_instance_the_reports_or_the_ops_store(
         ) as instance:
             # the tables standing for all 142 (every column kind and rule), what is uploaded from them, the sheet
             loads = [asset_key(t) for t in representative_tables(catalog)]
-            for job, selection in ((nightly_job, loads), (bureau_job, None), (ops_daily_job, None)):
+            for job, selection in (("province_nightly", loads), ("bureau_upload", None), ("ops_daily", None)):
                 with dg.execute_job(
-                    dg.reconstructable(job), instance, tags=day, asset_selection=selection
+                    reconstructable_job(job), instance, tags=day, asset_selection=selection
                 ) as result:
-                    assert result.success, job.__name__
+                    assert result.success, job
             # a failed load (the province's connection drops every time) and an unreachable database
             faults.arm(
                 make_engine(urls["province"]), "connection-drop", catalog.table("E_BASEINFO"), times=100
             )
             baseinfo = [dg.AssetKey(["province", "registration", "e_baseinfo"])]
             with dg.execute_job(
-                dg.reconstructable(nightly_job), instance, tags=day, asset_selection=baseinfo
+                reconstructable_job("province_nightly"), instance, tags=day, asset_selection=baseinfo
             ) as result:
                 assert not result.success
             monkeypatch.setenv("SXOPS_BUREAU_URL", f"postgresql://postgres:{PASSWORD}@127.0.0.1:1/nowhere")
             ztxx = [dg.AssetKey(["bureau", "scjg_ztxx"])]
             with dg.execute_job(
-                dg.reconstructable(bureau_job), instance, tags=day, asset_selection=ztxx
+                reconstructable_job("bureau_upload"), instance, tags=day, asset_selection=ztxx
             ) as result:
                 assert not result.success
                 failures = [e for e in result.all_events if e.is_step_failure]

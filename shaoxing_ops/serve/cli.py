@@ -122,7 +122,7 @@ def cmd_user(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from shaoxing_ops.cli import ensure_dagster_home
+    from shaoxing_ops.commands.shared import ensure_dagster_home
 
     ensure_dagster_home()  # the children's instance: DAGSTER_HOME, or the embedded default's ./var/dagster
     port = args.port if args.port is not None else _port("SXOPS_SERVE_PORT", "8080")

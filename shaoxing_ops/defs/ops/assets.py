@@ -12,7 +12,7 @@ from shaoxing_ops.alerts import Alert, Notifier, channels_from_env
 from shaoxing_ops.alerts.digest import daily_summary, disk_alerts, silent_host_alerts
 from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.operations.assessment import assess_hosts, describe
-from shaoxing_ops.operations.cli import measure_databases
+from shaoxing_ops.operations.databases import measure_databases
 from shaoxing_ops.operations.hostmetrics import collect
 from shaoxing_ops.operations.patches import patch_status
 from shaoxing_ops.reports import annual, build
