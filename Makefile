@@ -24,10 +24,18 @@ test: install
 lint: install
 	$(BIN)/ruff check shaoxing_ops shaoxing_ops_tests bench
 	$(BIN)/ruff format --check shaoxing_ops shaoxing_ops_tests bench
+	$(BIN)/mypy
+	home=$$(mktemp -d) && cp shaoxing_ops/embedded_instance.yaml $$home/dagster.yaml && DAGSTER_HOME=$$home VIRTUAL_ENV=$(CURDIR)/$(VENV) SXOPS_DATA_DIR=$$home/data \
+	  $(BIN)/dg check defs --target-path $(CURDIR); status=$$?; rm -rf "$$home"; exit $$status
 
-## ui: the Dagster UI and daemon on the demo's data, http://127.0.0.1:3000
+## ui: the Dagster UI and daemon on the demo's data, http://127.0.0.1:3000 (`dg dev`, run in the instance's
+## folder so Dagster takes the dagster.yaml there and no other)
 ui: install
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/var/dagster} SXOPS_SIMULATION=$${SXOPS_SIMULATION:-1} $(BIN)/dagster dev -w workspace.yaml
+	home=$${DAGSTER_HOME:-$(CURDIR)/var/dagster} && mkdir -p "$$home" && \
+	  { [ -f "$$home/dagster.yaml" ] || cp shaoxing_ops/embedded_instance.yaml "$$home/dagster.yaml"; } && \
+	  cd "$$home" && DAGSTER_HOME="$$home" VIRTUAL_ENV=$(CURDIR)/$(VENV) \
+	  SXOPS_DATA_DIR=$${SXOPS_DATA_DIR:-$(CURDIR)/var/data} SXOPS_SIMULATION=$${SXOPS_SIMULATION:-1} \
+	  $(CURDIR)/$(BIN)/dg dev -w $(CURDIR)/workspace.yaml
 
 ## serve: the production set behind nginx with log-in (README, "Access control"); users: shaoxing-ops serve user add
 serve: install

@@ -6,6 +6,7 @@ keeps an upgrade's breakage to this file. Everything else in the project uses ``
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from collections import OrderedDict
@@ -13,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import dagster as dg
 import sqlalchemy as sa
 from dagster._core.definitions.asset_checks.asset_check_evaluation import (
     AssetCheckEvaluationTargetMaterializationData as TargetMaterialization,
@@ -48,7 +50,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     is written in one transaction per database, and commits in WAL mode use ``synchronous=NORMAL``, which
     SQLite documents as safe against corruption: a power cut may lose the instance's last events, never the
     exchanged data. Schema, files and every statement are Dagster's own; production uses PostgreSQL storage
-    (dagster.yaml) and is not concerned.
+    (deploy/dagster.yaml) and is not concerned.
     """
 
     MAX_OPEN = 8  # databases kept open; a webserver reads many runs' databases
@@ -64,8 +66,15 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._db_lock = threading.RLock()  # a batch holds its connections while each event is stored
 
     @classmethod
+    def config_type(cls) -> Any:
+        # base_dir may be left out: the instance's own place for run databases, as Dagster's default storage.
+        return {"base_dir": dg.Field(dg.StringSource, is_required=False)}
+
+    @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Any) -> PooledSqliteEventLogStorage:  # type: ignore[override]
-        return cls(inst_data=inst_data, **config_value)
+        home = os.environ.get("DAGSTER_HOME") or os.getcwd()
+        base_dir = config_value.get("base_dir") or os.path.join(home, "history", "runs")
+        return cls(base_dir=base_dir, inst_data=inst_data)
 
     def _engine(self, shard: str) -> sa.Engine:
         engine = self._engines.get(shard)

@@ -1,4 +1,4 @@
-"""The one ``Definitions`` object of shaoxing-ops: what `dagster dev` and the daemon load."""
+"""The one ``Definitions`` object of shaoxing-ops: what `dg dev`, the webserver and the daemon load."""
 
 from __future__ import annotations
 

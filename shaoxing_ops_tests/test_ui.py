@@ -70,7 +70,7 @@ def test_the_asset_graph_in_a_browser_and_a_partition_launched(
     demo: Demo, browser: Browser, tmp_path: Path
 ) -> None:
     assert demo.done.returncode == 0, demo.done.stdout[-2000:] + demo.done.stderr[-2000:]
-    # As `make ui` (dagster dev) does, the daemon runs beside the webserver: launched runs go through its queue.
+    # As `make ui` (dg dev) does, the daemon runs beside the webserver: launched runs go through its queue.
     with stack(demo.env, tmp_path / "logs", daemon=True) as s:
         s.graphql("mutation { setNuxSeen }")  # the first-visit newsletter dialog would cover the graph
 

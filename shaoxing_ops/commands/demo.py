@@ -171,7 +171,8 @@ def _demo(
         say(f"          {key} {partition}: run {run_id[:8]} {'succeeded' if run_ok else 'FAILED'}  {path}")
     say("\nOpen the Dagster UI on the same data:\n    make ui        (then browse http://127.0.0.1:3000)")
     say(
-        f"or: DAGSTER_HOME={home} SXOPS_DATA_DIR={settings.data_dir()} .venv/bin/dagster dev -w workspace.yaml"
+        f"or: cd {home} && DAGSTER_HOME={home} SXOPS_DATA_DIR={settings.data_dir()} "
+        f"{Path.cwd() / '.venv/bin/dg'} dev -w {Path.cwd() / 'workspace.yaml'}"
     )
     return 0 if ok and not unequal else 1
 

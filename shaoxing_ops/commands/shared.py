@@ -13,28 +13,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from shaoxing_ops.exchange.opsdb import OpsStore
-
-LOCAL_INSTANCE_YAML = """\
-# The embedded default instance of shaoxing-ops: SQLite storage in this folder.
-# Production uses the dagster.yaml at the repository root (PostgreSQL, queued runs, pools): see README.
-telemetry:
-  enabled: false
-concurrency:
-  pools:
-    default_limit: 4
-# Dagster's SQLite event log in its usual place, keeping its databases open between statements: a ranged
-# load records one check result per check and day (shaoxing_ops/dagster_internals.py says why and how).
-event_log_storage:
-  module: shaoxing_ops.dagster_internals
-  class: PooledSqliteEventLogStorage
-  config:
-    base_dir: {runs}
-"""
 
 
 def say(text: str) -> None:
@@ -134,7 +118,13 @@ def embedded_event_log(runs: Path) -> dict:
     elsewhere (the tests', the benchmarks') to write events as ``shaoxing-ops`` runs do."""
     import yaml
 
-    return yaml.safe_load(LOCAL_INSTANCE_YAML.format(runs=runs))["event_log_storage"]
+    storage = yaml.safe_load(embedded_instance_yaml())["event_log_storage"]
+    return {**storage, "config": {"base_dir": str(runs)}}
+
+
+def embedded_instance_yaml() -> str:
+    """The embedded default instance's dagster.yaml (the repository's top-level dagster.yaml is this file)."""
+    return resources.files("shaoxing_ops").joinpath("embedded_instance.yaml").read_text(encoding="utf-8")
 
 
 def ensure_dagster_home() -> Path:
@@ -144,5 +134,5 @@ def ensure_dagster_home() -> Path:
     os.environ["DAGSTER_HOME"] = str(home)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(LOCAL_INSTANCE_YAML.format(runs=home / "history" / "runs"), encoding="utf-8")
+        config.write_text(embedded_instance_yaml(), encoding="utf-8")
     return home

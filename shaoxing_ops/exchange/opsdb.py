@@ -275,7 +275,7 @@ class OpsStore:
             a.c.channel == channel, a.c.delivered.is_(True), a.c.day.in_(days)
         )
         with self.engine.connect() as conn:
-            return {tuple(r) for r in conn.execute(query)} & wanted  # type: ignore[misc]
+            return {tuple(r) for r in conn.execute(query)} & wanted
 
     def record_alerts(
         self,
@@ -375,7 +375,7 @@ class OpsStore:
                     status="running",
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return int(result.inserted_primary_key[0])  # type: ignore[index]  # one key, after an INSERT
 
     def finish_migration(self, audit_id: int, status: str) -> None:
         m = self.migrations
@@ -407,7 +407,7 @@ class OpsStore:
                     launched_by=launched_by,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return int(result.inserted_primary_key[0])  # type: ignore[index]  # one key, after an INSERT
 
     def finish_reinit(
         self,
@@ -609,7 +609,7 @@ class OpsStore:
                     severity=severity,
                 )
             )
-            return int(result.inserted_primary_key[0])
+            return int(result.inserted_primary_key[0])  # type: ignore[index]  # one key, after an INSERT
 
     def resolve_feedback(
         self, feedback_id: int, resolution: str, resolved_by: str, at: dt.datetime | None = None
