@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -190,12 +191,13 @@ def full_reload(
     started = time.perf_counter()
     _require_source(source, table)
     result = CopyResult(table=table.name)
+    job = _Rebuild(table, source, target, result, batch_size, progress)
     if is_postgres(target):
-        _reload_postgres(table, source, target, result, batch_size, progress)
+        _reload_postgres(job)
     elif family(target).name == "mysql":
-        _reload_mysql(table, source, target, result, batch_size, progress)
+        _reload_mysql(job)
     else:
-        _reload_sqlite(table, source, target, result, batch_size, progress)
+        _reload_sqlite(job)
     result.seconds = round(time.perf_counter() - started, 3)
     return result
 
@@ -204,15 +206,26 @@ def _live(t: sa.Table) -> Any:
     return t.c[OP] != "D"
 
 
-def _reload_sqlite(
-    table: Table,
-    source: Engine,
-    target: Engine,
-    result: CopyResult,
-    batch_size: int,
-    progress: Progress | None,
-) -> None:
+@dataclass
+class _Rebuild:
+    """One full reload: what the three databases' rebuilds share."""
+
+    table: Table
+    source: Engine
+    target: Engine
+    result: CopyResult
+    batch_size: int
+    progress: Progress | None
+
+    def write_live_rows(self, conn: Connection, into: sa.Table) -> int:
+        """Every live source row appended to ``into`` on ``conn``, batch by batch."""
+        rows = stream_rows(self.source, self.table, _live, self.batch_size)
+        return write_batches(conn, self.table, into, rows, self.progress)
+
+
+def _reload_sqlite(job: _Rebuild) -> None:
     """SQLite has one writer and WAL readers: building inside the swapping transaction is already invisible."""
+    table, target, result = job.table, job.target, job.result
     name, aside = table.db_name, f"{table.db_name}__rebuild"
     result.method = "batched"
     with target.begin() as conn:
@@ -221,7 +234,7 @@ def _reload_sqlite(
         result.rows_before = count_rows(conn, sa_table(table)) if table_exists(conn, name) else 0
         built = sa_table(table, name=aside, indexes=False)
         built.create(conn)
-        rows = write_batches(conn, table, built, stream_rows(source, table, _live, batch_size), progress)
+        rows = job.write_live_rows(conn, built)
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
         conn.exec_driver_sql(f"ALTER TABLE {q(aside)} RENAME TO {q(name)}")
         for idx in sa_table(table).indexes:
@@ -229,17 +242,11 @@ def _reload_sqlite(
     result.target_rows = result.read = result.inserted = rows
 
 
-def _reload_mysql(
-    table: Table,
-    source: Engine,
-    target: Engine,
-    result: CopyResult,
-    batch_size: int,
-    progress: Progress | None,
-) -> None:
+def _reload_mysql(job: _Rebuild) -> None:
     """MySQL commits every DDL statement by itself, so the swap cannot sit in a transaction: the table is
     built aside with its key, loaded, indexed in one ALTER, and swapped by one ``RENAME TABLE`` of both
     names, which MySQL performs atomically. An interrupted rebuild leaves only the aside table."""
+    table, target, result = job.table, job.target, job.result
     name, aside, old = table.db_name, f"{table.db_name}__rebuild", f"{table.db_name}__old"
     indexed = [c.name for c in table.columns if c.index and c.name not in table.key]
     result.method = "batched"
@@ -250,7 +257,7 @@ def _reload_mysql(
         sa_table(table, sa.MetaData(), name=aside, indexes=False).create(conn)
     with target.begin() as conn:
         built = sa_table(table, sa.MetaData(), name=aside, indexes=False)
-        rows = write_batches(conn, table, built, stream_rows(source, table, _live, batch_size), progress)
+        rows = job.write_live_rows(conn, built)
     with target.begin() as conn:
         if indexed:
             conn.exec_driver_sql(
@@ -265,20 +272,14 @@ def _reload_mysql(
     result.target_rows = result.read = result.inserted = rows
 
 
-def _reload_postgres(
-    table: Table,
-    source: Engine,
-    target: Engine,
-    result: CopyResult,
-    batch_size: int,
-    progress: Progress | None,
-) -> None:
+def _reload_postgres(job: _Rebuild) -> None:
     """Load a bare table aside, build its key and indexes side by side, then swap in a short transaction.
 
     Building indexes once after the load is far cheaper than maintaining them row by row, and building them
     on separate connections uses every core. An interrupted rebuild leaves only the aside table, which the
     next rebuild drops; the live table is untouched until the swap.
     """
+    table, target, result = job.table, job.target, job.result
     name, aside = table.db_name, f"{table.db_name}__rebuild"
     indexed = [c.name for c in table.columns if c.index and c.name not in table.key]
     with target.begin() as conn:
@@ -286,12 +287,12 @@ def _reload_postgres(
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(aside)}")
         bare = sa.Table(aside, sa.MetaData(), *[sa.Column(c.name, c.type) for c in sa_table(table).columns])
         bare.create(conn)
-        if is_postgres(source):
+        if is_postgres(job.source):
             result.method = "pg-binary-copy"
-            rows = _pipe_pg(source, conn, table, aside, f" WHERE {q(OP)} <> 'D'", {}, progress)
+            rows = _pipe_pg(job.source, conn, table, aside, f" WHERE {q(OP)} <> 'D'", {}, job.progress)
         else:
             result.method = "batched"
-            rows = write_batches(conn, table, bare, stream_rows(source, table, _live, batch_size), progress)
+            rows = job.write_live_rows(conn, bare)
         key = column_list(conn, table.key)
         statements = [f"ALTER TABLE {q(aside)} ADD CONSTRAINT {q(aside + '_pkey')} PRIMARY KEY ({key})"]
         statements += [f"CREATE INDEX {q(f'ix_{aside}_{c}')} ON {q(aside)} ({q(c)})" for c in indexed]

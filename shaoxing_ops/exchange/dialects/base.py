@@ -3,12 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 Quote = Callable[[str], str]
 NULL_TEXT = "\\N"  # a NULL's text form in row hashes, as PostgreSQL's COPY writes it
+
+
+@dataclass(frozen=True)
+class Upsert:
+    """What an upsert writes: the rows of ``select`` (one per key) into ``target``'s ``columns``."""
+
+    target: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    select: str
+    skip_unchanged: bool = True  # rows equal to what the target holds are not written again
+
+    @property
+    def nonkey(self) -> list[str]:
+        return [c for c in self.columns if c not in self.key]
 
 
 class UnsupportedDatabase(ValueError):
@@ -59,25 +75,20 @@ class Family:
     ) -> str:
         """Insert the rows of ``select`` (one per key) into ``target``, updating the keys it already holds;
         with ``skip_unchanged`` rows equal to what the target holds are not written again."""
+        return self.upsert_sql(q, Upsert(target, tuple(columns), tuple(key), select, skip_unchanged))
+
+    def upsert_sql(self, q: Quote, u: Upsert) -> str:
+        """The family's statement for ``upsert``."""
         raise NotImplementedError
 
-    def _merge_into(
-        self,
-        q: Quote,
-        target: str,
-        columns: Sequence[str],
-        key: Sequence[str],
-        select: str,
-        *,
-        skip_unchanged: bool,
-    ) -> str:
+    def merge_into(self, q: Quote, u: Upsert) -> str:
         """SQL:2003 ``MERGE``, as Oracle and DM write it (no ``AS`` before table aliases)."""
-        nonkey = [c for c in columns if c not in key]
-        on = " AND ".join(f"t.{q(k)} = u.{q(k)}" for k in key)
-        sql = f"MERGE INTO {q(target)} t USING ({select}) u ON ({on})"
+        columns, nonkey = u.columns, u.nonkey
+        on = " AND ".join(f"t.{q(k)} = u.{q(k)}" for k in u.key)
+        sql = f"MERGE INTO {q(u.target)} t USING ({u.select}) u ON ({on})"
         if nonkey:
             sql += " WHEN MATCHED THEN UPDATE SET " + ", ".join(f"t.{q(c)} = u.{q(c)}" for c in nonkey)
-            if skip_unchanged:
+            if u.skip_unchanged:
                 sql += " WHERE " + self.differs([f"t.{q(c)}" for c in nonkey], [f"u.{q(c)}" for c in nonkey])
         cols = ", ".join(q(c) for c in columns)
         return (
@@ -133,24 +144,17 @@ class OnConflict(Family):
     select_where = ""  # appended to the SELECT before ON CONFLICT
     insert: Any = None  # the dialect's insert() construct, for upsert_rows
 
-    def upsert(
-        self,
-        q: Quote,
-        target: str,
-        columns: Sequence[str],
-        key: Sequence[str],
-        select: str,
-        *,
-        skip_unchanged: bool = True,
-    ) -> str:
-        nonkey = [c for c in columns if c not in key]
-        cols = ", ".join(q(c) for c in columns)
+    def upsert_sql(self, q: Quote, u: Upsert) -> str:
+        nonkey = u.nonkey
+        cols = ", ".join(q(c) for c in u.columns)
         alias = f" AS {self.target_alias}" if self.target_alias else ""
-        sql = f"INSERT INTO {q(target)}{alias} ({cols}) SELECT {cols} FROM ({select}) u{self.select_where} "
-        sql += f"ON CONFLICT ({', '.join(q(k) for k in key)}) DO UPDATE SET "
+        sql = (
+            f"INSERT INTO {q(u.target)}{alias} ({cols}) SELECT {cols} FROM ({u.select}) u{self.select_where} "
+        )
+        sql += f"ON CONFLICT ({', '.join(q(k) for k in u.key)}) DO UPDATE SET "
         sql += ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in nonkey)
-        if skip_unchanged:
-            ref = self.target_alias or q(target)
+        if u.skip_unchanged:
+            ref = self.target_alias or q(u.target)
             sql += " WHERE " + self.differs(
                 [f"{ref}.{q(c)}" for c in nonkey], [f"EXCLUDED.{q(c)}" for c in nonkey]
             )

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
-from .base import NULL_TEXT, Family, Quote
+from .base import NULL_TEXT, Family, Quote, Upsert
 
 BYTE_ORDER = "utf8mb4_bin"
 
@@ -28,21 +28,12 @@ class MySql(Family):
     def differs(self, left: Sequence[str], right: Sequence[str]) -> str:
         return "(" + " OR ".join(f"NOT ({a} <=> {b})" for a, b in zip(left, right, strict=True)) + ")"
 
-    def upsert(
-        self,
-        q: Quote,
-        target: str,
-        columns: Sequence[str],
-        key: Sequence[str],
-        select: str,
-        *,
-        skip_unchanged: bool = True,
-    ) -> str:
+    def upsert_sql(self, q: Quote, u: Upsert) -> str:
         # MySQL leaves a row whose new values equal its old ones unwritten by itself (affected rows 0).
-        nonkey = [c for c in columns if c not in key] or list(key)
-        cols = ", ".join(q(c) for c in columns)
+        nonkey = u.nonkey or list(u.key)
+        cols = ", ".join(q(c) for c in u.columns)
         return (
-            f"INSERT INTO {q(target)} ({cols}) SELECT {cols} FROM ({select}) u "
+            f"INSERT INTO {q(u.target)} ({cols}) SELECT {cols} FROM ({u.select}) u "
             "ON DUPLICATE KEY UPDATE " + ", ".join(f"{q(c)} = VALUES({q(c)})" for c in nonkey)
         )
 

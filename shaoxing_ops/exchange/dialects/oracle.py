@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.dialects.oracle.base import OracleDialect
 
-from .base import NULL_TEXT, Family, Quote
+from .base import NULL_TEXT, Family, Quote, Upsert
 
 
 def number_format(precision: int, scale: int) -> str:
@@ -38,17 +38,8 @@ class Oracle(Family):
             "(" + " OR ".join(f"DECODE({a}, {b}, 0, 1) = 1" for a, b in zip(left, right, strict=True)) + ")"
         )
 
-    def upsert(
-        self,
-        q: Quote,
-        target: str,
-        columns: Sequence[str],
-        key: Sequence[str],
-        select: str,
-        *,
-        skip_unchanged: bool = True,
-    ) -> str:
-        return self._merge_into(q, target, columns, key, select, skip_unchanged=skip_unchanged)
+    def upsert_sql(self, q: Quote, u: Upsert) -> str:
+        return self.merge_into(q, u)
 
     def upsert_rows(self, table: sa.Table, key: Sequence[str]) -> sa.Executable:
         prep = OracleDialect().identifier_preparer
