@@ -389,7 +389,12 @@ def test_a_planted_extra_and_changed_bureau_row_are_found_and_repaired_and_reini
 ) -> None:
     """The bureau leg against what the mapping makes of the whole front: differences found, repaired (the extra
     row removed too), and a re-initialisation refused without reason and approver, audited with them."""
-    from shaoxing_ops.exchange.maintenance import ApprovalMissing, reconcile_bureau, reinitialise_bureau
+    from shaoxing_ops.exchange.maintenance import (
+        Approval,
+        ApprovalMissing,
+        reconcile_bureau,
+        reinitialise_bureau,
+    )
 
     bt = catalog.bureau_table("SCJG_FDDBRXX")  # 法定代表人信息, made from E_PRI_PERSON
     simulate_into(dbs.province, catalog)
@@ -417,12 +422,12 @@ def test_a_planted_extra_and_changed_bureau_row_are_found_and_repaired_and_reini
     assert rows(bureau, f"SELECT {BUREAU_COLUMNS[bt.name]} FROM {bt.db_name}") == expected
 
     with pytest.raises(ApprovalMissing, match="审批人"):
-        reinitialise_bureau(bt, catalog, front, bureau, ops, reason="数据局要求重新初始化", approved_by=" ")
+        reinitialise_bureau(bt, catalog, front, bureau, ops, Approval("数据局要求重新初始化", " "))
     assert ops.reinits() == []
     with bureau.begin() as conn:
         conn.exec_driver_sql(f"DELETE FROM {bt.db_name}")
     loaded, check = reinitialise_bureau(
-        bt, catalog, front, bureau, ops, reason="数据局要求重新初始化", approved_by="市数据局 李四"
+        bt, catalog, front, bureau, ops, Approval("数据局要求重新初始化", "市数据局 李四")
     )
     assert check.diff.equal and loaded.target_rows == len(expected)
     assert [(a["table_name"], a["approved_by"], a["status"]) for a in ops.reinits()] == [

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from shaoxing_ops.catalog import Catalog
 from shaoxing_ops.exchange import copy_window, full_reload, health, sa_table
 from shaoxing_ops.exchange.dialects import family
-from shaoxing_ops.exchange.maintenance import ApprovalMissing, reconcile_table, reinitialise
+from shaoxing_ops.exchange.maintenance import Approval, ApprovalMissing, reconcile_table, reinitialise
 from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.exchange.reconcile import diff_report, reconcile, repair
 
@@ -123,7 +123,7 @@ def test_reinitialisation_is_refused_without_reason_or_approver(loaded, dbs: Dbs
     ops = OpsStore(dbs.engine("front")).ensure()
     for reason, approver in (("", "王科长"), ("代码集变更", ""), ("  ", "  ")):
         with pytest.raises(ApprovalMissing, match=r"原因.*审批人"):
-            reinitialise(table, source, target, ops, reason=reason, approved_by=approver)
+            reinitialise(table, source, target, ops, Approval(reason, approver))
     assert ops.reinits() == []
 
 
@@ -154,9 +154,7 @@ def test_reinitialisation_audits_and_readers_never_see_a_half_table(loaded, dbs:
             source,
             target,
             ops,
-            reason="代码集调整导致差异较大",
-            approved_by="市局管理员 王某",
-            run_id="test-run",
+            Approval("代码集调整导致差异较大", "市局管理员 王某", run_id="test-run"),
         )
     finally:
         stop.set()

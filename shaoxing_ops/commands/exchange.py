@@ -176,7 +176,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 def cmd_reinit(args: argparse.Namespace) -> int:
     from shaoxing_ops.catalog import load_catalog
-    from shaoxing_ops.exchange.maintenance import reinitialise_any
+    from shaoxing_ops.exchange.maintenance import Approval, reinitialise_any
     from shaoxing_ops.exchange.reconcile import diff_report
 
     if not _approved(args):
@@ -196,10 +196,8 @@ def cmd_reinit(args: argparse.Namespace) -> int:
             catalog,
             engine,
             ops,
-            reason=args.reason,
-            approved_by=args.approved_by,
-            progress=progress,
-            launched_by=getpass.getuser(),
+            Approval(args.reason, args.approved_by, launched_by=getpass.getuser()),
+            progress,
         )
         print()
         say(f"    rows before {loaded.rows_before:,}, after {loaded.target_rows:,}, {loaded.seconds:.1f}s")

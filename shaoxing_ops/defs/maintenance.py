@@ -8,7 +8,13 @@ import dagster as dg
 from pydantic import Field
 
 from shaoxing_ops.catalog import BureauTable, Table, load_catalog
-from shaoxing_ops.exchange.maintenance import ApprovalMissing, reconcile_any, reinitialise_any, tables_of
+from shaoxing_ops.exchange.maintenance import (
+    Approval,
+    ApprovalMissing,
+    reconcile_any,
+    reinitialise_any,
+    tables_of,
+)
 from shaoxing_ops.exchange.reconcile import diff_report
 from shaoxing_ops.names import LAUNCHED_BY_TAG
 
@@ -107,10 +113,12 @@ def reinitialise_tables(context: dg.OpExecutionContext, config: ReinitConfig, da
                 catalog,
                 databases.engine,
                 ops,
-                reason=config.reason,
-                approved_by=config.approved_by,
-                run_id=context.run_id,
-                launched_by=context.run.tags.get(LAUNCHED_BY_TAG),
+                Approval(
+                    config.reason,
+                    config.approved_by,
+                    run_id=context.run_id,
+                    launched_by=context.run.tags.get(LAUNCHED_BY_TAG),
+                ),
             )
         except ApprovalMissing as exc:
             raise dg.Failure(description=str(exc)) from None

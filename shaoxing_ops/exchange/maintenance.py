@@ -7,7 +7,6 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -82,12 +81,23 @@ class ApprovalMissing(ExchangeError):
     """A re-initialisation needs a reason and an approver (报备市局管理员)."""
 
 
-def require_approval(name: str, reason: str, approved_by: str) -> None:
-    if not (reason or "").strip() or not (approved_by or "").strip():
-        raise ApprovalMissing(
-            f"{name}: 数据初始化须注明原因（--reason）和审批人（--approved-by），已拒绝执行 / "
-            "a re-initialisation needs both a reason and an approver"
-        )
+@dataclass(frozen=True)
+class Approval:
+    """What the audit of a re-initialisation records: why, who approved it (报备市局管理员), and which run and
+    person carried it out (the proxy's user, the CLI's OS user)."""
+
+    reason: str
+    approved_by: str
+    run_id: str | None = None
+    launched_by: str | None = None
+
+    def require(self, name: str) -> None:
+        """Refuse a re-initialisation of ``name`` without a reason or an approver."""
+        if not (self.reason or "").strip() or not (self.approved_by or "").strip():
+            raise ApprovalMissing(
+                f"{name}: 数据初始化须注明原因（--reason）和审批人（--approved-by），已拒绝执行 / "
+                "a re-initialisation needs both a reason and an approver"
+            )
 
 
 def reinitialise(
@@ -95,20 +105,16 @@ def reinitialise(
     source: Engine,
     target: Engine,
     ops: OpsStore,
-    *,
-    reason: str,
-    approved_by: str,
-    run_id: str | None = None,
+    approval: Approval,
     progress: Progress | None = None,
-    launched_by: str | None = None,
 ) -> tuple[CopyResult, Reconciliation]:
-    """Rebuild one target table from the source, with an audit row before and after, then reconcile.
-    ``launched_by`` is who started it (the proxy's user, the CLI's OS user), recorded next to the approver."""
-    require_approval(table.name, reason, approved_by)
-    audit = ops.start_reinit(table.name, reason.strip(), approved_by.strip(), run_id, launched_by)
+    """Rebuild one target table from the source, with an audit row before and after, then reconcile."""
+    approval.require(table.name)
+    a = approval
+    audit = ops.start_reinit(table.name, a.reason.strip(), a.approved_by.strip(), a.run_id, a.launched_by)
     try:
         loaded = full_reload(table, source, target, progress=progress)
-        check = reconcile_table(table, source, target, ops, launched_by=launched_by)
+        check = reconcile_table(table, source, target, ops, launched_by=approval.launched_by)
     except BaseException:
         ops.finish_reinit(audit, status="failed")
         raise
@@ -203,27 +209,13 @@ def reinitialise_bureau(
     front: Engine,
     bureau: Engine,
     ops: OpsStore,
-    *,
-    reason: str,
-    approved_by: str,
-    run_id: str | None = None,
+    approval: Approval,
     progress: Progress | None = None,
-    launched_by: str | None = None,
 ) -> tuple[CopyResult, Reconciliation]:
     """Rebuild a bureau table from the whole front through its mapping, audited as the provincial tables are."""
-    require_approval(bt.name, reason, approved_by)
+    approval.require(bt.name)
     with mapped_front(bt, catalog, front) as expected:
-        return reinitialise(
-            bt.table,
-            expected,
-            bureau,
-            ops,
-            reason=reason,
-            approved_by=approved_by,
-            run_id=run_id,
-            progress=progress,
-            launched_by=launched_by,
-        )
+        return reinitialise(bt.table, expected, bureau, ops, approval, progress)
 
 
 # -- either leg, for the command line and the launchpad jobs ---------------------------------------------
@@ -260,18 +252,10 @@ def reinitialise_any(
     catalog: Catalog,
     engine: Engines,
     ops: OpsStore,
-    *,
-    reason: str,
-    approved_by: str,
-    run_id: str | None = None,
+    approval: Approval,
     progress: Progress | None = None,
-    launched_by: str | None = None,
 ) -> tuple[CopyResult, Reconciliation]:
     """``reinitialise`` or ``reinitialise_bureau``, as the table is a provincial or a bureau table."""
     if isinstance(table, BureauTable):
-        run = partial(reinitialise_bureau, table, catalog, engine("front"), engine("bureau"), ops)
-    else:
-        run = partial(reinitialise, table, engine("province"), engine("front"), ops)
-    return run(
-        reason=reason, approved_by=approved_by, run_id=run_id, progress=progress, launched_by=launched_by
-    )
+        return reinitialise_bureau(table, catalog, engine("front"), engine("bureau"), ops, approval, progress)
+    return reinitialise(table, engine("province"), engine("front"), ops, approval, progress)
