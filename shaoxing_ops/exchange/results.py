@@ -32,13 +32,10 @@ class DayFigures:
 
 
 @dataclass
-class CopyResult:
-    table: str
-    read: int = 0
-    inserted: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
+class CopyResult(DayFigures):
+    """What a load did in all (the sums of its days), with each day's own figures in ``days``."""
+
+    table: str = ""
     seconds: float = 0.0
     target_rows: int = 0
     rows_before: int | None = None  # full reloads: target rows before the rebuild

@@ -24,7 +24,7 @@ from shaoxing_ops.domain.mapping import Unmappable, map_row, passes
 from .results import CopyResult
 from .schema import count_rows, ensure_table, sa_table, table_exists, tombstone_table
 from .staging import OP, RID, TS, merge, staging, stream_rows, window_filter, write_batches
-from .windows import to_local_naive
+from .windows import Window, to_local_naive
 
 Row = dict[str, Any]
 
@@ -55,19 +55,14 @@ def _fetch(
 
 
 def _drivers(
-    front: Engine,
-    part: MapPart,
-    catalog: Catalog,
-    start: dt.datetime | None,
-    end: dt.datetime | None,
-    batch_size: int,
+    front: Engine, part: MapPart, catalog: Catalog, window: Window, batch_size: int
 ) -> Iterator[list[Row]]:
     """Source rows of the window, then those whose joined row changed in the window."""
     source = catalog.table(part.source)
     if not table_exists(front, source.db_name):
         return
     seen: set[tuple[Any, ...]] = set()
-    for batch in stream_rows(front, source, lambda t: window_filter(t, start, end), batch_size):
+    for batch in stream_rows(front, source, lambda t: window_filter(t, *window), batch_size):
         rows = [dict(r._mapping) for r in batch]
         seen.update(tuple(r[k] for k in source.key) for r in rows)
         yield rows
@@ -78,7 +73,7 @@ def _drivers(
         return
     changed = [
         tuple(r._mapping[k] for k in joined.key)
-        for b in stream_rows(front, joined, lambda t: window_filter(t, start, end))
+        for b in stream_rows(front, joined, lambda t: window_filter(t, *window))
         for r in b
     ]
     src_cols = tuple(a for a, _ in part.join_on)
@@ -136,12 +131,7 @@ def _mapped(
 
 
 def _deletes(
-    bt: BureauTable,
-    part: MapPart,
-    catalog: Catalog,
-    front: Engine,
-    start: dt.datetime | None,
-    end: dt.datetime | None,
+    bt: BureauTable, part: MapPart, catalog: Catalog, front: Engine, window: Window
 ) -> list[tuple[Any, ...]]:
     """Source rows deleted in the window (the front's tombstones) as deletes of their bureau rows."""
     source = catalog.table(part.source)
@@ -150,9 +140,9 @@ def _deletes(
         return []
     key_exprs = {k: e.value for k, e in part.columns if k in bt.key}
     query = sa.select(tomb)
-    window = window_filter(tomb, start, end)
-    if window is not None:
-        query = query.where(window)
+    in_window = window_filter(tomb, *window)
+    if in_window is not None:
+        query = query.where(in_window)
     with front.connect() as conn:
         rows = conn.execute(query).mappings().all()
     table = bt.table
@@ -184,10 +174,10 @@ def upload_window(
 
             def batches() -> Iterator[list[tuple[Any, ...]]]:
                 for part in bt.parts:
-                    for rows in _drivers(front, part, catalog, start, end, batch_size):
+                    for rows in _drivers(front, part, catalog, (start, end), batch_size):
                         result.read += len(rows)
                         yield _mapped(bt, part, catalog, front, rows, result)
-                    yield _deletes(bt, part, catalog, front, start, end)
+                    yield _deletes(bt, part, catalog, front, (start, end))
 
             staged = write_batches(conn, table, stg, batches(), None)
             if staged:
@@ -207,7 +197,7 @@ def expected_rows(
     probe = UploadResult(table=bt.name)
     per_day: dict[str, int] = {}
     for part in bt.parts:
-        for rows in _drivers(front, part, catalog, start_, end_, 5_000):
+        for rows in _drivers(front, part, catalog, (start_, end_), 5_000):
             for values in _mapped(bt, part, catalog, front, rows, probe):
                 record = dict(zip(bt.table.column_names, values, strict=True))
                 if record[OP] != "D":

@@ -11,6 +11,7 @@ from typing import overload
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+Window = tuple[dt.datetime | None, dt.datetime | None]  # [start, end); None: unbounded on that side
 
 
 @overload

@@ -48,17 +48,13 @@ class Oracle(Family):
         return sa.text(self.upsert(prep.quote, table.name, [c.name for c in table.c], key, select))
 
     def value_text(self, col: str, kind: str, precision: int | None = None, scale: int | None = None) -> str:
-        match kind:
-            case "datetime":
-                expr = f"TO_CHAR(CAST({col} AS TIMESTAMP(6)), 'YYYY-MM-DD HH24:MI:SS.FF6')"
-            case "date":
-                expr = f"TO_CHAR({col}, 'YYYY-MM-DD')"
-            case "dec":
-                expr = f"TO_CHAR({col}, '{number_format(precision or 38, scale or 0)}')"
-            case "str" | "text":
-                expr = col
-            case _:
-                expr = f"TO_CHAR({col})"
+        expr = {
+            "datetime": f"TO_CHAR(CAST({col} AS TIMESTAMP(6)), 'YYYY-MM-DD HH24:MI:SS.FF6')",
+            "date": f"TO_CHAR({col}, 'YYYY-MM-DD')",
+            "dec": f"TO_CHAR({col}, '{number_format(precision or 38, scale or 0)}')",
+            "str": col,
+            "text": col,
+        }.get(kind, f"TO_CHAR({col})")
         return f"NVL({expr}, '{NULL_TEXT}')"
 
     def key_text(self, col: str) -> str:
