@@ -716,14 +716,15 @@ def faults_names() -> list[str]:
 
 
 def _engines_and_ops():  # type: ignore[no-untyped-def]
-    """The configured databases by role, each engine made once when first asked for, and the ops store."""
+    """The configured databases by role, each engine made once when first asked for, and the exchange's
+    records."""
     import functools
 
     from shaoxing_ops.exchange.dbs import engine_for
-    from shaoxing_ops.exchange.opsdb import OpsStore
+    from shaoxing_ops.exchange.records import ExchangeRecords
 
     engine = functools.cache(engine_for)
-    return engine, OpsStore(engine("ops")).ensure()
+    return engine, ExchangeRecords(engine("ops")).ensure()
 
 
 def _pick(names: list[str], leg: str = "province"):  # type: ignore[no-untyped-def]
@@ -882,7 +883,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from shaoxing_ops.exchange.dbs import engine_for
-    from shaoxing_ops.exchange.opsdb import OpsStore
+    from shaoxing_ops.exchange.records import ExchangeRecords
+    from shaoxing_ops.operations.records import OperationsRecords
     from shaoxing_ops.reports import build
 
     if args.kind == "annual":
@@ -900,13 +902,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     home = ensure_dagster_home()
     say(f"[1/3] reading runs and checks of {first} … {last} from the Dagster instance in {home}")
     instance = dg.DagsterInstance.get()
-    ops = OpsStore(engine_for("ops")).ensure()
+    ops_db = engine_for("ops")
+    exchange, operations = ExchangeRecords(ops_db).ensure(), OperationsRecords(ops_db).ensure()
     if args.kind == "daily":
-        report = build.daily_sheet(instance, ops, first)
+        report = build.daily_sheet(instance, exchange, operations, first)
         stem = f"巡检单_{first.isoformat()}"
     else:
         front = engine_for("front") if args.kind == "monthly" else None
-        report = build.period_report(instance, ops, first, last, args.kind, front)
+        report = build.period_report(instance, exchange, operations, first, last, args.kind, front)
         stem = f"运维周报_{first.isoformat()}" if args.kind == "weekly" else f"运维服务月报_{first:%Y-%m}"
     s = report["summary"]
     say(
@@ -933,7 +936,8 @@ def cmd_report_annual(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from shaoxing_ops.exchange.dbs import engine_for
-    from shaoxing_ops.exchange.opsdb import OpsStore
+    from shaoxing_ops.exchange.records import ExchangeRecords
+    from shaoxing_ops.operations.records import OperationsRecords
     from shaoxing_ops.reports import annual
 
     if not re.fullmatch(r"\d{4}", args.date):
@@ -948,9 +952,10 @@ def cmd_report_annual(args: argparse.Namespace) -> int:
     say(
         f"[1/2] reading {first} … {last} (from the first day loaded) month by month from the instance in {home}"
     )
-    ops = OpsStore(engine_for("ops")).ensure()
+    ops_db = engine_for("ops")
+    exchange, operations = ExchangeRecords(ops_db).ensure(), OperationsRecords(ops_db).ensure()
     report = annual.annual_report(
-        dg.DagsterInstance.get(), ops, int(args.date), settings.today(), progress=say
+        dg.DagsterInstance.get(), exchange, operations, int(args.date), settings.today(), progress=say
     )
     p, b = report["legs"]["province"], report["legs"]["bureau"]
     say(

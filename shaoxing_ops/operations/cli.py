@@ -15,29 +15,23 @@ import sys
 from typing import Any
 
 from shaoxing_ops import settings
-from shaoxing_ops.exchange.opsdb import (
-    FEEDBACK_CHANNELS,
-    FEEDBACK_KINDS,
-    FEEDBACK_SEVERITIES,
-    FeedbackError,
-    OpsStore,
-    now_local,
-)
+from shaoxing_ops.exchange.opsdb import now_local
 
 from .assessment import ROLE_CN
-from .registers import RegisterError, RegisterStore, parse_date
+from .records import FEEDBACK_CHANNELS, FEEDBACK_KINDS, FEEDBACK_SEVERITIES, FeedbackError, OperationsRecords
+from .registers import RegisterError, parse_date
 
 DB_ROLES = ("province", "front", "bureau", "ops")
 
 
-def ops_store() -> OpsStore:
+def ops_store() -> OperationsRecords:
     from shaoxing_ops.exchange.dbs import engine_for
 
-    return OpsStore(engine_for("ops")).ensure()
+    return OperationsRecords(engine_for("ops")).ensure()
 
 
-def register_store() -> RegisterStore:
-    return RegisterStore(ops_store()).ensure()
+def register_store() -> OperationsRecords:
+    return ops_store()  # the registers are operations records
 
 
 def _refuse(message: str) -> int:

@@ -56,7 +56,8 @@ def bureau_checks(bt: BureauTable, catalog: Catalog) -> dg.AssetChecksDefinition
         selected = selected_checks(context, key)
         days = list(context.partition_keys)
         targets = latest_materializations(context.instance, key, days)
-        front, bureau, ops = databases.engine("front"), databases.engine("bureau"), databases.ops()
+        front, bureau = databases.engine("front"), databases.engine("bureau")
+        ops = databases.exchange_records()
         mapped = (
             bureau_health.expected(bt, catalog, front, start, end)
             if {"row_count", "freshness"} & selected
