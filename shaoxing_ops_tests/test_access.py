@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from shaoxing_ops.catalog import Catalog
 from shaoxing_ops.defs.province.assets import asset_key
 from shaoxing_ops.exchange import make_engine
-from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.exchange.records import ExchangeRecords
 from shaoxing_ops.files import write_private_text
 from shaoxing_ops.reports.publish import write_index
 from shaoxing_ops.serve.proxy import find_nginx
@@ -37,9 +37,12 @@ from .production import BIN, LAUNCH, LOCATION, ROOT, free_port
 
 def test_ensure_adds_the_launched_by_column_to_an_older_store(dbs: Dbs) -> None:
     engine = dbs.engine("front")
-    store = OpsStore(engine)
-    old = sa.MetaData(schema=store.schema)
-    for table in (store.reinit_audit, store.reconciliations):  # as the version before launched_by made them
+    store = ExchangeRecords(engine)
+    old = sa.MetaData(schema=store.metadata.schema)
+    for table in (
+        store.tables.reinit_audit,
+        store.tables.reconciliations,
+    ):  # as the version before launched_by made them
         columns = [
             sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
             for c in table.columns
@@ -47,17 +50,20 @@ def test_ensure_adds_the_launched_by_column_to_an_older_store(dbs: Dbs) -> None:
         ]
         sa.Table(table.name, old, *columns)
     with engine.begin() as conn:
-        if store.schema:
-            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {store.schema}")
+        if store.metadata.schema:
+            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {store.metadata.schema}")
         old.create_all(conn)
     store.ensure()
     audit = store.start_reinit("E_BASEINFO", "代码集变更", "市局 王科长", None, launched_by="ops-wang")
     store.finish_reinit(audit, status="succeeded")
-    OpsStore(engine).ensure()  # a second time: nothing left to add
-    (row,) = OpsStore(engine).reinits()
+    ExchangeRecords(engine).ensure()  # a second time: nothing left to add
+    (row,) = ExchangeRecords(engine).reinits()
     assert (row["approved_by"], row["launched_by"]) == ("市局 王科长", "ops-wang")
     inspector = sa.inspect(engine)
-    held = {c["name"] for c in inspector.get_columns(store.reconciliations.name, schema=store.schema)}
+    held = {
+        c["name"]
+        for c in inspector.get_columns(store.tables.reconciliations.name, schema=store.metadata.schema)
+    }
     assert "launched_by" in held
 
 
@@ -326,7 +332,7 @@ def test_operators_and_viewers_through_the_proxy(
     assert run["status"] == "SUCCESS", (run, s.log_tail())
     tags = {t["key"]: t["value"] for t in run["tags"]}
     assert tags["sxops/launched_by"] == OPERATOR
-    (audit,) = OpsStore(make_engine(s.front)).reinits()
+    (audit,) = ExchangeRecords(make_engine(s.front)).reinits()
     assert (
         audit["table_name"],
         audit["approved_by"],

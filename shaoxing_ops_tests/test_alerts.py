@@ -14,7 +14,8 @@ import pytest
 from shaoxing_ops.alerts import Alert, ChannelConfigError, Notifier, channels_from_env
 from shaoxing_ops.alerts.channels import dingtalk_sign
 from shaoxing_ops.exchange import make_engine
-from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.exchange.records import ExchangeRecords
+from shaoxing_ops.operations.records import OperationsRecords
 
 from .conftest import embedded_instance
 from .receivers import http_receiver, smtp_receiver
@@ -34,8 +35,8 @@ def env_for(http, mail) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> OpsStore:
-    return OpsStore(make_engine(f"sqlite:///{tmp_path / 'ops.db'}")).ensure()
+def store(tmp_path: Path) -> OperationsRecords:
+    return OperationsRecords(make_engine(f"sqlite:///{tmp_path / 'ops.db'}")).ensure()
 
 
 def test_dingtalk_signature_follows_the_robot_documentation() -> None:
@@ -49,7 +50,7 @@ def test_dingtalk_signature_follows_the_robot_documentation() -> None:
     assert dingtalk_sign(SECRET, stamp) == urllib.parse.quote_plus(base64.b64encode(digest))
 
 
-def test_each_channel_delivers_one_message_once_per_cause_and_table_day(store: OpsStore) -> None:
+def test_each_channel_delivers_one_message_once_per_cause_and_table_day(store: OperationsRecords) -> None:
     alerts = [
         Alert(
             "volume",
@@ -101,7 +102,7 @@ def test_each_channel_delivers_one_message_once_per_cause_and_table_day(store: O
         assert len(http.received) == 3 and len(mail.messages) == 1
 
 
-def test_a_failing_channel_is_retried_later_and_never_raises(store: OpsStore) -> None:
+def test_a_failing_channel_is_retried_later_and_never_raises(store: OperationsRecords) -> None:
     alert = Alert(
         "run_failed", "province_nightly|2026-03-11", "2026-03-11", "运行失败：作业 province_nightly"
     )
@@ -179,7 +180,7 @@ def test_the_sensor_tells_of_failed_runs_and_escalations_once(
 
     front = f"sqlite:///{tmp_path / 'front.db'}"
     databases = Databases(province_url=f"sqlite:///{tmp_path / 'province.db'}", front_url=front)
-    ops = OpsStore(make_engine(front)).ensure()
+    ops = ExchangeRecords(make_engine(front)).ensure()
     ops.escalate(
         "province/registration/e_revoke",
         "2026-03-02",

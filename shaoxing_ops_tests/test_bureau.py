@@ -18,7 +18,7 @@ from shaoxing_ops.defs.repush import build_repush_sensor
 from shaoxing_ops.defs.resources import Databases
 from shaoxing_ops.domain.mapping import Unmappable, category, evaluate, map_row
 from shaoxing_ops.exchange import copy_window, day_window, faults
-from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.exchange.records import ExchangeRecords
 from shaoxing_ops.exchange.upload import upload_window
 from shaoxing_ops.names import REPUSH_TARGET_TAG as TARGET_TAG
 
@@ -262,7 +262,7 @@ def test_an_unmappable_row_is_quarantined_not_sent_and_the_rest_goes(
     bad = [k for (k,) in rows(front, "SELECT pripid FROM e_baseinfo WHERE enttype = 'ZZ'")]
     assert not rows(bureau, f"SELECT 1 FROM scjg_ztxx WHERE ztsfdm IN ('{bad[0]}', '{bad[1]}')")
     assert len(rows(bureau, "SELECT 1 FROM scjg_ztxx")) == len(rows(front, EXPECTED_SQL["SCJG_ZTXX"])) - 2
-    ops = OpsStore(front).ensure()
+    ops = ExchangeRecords(front).ensure()
     ops.replace_quarantine("bureau", ztxx.name, [day.isoformat()], result.quarantine[day.isoformat()])
     held = ops.quarantined("SCJG_ZTXX")
     assert {q["record_key"] for q in held} == {f"E_BASEINFO:{k}" for k in bad}
@@ -400,7 +400,7 @@ def test_a_planted_extra_and_changed_bureau_row_are_found_and_repaired_and_reini
     simulate_into(dbs.province, catalog)
     front, bureau = dbs.engine("front"), dbs.engine("bureau")
     copy_window(catalog.table("E_PRI_PERSON"), dbs.engine("province"), front, None, None)
-    ops = OpsStore(front).ensure()
+    ops = ExchangeRecords(front).ensure()
     upload_window(bt, catalog, front, bureau, None, None)
     expected = rows(front, EXPECTED_SQL[bt.name])
     assert rows(bureau, f"SELECT {BUREAU_COLUMNS[bt.name]} FROM {bt.db_name}") == expected

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from shaoxing_ops.cli import main
 from shaoxing_ops.commands.demo import demo_window, last_whole_month
 from shaoxing_ops.exchange import full_reload
-from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.exchange.records import ExchangeRecords
 from shaoxing_ops.exchange.upload import upload_window
 
 from .conftest import Dbs, Demo
@@ -64,9 +64,9 @@ def test_simulate_reconcile_repair_and_reinit(cli_env: Dbs, catalog, capsys) -> 
     assert "目标端缺失 3 条" in out and "--repair" in out
     assert main(["reconcile", "e_pri_person", "--repair"]) == 0
     assert "已修复：重新复制 3 条" in capsys.readouterr().out
-    store = OpsStore(cli_env.engine("front")).ensure()
+    store = ExchangeRecords(cli_env.engine("front")).ensure()
     with store.engine.connect() as conn:
-        rec = store.reconciliations
+        rec = store.tables.reconciliations
         repaired = conn.execute(sa.select(rec.c.launched_by).where(rec.c.repaired.is_(True))).scalars().all()
     assert repaired == [getpass.getuser()]  # who ran the repair, next to what it did
     assert snapshot(cli_env.engine("front"), table) == province_live(cli_env.engine("province"), table)
@@ -75,7 +75,7 @@ def test_simulate_reconcile_repair_and_reinit(cli_env: Dbs, catalog, capsys) -> 
     assert "审批人" in capsys.readouterr().err
     assert main(["reinit", "E_PRI_PERSON", "--reason", "代码集变更", "--approved-by", "王科长"]) == 0
     assert "结论：两端一致" in capsys.readouterr().out
-    (audit,) = OpsStore(cli_env.engine("front")).reinits()
+    (audit,) = ExchangeRecords(cli_env.engine("front")).reinits()
     assert (audit["approved_by"], audit["launched_by"], audit["status"]) == (
         "王科长",
         getpass.getuser(),
@@ -103,7 +103,7 @@ def test_simulate_reconcile_repair_and_reinit(cli_env: Dbs, catalog, capsys) -> 
         == 0
     )
     assert "结论：两端一致" in capsys.readouterr().out
-    audits = OpsStore(cli_env.engine("front")).reinits()
+    audits = ExchangeRecords(cli_env.engine("front")).reinits()
     assert [(a["table_name"], a["approved_by"], a["status"]) for a in audits][-1] == (
         "SCJG_FDDBRXX",
         "李四",

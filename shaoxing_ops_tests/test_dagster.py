@@ -241,7 +241,7 @@ def test_reconcile_and_reinitialise_jobs_from_the_launchpad(env_dbs: Dbs, catalo
     """The two maintenance jobs as an operator launches them with run config; approval is enforced."""
     from shaoxing_ops.definitions import defs
     from shaoxing_ops.exchange import faults, full_reload
-    from shaoxing_ops.exchange.opsdb import OpsStore
+    from shaoxing_ops.exchange.records import ExchangeRecords
 
     simulate_into(env_dbs.province, catalog)
     table = catalog.table("E_INV_INVESTMENT")
@@ -311,7 +311,7 @@ def test_reconcile_and_reinitialise_jobs_from_the_launchpad(env_dbs: Dbs, catalo
             }
         }
         assert reinit.execute_in_process(run_config=bureau_reinit, instance=instance).success
-    audits = OpsStore(front).reinits()
+    audits = ExchangeRecords(front).reinits()
     assert [(a["table_name"], a["approved_by"], a["launched_by"], a["status"]) for a in audits] == [
         ("E_INV_INVESTMENT", "市局管理员", "ops-wang", "succeeded"),
         ("SCJG_GDXX", "数据局 李四", None, "succeeded"),

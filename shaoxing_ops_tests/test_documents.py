@@ -156,7 +156,7 @@ def test_the_demos_reports_are_written_as_word_and_pdf(demo: Demo) -> None:
 def test_word_and_pdf_show_hostile_text_as_text_and_mask_personal_data(tmp_path: Path) -> None:
     with embedded_instance() as instance:
         ops = _hostile_ops(make_engine(f"sqlite:///{tmp_path / 'ops.db'}"))
-        weekly = build.period_report(instance, ops, dt.date(2026, 3, 2), dt.date(2026, 3, 8), "weekly")
+        weekly = build.period_report(instance, *ops, dt.date(2026, 3, 2), dt.date(2026, 3, 8), "weekly")
     copies = build.write(weekly, "周报_hostile").documents
     assert copies.missing == "" and copies.pdf is not None
     text = _check_word(copies.docx, weekly["title"], CONTRACTOR, False, len(build.figures(weekly)))

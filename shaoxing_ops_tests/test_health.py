@@ -17,7 +17,7 @@ from shaoxing_ops.defs.province.jobs import province_inspection, province_inspec
 from shaoxing_ops.defs.repush import build_repush_sensor
 from shaoxing_ops.defs.resources import Databases
 from shaoxing_ops.exchange import faults
-from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.exchange.records import ExchangeRecords
 from shaoxing_ops.names import PROVINCE_CHECKS as CHECK_NAMES
 from shaoxing_ops.names import REPUSH_ATTEMPT_TAG as ATTEMPT_TAG
 from shaoxing_ops.names import REPUSH_TARGET_TAG as TARGET_TAG
@@ -207,7 +207,7 @@ def test_attempts_are_bounded_then_escalated(province, catalog, instance) -> Non
             attempts.append(request.tags[ATTEMPT_TAG])
             assert not h.run_request(request, raise_on_error=False).success
     assert attempts == ["1", "2", "3"]
-    escalated = OpsStore(province.engine("front")).open_escalations()
+    escalated = ExchangeRecords(province.engine("front")).open_escalations()
     assert [(e["asset_key"], e["partition_key"], e["attempts"]) for e in escalated] == [
         (h.key.to_user_string(), DAY2.isoformat(), 3)
     ]
@@ -217,7 +217,7 @@ def test_attempts_are_bounded_then_escalated(province, catalog, instance) -> Non
     # The operator fixes the cause and loads the day by hand: the sensor closes the escalation.
     faults.disarm_all(province.engine("province"))
     h.load(DAY2)
-    assert h.tick().run_requests == [] and OpsStore(province.engine("front")).open_escalations() == []
+    assert h.tick().run_requests == [] and ExchangeRecords(province.engine("front")).open_escalations() == []
     assert h.equal()
 
 
@@ -283,7 +283,7 @@ def test_bad_codes_are_counted_quarantined_and_still_delivered(province, catalog
     assert not validity.passed and validity.severity == dg.AssetCheckSeverity.WARN
     assert validity.metadata["invalid_rows"].value == report.rows == 3
     assert "违规：enttype：代码 'ZZ' 不在代码集 ENTTYPE 中" in validity.metadata
-    quarantined = OpsStore(province.engine("front")).quarantined("E_BASEINFO", DAY2.isoformat())
+    quarantined = ExchangeRecords(province.engine("front")).quarantined("E_BASEINFO", DAY2.isoformat())
     assert len(quarantined) == 3 and {q["column_name"] for q in quarantined} == {"enttype"}
     assert all(q["delivered"] and q["leg"] == "province" for q in quarantined)
     with province.engine("front").connect() as conn:

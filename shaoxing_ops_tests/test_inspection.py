@@ -16,7 +16,8 @@ from shaoxing_ops.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_
 from shaoxing_ops.defs.ops.alerts import ops_alert_sensor
 from shaoxing_ops.defs.province.assets import asset_key
 from shaoxing_ops.defs.resources import Databases
-from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.exchange.records import ExchangeRecords
+from shaoxing_ops.operations.records import OperationsRecords
 from shaoxing_ops.reports import build
 
 from .conftest import SIM_SCALE, SIM_SEED, Dbs, embedded_instance, simulate_into
@@ -91,8 +92,9 @@ def test_a_day_never_delivered_fails_its_volume_check_shows_on_the_sheet_and_ale
         for key in keys[1:]:  # quiet tables never alarm
             assert set(statuses(instance, key, "volume").values()) == {"SUCCEEDED"}, key
 
-        ops = OpsStore(province.engine("front")).ensure()
-        sheet = build.daily_sheet(instance, ops, SILENT)
+        front = province.engine("front")
+        exchange, operations = ExchangeRecords(front).ensure(), OperationsRecords(front).ensure()
+        sheet = build.daily_sheet(instance, exchange, operations, SILENT)
         row = next(r for leg in sheet["legs"] for r in leg["rows"] if r["table"] == BUSY)
         assert (row["checks"]["volume"], row["delivery"], row["delivery_cn"]) == (
             "failed",
@@ -105,7 +107,9 @@ def test_a_day_never_delivered_fails_its_volume_check_shows_on_the_sheet_and_ale
         assert "未下发" in html.read_text(encoding="utf-8")
         before = next(
             r
-            for leg in build.daily_sheet(instance, ops, SILENT - dt.timedelta(days=1))["legs"]
+            for leg in build.daily_sheet(instance, exchange, operations, SILENT - dt.timedelta(days=1))[
+                "legs"
+            ]
             for r in leg["rows"]
             if r["table"] == BUSY
         )

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from shaoxing_ops.commands import feedback as feedback_commands
 from shaoxing_ops.commands import hosts as host_commands
-from shaoxing_ops.exchange.opsdb import FeedbackError, OpsStore, now_local
+from shaoxing_ops.exchange.opsdb import now_local
 from shaoxing_ops.operations import hostmetrics
 from shaoxing_ops.operations.assessment import (
     Thresholds,
@@ -27,6 +27,7 @@ from shaoxing_ops.operations.assessment import (
 )
 from shaoxing_ops.operations.feedback import summary
 from shaoxing_ops.operations.patches import patch_status
+from shaoxing_ops.operations.records import FeedbackError, OperationsRecords
 
 from .conftest import Dbs
 
@@ -34,12 +35,12 @@ NOW = dt.datetime(2026, 5, 1, 12, 0)
 
 
 @pytest.fixture
-def store(dbs: Dbs) -> OpsStore:
-    return OpsStore(dbs.engine("front")).ensure()
+def store(dbs: Dbs) -> OperationsRecords:
+    return OperationsRecords(dbs.engine("front")).ensure()
 
 
 # -- host metrics -----------------------------------------------------------------------------------
-def test_real_sample_is_recorded_and_read_back(store: OpsStore) -> None:
+def test_real_sample_is_recorded_and_read_back(store: OperationsRecords) -> None:
     values = hostmetrics.sample()
     assert 0 <= values["cpu_percent"] <= 100 and 0 < values["memory_percent"] < 100
     assert values["disk_total_bytes:/"] > 0 and 0 < values["disk_percent:/"] < 100
@@ -56,7 +57,7 @@ def test_real_sample_is_recorded_and_read_back(store: OpsStore) -> None:
     assert store.metrics(at, host="other") == []
 
 
-def test_retention_prunes_only_old_rows(store: OpsStore) -> None:
+def test_retention_prunes_only_old_rows(store: OperationsRecords) -> None:
     now = now_local()
     store.record_metrics(
         "web-1", {"cpu_percent": 50.0, "memory_percent": 40.0}, at=now - dt.timedelta(days=40)
@@ -75,7 +76,7 @@ def test_retention_prunes_only_old_rows(store: OpsStore) -> None:
     assert store.prune_metrics(now - dt.timedelta(days=29)) == 0
 
 
-def test_database_sizes_on_every_backend(store: OpsStore, dbs: Dbs) -> None:
+def test_database_sizes_on_every_backend(store: OperationsRecords, dbs: Dbs) -> None:
     store.record_metrics("web-1", hostmetrics.sample())
     rows = hostmetrics.database_sizes(store.engine, "front")
     whole = [r for r in rows if r["object_name"] == hostmetrics.DATABASE_OBJECT]
@@ -199,7 +200,7 @@ def test_too_short_history_keeps_with_reason() -> None:
     assert data["assessed_at"] == "2026-05-01T12:00:00" and data["resources"][0]["resource"] == "cpu"
 
 
-def test_assessment_of_recorded_samples(store: OpsStore) -> None:
+def test_assessment_of_recorded_samples(store: OperationsRecords) -> None:
     """The store's rows feed the assessment directly, whatever the backend returns for datetimes."""
     for row in history(
         4 * 24, cpu_percent=lambda h: 2.0, memory_percent=lambda h: 10.0, disk_percent__=lambda h: 20.0
@@ -340,7 +341,7 @@ def test_a_database_hosts_own_figures_through_host_collect(
     assert figures[f"db_bytes:{name}"] > 0
     out = capsys.readouterr().out
     assert "主机 db-1（数据库服务器）" in out and "db_connections" in out and dbs.front not in out
-    store = OpsStore(sa.create_engine(f"sqlite:///{tmp_path / 'ops.db'}"))
+    store = OperationsRecords(sa.create_engine(f"sqlite:///{tmp_path / 'ops.db'}"))
     assert store.hosts()[0]["name"] == "db-1" and store.hosts()[0]["role"] == "db"
     metrics = {r["metric"] for r in store.metrics(now_local() - dt.timedelta(minutes=5), host="db-1")}
     assert {"cpu_percent", "db_connections", "db_cache_hits", f"db_bytes:{name}"} <= metrics
@@ -488,7 +489,8 @@ def test_feedback_through_the_command_line(env_dbs: Dbs, capsys) -> None:  # typ
     out = capsys.readouterr().out
     assert "已解决" in out and "运维 赵六" in out and "索引重建后" in out
 
-    store = OpsStore(env_dbs.engine("front")).ensure()  # the ops store defaults to the front database
+    # the ops database defaults to the front database
+    store = OperationsRecords(env_dbs.engine("front")).ensure()
     done = store.feedback_items(status="resolved")
     assert (
         len(done) == 1
@@ -500,7 +502,7 @@ def test_feedback_through_the_command_line(env_dbs: Dbs, capsys) -> None:  # typ
     assert [i["channel"] for i in store.feedback_items(status="open")] == ["QQ"]
 
 
-def test_feedback_periods_for_reports(store: OpsStore) -> None:
+def test_feedback_periods_for_reports(store: OperationsRecords) -> None:
     day = dt.datetime(2026, 4, 1, 9)
     a = store.add_feedback(system="执法在线", channel="电话", reporter="甲", description="登录失败", at=day)
     b = store.add_feedback(
@@ -534,7 +536,7 @@ def test_host_sample_and_assess_commands(env_dbs: Dbs, capsys) -> None:  # type:
     assert run(["host", "sample", "--host", "web-1"]) == 0
     out = capsys.readouterr().out
     assert "cpu_percent" in out and "disk_total_bytes:/" in out and "数据库合计" in out
-    store = OpsStore(env_dbs.engine("front")).ensure()
+    store = OperationsRecords(env_dbs.engine("front")).ensure()
     since = now_local() - dt.timedelta(minutes=5)
     assert {r["host"] for r in store.metrics(since)} == {"web-1"}
     whole = {r["role"]: r["bytes"] for r in store.db_sizes(since) if r["object_name"] == "__database__"}

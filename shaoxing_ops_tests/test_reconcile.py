@@ -14,8 +14,8 @@ from shaoxing_ops.catalog import Catalog
 from shaoxing_ops.exchange import copy_window, full_reload, health, sa_table
 from shaoxing_ops.exchange.dialects import family
 from shaoxing_ops.exchange.maintenance import Approval, ApprovalMissing, reconcile_table, reinitialise
-from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.exchange.reconcile import diff_report, reconcile, repair
+from shaoxing_ops.exchange.records import ExchangeRecords
 
 from .conftest import Dbs, simulate_into
 from .test_engine import province_live, snapshot
@@ -106,7 +106,7 @@ def test_sqlite_and_postgres_holding_the_same_data_compare_equal(
 
 def test_reconcile_table_records_its_result(loaded, dbs: Dbs) -> None:
     table, source, target = loaded
-    ops = OpsStore(dbs.engine("front")).ensure()
+    ops = ExchangeRecords(dbs.engine("front")).ensure()
     with target.begin() as conn:
         conn.exec_driver_sql(
             "DELETE FROM e_pri_person WHERE personid IN (SELECT personid FROM (SELECT personid FROM e_pri_person LIMIT 5) x)"
@@ -114,13 +114,13 @@ def test_reconcile_table_records_its_result(loaded, dbs: Dbs) -> None:
     outcome = reconcile_table(table, source, target, ops, fix=True)
     assert len(outcome.diff.missing) == 5 and outcome.after is not None and outcome.after.equal
     with target.connect() as conn:
-        row = conn.execute(sa.select(ops.reconciliations)).mappings().one()
+        row = conn.execute(sa.select(ops.tables.reconciliations)).mappings().one()
     assert (row["table_name"], row["missing"], row["repaired"]) == ("E_PRI_PERSON", 5, True)
 
 
 def test_reinitialisation_is_refused_without_reason_or_approver(loaded, dbs: Dbs) -> None:
     table, source, target = loaded
-    ops = OpsStore(dbs.engine("front")).ensure()
+    ops = ExchangeRecords(dbs.engine("front")).ensure()
     for reason, approver in (("", "王科长"), ("代码集变更", ""), ("  ", "  ")):
         with pytest.raises(ApprovalMissing, match=r"原因.*审批人"):
             reinitialise(table, source, target, ops, Approval(reason, approver))
@@ -129,7 +129,7 @@ def test_reinitialisation_is_refused_without_reason_or_approver(loaded, dbs: Dbs
 
 def test_reinitialisation_audits_and_readers_never_see_a_half_table(loaded, dbs: Dbs) -> None:
     table, source, target = loaded
-    ops = OpsStore(dbs.engine("front")).ensure()
+    ops = ExchangeRecords(dbs.engine("front")).ensure()
     with target.begin() as conn:  # the front has drifted: rows lost and rows that should not be there
         conn.exec_driver_sql(
             "DELETE FROM e_pri_person WHERE personid IN (SELECT personid FROM (SELECT personid FROM e_pri_person LIMIT 40) x)"

@@ -19,9 +19,11 @@ from docx import Document
 from shaoxing_ops.catalog import Catalog
 from shaoxing_ops.commands import feedback as feedback_commands
 from shaoxing_ops.commands import registers as register_commands
-from shaoxing_ops.exchange.opsdb import OpsStore, now_local
+from shaoxing_ops.exchange.opsdb import now_local
+from shaoxing_ops.exchange.records import ExchangeRecords
 from shaoxing_ops.operations import applications
-from shaoxing_ops.operations.registers import RegisterError, RegisterStore, parse_day, split_list
+from shaoxing_ops.operations.records import OperationsRecords
+from shaoxing_ops.operations.registers import RegisterError, parse_day, split_list
 from shaoxing_ops.reports import build
 from shaoxing_ops.reports.registers import application_check, for_period
 
@@ -161,9 +163,9 @@ def test_every_register_round_trips_hostile_text_into_the_weekly_report(
     out = capsys.readouterr().out
     assert "需求变更  紧急" in out and "待报送市局" in out and PHONE not in out
 
-    ops = OpsStore(env_dbs.engine("front")).ensure()
+    ops = OperationsRecords(env_dbs.engine("front")).ensure()
     first, last = _week_of(today)
-    report = build.period_report(instance, ops, first, last, "weekly")
+    report = build.period_report(instance, ExchangeRecords(ops.engine), ops, first, last, "weekly")
     registers = report["registers"]
     assert registers["consultations"]["count"] == 2 and registers["consultations"]["minutes"] == 35
     assert {x["name"]: x["minutes"] for x in registers["consultations"]["by_system"]} == {
@@ -198,11 +200,11 @@ def test_every_register_round_trips_hostile_text_into_the_weekly_report(
     cells = " ".join(c.text for t in word.tables for r in t.rows for c in r.cells)
     assert f"希望增加导出按钮 {SCRIPT}" in cells and PHONE_MASKED in cells and PHONE not in cells
     # nothing hostile was ever SQL: every table still there, every row readable
-    reg = RegisterStore(ops).ensure()
+    reg = ops.tables
     with ops.engine.connect() as conn:
         counts = [
             conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
-            for t in (ops.feedback, reg.applications, reg.notices, reg.notice_patches, reg.consultations)
+            for t in (reg.feedback, reg.applications, reg.notices, reg.notice_patches, reg.consultations)
         ]
     assert counts == [1, 1, 1, 1, 2]
 
@@ -214,7 +216,7 @@ def test_a_notice_reads_open_in_the_month_it_stood_open_and_closed_in_the_month_
     with what was left then, April's closed, May's not at all. The register's part of the reports is checked on
     every backend; the whole monthly reports are built on SQLite (their exchange part reads the Dagster instance,
     the same whatever the ops store, and takes ~20 s a month)."""
-    ops = OpsStore(env_dbs.engine("front")).ensure()
+    ops = OperationsRecords(env_dbs.engine("front")).ensure()
     assert (
         run(
             "notice add --no 绍市监信〔2026〕3号 --received-on 2026-03-10 --hosts app-1 "
@@ -261,7 +263,8 @@ def test_a_notice_reads_open_in_the_month_it_stood_open_and_closed_in_the_month_
             sample = {"cpu_percent": 20.0, "memory_percent": 40.0}
             ops.record_metrics("app-1", sample, at=at + dt.timedelta(minutes=minutes))
         ops.register_host("app-1", "app", at=at)
-    march, april = (build.period_report(instance, ops, *months[m], "monthly") for m in (3, 4))
+    exchange = ExchangeRecords(ops.engine)
+    march, april = (build.period_report(instance, exchange, ops, *months[m], "monthly") for m in (3, 4))
     assert (
         [h["assessment"]["host"] for h in march["hosts"]]
         == ["app-1"]
@@ -282,13 +285,13 @@ def test_change_requests_are_listed_until_sent_to_the_city_bureau_and_old_rows_k
     """A feedback table made before type, severity and routing existed gains them in place; its rows read as
     未分类 until classified."""
     engine = dbs.engine("front")
-    ops = OpsStore(engine).ensure()
+    ops = OperationsRecords(engine).ensure()
     quote = engine.dialect.identifier_preparer
     old = ops.add_feedback(system="食安", channel="电话", reporter="李四", description="旧版本登记的问题")
     with engine.begin() as conn:
         for column in ("kind", "severity", "sent_to", "sent_on"):
             conn.exec_driver_sql(
-                f"ALTER TABLE {quote.format_table(ops.feedback)} DROP COLUMN {quote.quote(column)}"
+                f"ALTER TABLE {quote.format_table(ops.tables.feedback)} DROP COLUMN {quote.quote(column)}"
             )
     monkeypatch.setenv("SXOPS_FRONT_URL", dbs.front)
     monkeypatch.setenv("SXOPS_DATA_DIR", str(tmp_path / "data"))
@@ -310,7 +313,9 @@ def test_change_requests_are_listed_until_sent_to_the_city_bureau_and_old_rows_k
     first, last = _week_of(today)
 
     def unsent() -> list[int]:
-        report = build.period_report(instance, OpsStore(engine), first, last, "weekly")
+        report = build.period_report(
+            instance, ExchangeRecords(engine), OperationsRecords(engine), first, last, "weekly"
+        )
         html = _text(build.render(report))
         listed = [i["id"] for i in report["registers"]["change_requests_unsent"]]
         assert f"需求变更待报送市局 {len(listed)} 条" in html  # the overview
@@ -331,7 +336,7 @@ def test_change_requests_are_listed_until_sent_to_the_city_bureau_and_old_rows_k
     assert run(f"feedback update {change} --type 缺陷") == 2  # sent as a change request, it stays one
     assert "不能再改类型" in capsys.readouterr().err
     assert run(f"feedback route {old} --to province --sent-on {today}") == 0  # a defect, to the province
-    items = {i["id"]: i for i in OpsStore(engine).feedback_items()}
+    items = {i["id"]: i for i in OperationsRecords(engine).feedback_items()}
     assert (items[old]["kind"], items[old]["sent_to"], items[change]["sent_to"]) == ("缺陷", "省局", "市局")
 
 
@@ -343,8 +348,7 @@ def test_the_sheet_flags_exchange_without_approval_and_approvals_without_data(
     """E_PRI_PERSON approved and delivered: quiet. E_BASEINFO exchanged while its application is still 申请中 on
     the day (approved three days later): flagged. E_CANCEL approved but the province has sent none of its rows:
     flagged. E_ALTER_RECODER has no application but was not exchanged that day: not this check's business."""
-    ops = OpsStore(province.engine("front")).ensure()
-    reg = RegisterStore(ops).ensure()
+    reg = OperationsRecords(province.engine("front")).ensure()
     approved = applications.add(
         reg,
         tables="E_PRI_PERSON,E_CANCEL",
@@ -365,7 +369,7 @@ def test_the_sheet_flags_exchange_without_approval_and_approvals_without_data(
         resources={"databases": harnesses[0].databases},
     ).success
 
-    sheet = build.daily_sheet(instance, ops, DAY2)
+    sheet = build.daily_sheet(instance, ExchangeRecords(reg.engine), reg, DAY2)
     check = sheet["registers"]["applications"]
     assert [(t["table"], t["reason"]) for t in check["unapproved"]] == [
         ("E_BASEINFO", f"申请 #{pending}（2026-02-26 申请）申请中")
@@ -387,7 +391,7 @@ def test_the_sheet_flags_exchange_without_approval_and_approvals_without_data(
     assert [t["table"] for t in later["unapproved"]] == []
 
 
-def registers_check(reg: RegisterStore, day: dt.date, sheet: dict) -> dict:  # type: ignore[type-arg]
+def registers_check(reg: OperationsRecords, day: dt.date, sheet: dict) -> dict:  # type: ignore[type-arg]
     """The sheet's application check of the same loads, as if made on ``day``."""
     from shaoxing_ops.reports.collect import TableDay
 

@@ -23,8 +23,9 @@ from shaoxing_ops.defs.ops.assets import (
 )
 from shaoxing_ops.defs.resources import Databases
 from shaoxing_ops.exchange import faults, make_engine
-from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.exchange.records import ExchangeRecords
 from shaoxing_ops.names import LEG_CHECKS
+from shaoxing_ops.operations.records import OperationsRecords
 from shaoxing_ops.reports import build
 
 from .conftest import Dbs, embedded_instance
@@ -55,12 +56,13 @@ def test_sheet_shows_a_planted_failure_then_its_repush(province: Dbs, catalog: C
     h = Harness(province, catalog, instance, "E_PRI_PERSON")
     h.load(DAY1)
     h.load(DAY2)
-    ops = OpsStore(province.engine("front")).ensure()
+    front = province.engine("front")
+    exchange, operations = ExchangeRecords(front).ensure(), OperationsRecords(front).ensure()
     faults.target_missing(h.table, province.engine("front"), 4)
     faults.target_duplicated(h.table, province.engine("front"), 2)
     assert not h.inspect(DAY2)["row_count"].passed
 
-    before = build.daily_sheet(instance, ops, DAY2)
+    before = build.daily_sheet(instance, exchange, operations, DAY2)
     row = _row(before, "E_PRI_PERSON")
     assert row["status"] == "succeeded" and row["rows_moved"] > 0
     assert row["checks"]["row_count"] == "failed" and row["checks"]["reconcile"] == "failed"
@@ -73,7 +75,7 @@ def test_sheet_shows_a_planted_failure_then_its_repush(province: Dbs, catalog: C
 
     (request,) = h.tick().run_requests
     h.run_request(request)
-    after = build.daily_sheet(instance, ops, DAY2)
+    after = build.daily_sheet(instance, exchange, operations, DAY2)
     row = _row(after, "E_PRI_PERSON")
     assert row["checks"]["row_count"] == "passed" and row["checks"]["reconcile"] == "passed"
     assert (row["repush_attempts"], row["repush_outcome"], row["count_difference"]) == (1, "成功", 0)
@@ -92,15 +94,16 @@ def test_sheet_lists_a_failed_run_and_its_escalation(province: Dbs, catalog: Cat
     for _ in range(5):
         for request in h.tick().run_requests:
             h.run_request(request, raise_on_error=False)
-    sheet = build.daily_sheet(instance, OpsStore(province.engine("front")), DAY2)
+    front = province.engine("front")
+    sheet = build.daily_sheet(instance, ExchangeRecords(front), OperationsRecords(front), DAY2)
     row = _row(sheet, "E_PRI_PERSON")
     assert (row["status"], row["repush_attempts"], row["repush_outcome"]) == ("failed", 3, "失败")
     assert [(e["asset_key"], e["attempts"]) for e in sheet["escalations"]] == [(h.key.to_user_string(), 3)]
     assert "需人工处理" in build.render(sheet)
 
 
-def _hostile_ops(engine) -> OpsStore:  # type: ignore[no-untyped-def]
-    ops = OpsStore(engine).ensure()
+def _hostile_ops(engine) -> tuple[ExchangeRecords, OperationsRecords]:  # type: ignore[no-untyped-def]
+    exchange, ops = ExchangeRecords(engine).ensure(), OperationsRecords(engine).ensure()
     opened = dt.datetime(2026, 3, 3, 9, 0)
     first = ops.add_feedback(
         system="执法在线",
@@ -118,10 +121,10 @@ def _hostile_ops(engine) -> OpsStore:  # type: ignore[no-untyped-def]
         at=opened + dt.timedelta(days=1),
     )
     ops.resolve_feedback(first, f"已处理{HOSTILE}", "运维 王五", at=opened + dt.timedelta(hours=5))
-    audit = ops.start_reinit("E_BASEINFO", f"代码集变更{HOSTILE}", "市局 赵科长", None)
-    ops.finish_reinit(audit, status="succeeded", rows_before=10, rows_after=12)
+    audit = exchange.start_reinit("E_BASEINFO", f"代码集变更{HOSTILE}", "市局 赵科长", None)
+    exchange.finish_reinit(audit, status="succeeded", rows_before=10, rows_after=12)
     with engine.begin() as conn:  # approved and run during the reported week
-        conn.execute(ops.reinit_audit.update().values(requested_at=opened, finished_at=opened))
+        conn.execute(exchange.tables.reinit_audit.update().values(requested_at=opened, finished_at=opened))
     for hour in range(0, 24 * 5, 2):  # five days of samples, disk growing
         at = dt.datetime(2026, 3, 2) + dt.timedelta(hours=hour)
         ops.record_metrics(
@@ -129,7 +132,7 @@ def _hostile_ops(engine) -> OpsStore:  # type: ignore[no-untyped-def]
             {"cpu_percent": 30 + hour % 7, "memory_percent": 50.0, "disk_percent:/": 60 + hour / 24},
             at=at,
         )
-    return ops
+    return exchange, ops
 
 
 def test_reports_render_hostile_text_as_text_and_mask_personal_data(
@@ -138,9 +141,9 @@ def test_reports_render_hostile_text_as_text_and_mask_personal_data(
     monkeypatch.setenv("SXOPS_FRONT_URL", "postgresql://sxops:secret-pass-42@db-host/front")
     ops = _hostile_ops(make_engine(f"sqlite:///{tmp_path / 'ops.db'}"))
     monkeypatch.setattr(build, "_now", lambda: dt.datetime(2026, 3, 9, 10, 0))
-    weekly = build.period_report(instance, ops, dt.date(2026, 3, 2), dt.date(2026, 3, 8), "weekly")
-    monthly = build.period_report(instance, ops, dt.date(2026, 3, 1), dt.date(2026, 3, 31), "monthly")
-    daily = build.daily_sheet(instance, ops, dt.date(2026, 3, 4))
+    weekly = build.period_report(instance, *ops, dt.date(2026, 3, 2), dt.date(2026, 3, 8), "weekly")
+    monthly = build.period_report(instance, *ops, dt.date(2026, 3, 1), dt.date(2026, 3, 31), "monthly")
+    daily = build.daily_sheet(instance, *ops, dt.date(2026, 3, 4))
     assert weekly["feedback"]["opened"] == 2 and weekly["feedback"]["resolved"] == 1
     assert len(weekly["reinits"]) == 1 and len(weekly["daily"]) == 7 and len(monthly["daily"]) == 31
     disk = weekly["resources"]["web-1|disk_percent:/"]  # each host's series apart
@@ -164,7 +167,7 @@ def test_reports_render_hostile_text_as_text_and_mask_personal_data(
     assert "甲方确认" in build.render(monthly) and "<script src=" not in html
 
 
-def _history(store: OpsStore, host: str, end: dt.datetime, hours: int, **values: float) -> None:
+def _history(store: OperationsRecords, host: str, end: dt.datetime, hours: int, **values: float) -> None:
     """Synthetic samples every 10 minutes for ``hours`` up to ``end``: metric names with ``__`` for ``:/``."""
     for i in range(hours * 6):
         at = end - dt.timedelta(minutes=10 * i)
@@ -201,7 +204,7 @@ def test_each_host_is_assessed_apart_in_the_sheet(
     assert 0 < observation.metadata["memory_percent"].value < 100
     assert cli.main(["host", "collect", "--name", "db-1", "--role", "db"]) == 0
     assert "主机 db-1（数据库服务器）" in capsys.readouterr().out
-    store = OpsStore(make_engine(front))
+    store = OperationsRecords(make_engine(front))
     assert {(h["name"], h["role"]) for h in store.hosts()} == {("app-1", "app"), ("db-1", "db")}
     assert {s["metric"] for s in store.metrics(dt.datetime(2000, 1, 1), host="db-1")} >= {
         "cpu_percent",
@@ -378,8 +381,9 @@ def test_reports_count_each_days_rows_after_one_ranged_run(province: Dbs, catalo
     }
     assert moved[str(DAY1)] > moved[str(DAY2)] > 0  # the baseline day, then an ordinary day: each its own
 
-    ops = OpsStore(province.engine("front")).ensure()
-    sheet = build.daily_sheet(instance, ops, DAY2)
+    front = province.engine("front")
+    exchange, operations = ExchangeRecords(front).ensure(), OperationsRecords(front).ensure()
+    sheet = build.daily_sheet(instance, exchange, operations, DAY2)
     row = _row(sheet, "E_PRI_PERSON")
     assert row["rows_moved"] == moved[str(DAY2)] and row["loaded_with"].startswith(f"{DAY1} … {DAY2}")
     assert row["source_rows"] == row["target_rows"] == loaded[str(DAY2)]["rows_read"].value
@@ -393,7 +397,9 @@ def test_reports_count_each_days_rows_after_one_ranged_run(province: Dbs, catalo
         None,
     )
 
-    monthly = build.period_report(instance, ops, dt.date(2026, 3, 1), dt.date(2026, 3, 31), "monthly")
+    monthly = build.period_report(
+        instance, exchange, operations, dt.date(2026, 3, 1), dt.date(2026, 3, 31), "monthly"
+    )
     by_day = {d["day"]: d for d in monthly["daily"]}
     assert (
         by_day[str(DAY1)]["rows_moved"] == moved[str(DAY1)]

@@ -14,8 +14,8 @@ from shaoxing_ops.catalog import CatalogError, load_catalog
 from shaoxing_ops.catalog.loader import PACKAGED
 from shaoxing_ops.cli import main
 from shaoxing_ops.exchange import copy_window, health, make_engine
-from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.exchange.reconcile import reconcile
+from shaoxing_ops.exchange.records import ExchangeRecords
 
 from .conftest import Dbs, _simulate, simulate_into
 
@@ -121,7 +121,7 @@ def test_rows_load_from_the_provinces_own_name_and_migrate_adds_the_column(
     )
     assert "added ext_remark" in capsys.readouterr().out
     assert health.schema(base, province, front).passed
-    audit = OpsStore(front).migration_log()
+    audit = ExchangeRecords(front).migration_log()
     assert [(a["table_name"], a["columns_added"], a["approved_by"], a["status"]) for a in audit] == [
         ("E_BASEINFO", "ext_remark", "市局 王科长", "succeeded")
     ]

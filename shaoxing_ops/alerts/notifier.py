@@ -1,10 +1,10 @@
 """The one notifier: alerts in, one message per channel out, each alert delivered once per channel.
 
 An alert is identified by its cause, its subject and the day it is about (``volume`` × ``E_BASEINFO`` ×
-``2026-11-12``); the ops store remembers which channel received which, so a re-run of the checks, a second
-sensor tick or a restart never sends it again, while a channel that failed is tried again the next time (and
-retried a few times at once, with a short pause). A failing channel is logged, never raised: alerting must not
-fail the load or the inspection that triggered it. Text is masked of ID and phone numbers before it leaves.
+``2026-11-12``); the operations' records remember which channel received which, so a re-run of the checks, a
+second sensor tick or a restart never sends it again, while a channel that failed is tried again the next time
+(and retried a few times at once, with a short pause). A failing channel is logged, never raised: alerting must
+not fail the load or the inspection that triggered it. Text is masked of ID and phone numbers before it leaves.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.operations.records import OperationsRecords
 from shaoxing_ops.reports.safety import redact
 
 from .channels import Channel, ChannelError, Message
@@ -54,7 +54,7 @@ class Notifier:
     def __init__(
         self,
         channels: Sequence[Channel],
-        store: OpsStore | None = None,
+        store: OperationsRecords | None = None,
         *,
         attempts: int = 3,
         pause_seconds: float = 1.0,

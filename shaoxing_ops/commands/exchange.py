@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from shaoxing_ops.catalog import BureauTable, Table
-    from shaoxing_ops.exchange.opsdb import OpsStore
+    from shaoxing_ops.exchange.records import ExchangeRecords
 
 APPROVAL_MISSING = '须注明原因和审批人: --reason "…" --approved-by "…" (refused)'
 LEGS = ("province", "bureau")
@@ -115,13 +115,13 @@ def cmd_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
-def _engines_and_ops() -> tuple[Callable[[str], Engine], OpsStore]:
+def _engines_and_ops() -> tuple[Callable[[str], Engine], ExchangeRecords]:
     """The configured databases by role, each engine made once when first asked for, and the ops store."""
     from shaoxing_ops.exchange.dbs import engine_for
-    from shaoxing_ops.exchange.opsdb import OpsStore
+    from shaoxing_ops.exchange.records import ExchangeRecords
 
     engine = functools.cache(engine_for)
-    return engine, OpsStore(engine("ops")).ensure()
+    return engine, ExchangeRecords(engine("ops")).ensure()
 
 
 def _pick(names: list[str], leg: str = "province") -> list[Table] | list[BureauTable]:

@@ -11,8 +11,13 @@ import datetime as dt
 import sys
 from typing import Any
 
-from shaoxing_ops.exchange.opsdb import FEEDBACK_CHANNELS, FEEDBACK_KINDS, FEEDBACK_SEVERITIES, FeedbackError
 from shaoxing_ops.operations import feedback
+from shaoxing_ops.operations.records import (
+    FEEDBACK_CHANNELS,
+    FEEDBACK_KINDS,
+    FEEDBACK_SEVERITIES,
+    FeedbackError,
+)
 from shaoxing_ops.operations.registers import RegisterError, parse_date
 
 from .shared import add_command, item_command, ops_store, refuse, refusing

@@ -12,9 +12,9 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from shaoxing_ops.exchange.opsdb import FEEDBACK_CHANNELS
 from shaoxing_ops.operations import applications, consultations, notices
-from shaoxing_ops.operations.registers import RegisterError, RegisterStore, parse_date
+from shaoxing_ops.operations.records import FEEDBACK_CHANNELS, OperationsRecords
+from shaoxing_ops.operations.registers import RegisterError, parse_date
 
 from .shared import add_command, item_command, ops_store, refuse, refusing
 
@@ -130,8 +130,8 @@ def _add_consult_parsers(subparsers: Any) -> None:
     p.add_argument("--until", help="asked on or before this day, YYYY-MM-DD")
 
 
-def register_store() -> RegisterStore:
-    return RegisterStore(ops_store()).ensure()
+def register_store() -> OperationsRecords:
+    return ops_store()  # the registers are operations records
 
 
 def _given(args: argparse.Namespace, names: Iterable[str]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from shaoxing_ops import settings
 
-from .shared import ensure_dagster_home, ops_store, refuse, say
+from .shared import ensure_dagster_home, exchange_records, ops_store, refuse, say
 
 if TYPE_CHECKING:
     from shaoxing_ops.reports.build import ReportFiles
@@ -79,13 +79,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     home = ensure_dagster_home()
     say(f"[1/3] reading runs and checks of {first} … {last} from the Dagster instance in {home}")
     instance = dg.DagsterInstance.get()
-    ops = ops_store()
+    exchange, operations = exchange_records(), ops_store()
     if args.kind == "daily":
-        report = build.daily_sheet(instance, ops, first)
+        report = build.daily_sheet(instance, exchange, operations, first)
         stem = f"巡检单_{first.isoformat()}"
     else:
         front = engine_for("front") if args.kind == "monthly" else None
-        report = build.period_report(instance, ops, first, last, args.kind, front)
+        report = build.period_report(instance, exchange, operations, first, last, args.kind, front)
         stem = f"运维周报_{first.isoformat()}" if args.kind == "weekly" else f"运维服务月报_{first:%Y-%m}"
     s = report["summary"]
     say(
@@ -114,7 +114,12 @@ def cmd_report_annual(args: argparse.Namespace) -> int:
         f"[1/2] reading {first} … {last} (from the first day loaded) month by month from the instance in {home}"
     )
     report = annual.annual_report(
-        dg.DagsterInstance.get(), ops_store(), int(args.date), settings.today(), progress=say
+        dg.DagsterInstance.get(),
+        exchange_records(),
+        ops_store(),
+        int(args.date),
+        settings.today(),
+        progress=say,
     )
     p, b = report["legs"]["province"], report["legs"]["bureau"]
     say(

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from shaoxing_ops.exchange.opsdb import OpsStore
+    from shaoxing_ops.exchange.records import ExchangeRecords
+    from shaoxing_ops.operations.records import OperationsRecords
 
 
 def say(text: str) -> None:
@@ -105,12 +106,20 @@ def month_argument(text: str) -> str:
     return text
 
 
-def ops_store() -> OpsStore:
-    """The ops store of the configured ops database, its tables made on first use."""
+def ops_store() -> OperationsRecords:
+    """The operations' records (hosts, feedback, registers) in the configured ops database, made on first use."""
     from shaoxing_ops.exchange.dbs import engine_for
-    from shaoxing_ops.exchange.opsdb import OpsStore
+    from shaoxing_ops.operations.records import OperationsRecords
 
-    return OpsStore(engine_for("ops")).ensure()
+    return OperationsRecords(engine_for("ops")).ensure()
+
+
+def exchange_records() -> ExchangeRecords:
+    """The exchange's records (quarantine, escalations, audits) in the configured ops database."""
+    from shaoxing_ops.exchange.dbs import engine_for
+    from shaoxing_ops.exchange.records import ExchangeRecords
+
+    return ExchangeRecords(engine_for("ops")).ensure()
 
 
 def embedded_event_log(runs: Path) -> dict:

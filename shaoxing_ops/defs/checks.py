@@ -22,7 +22,7 @@ from shaoxing_ops.catalog import Table, load_catalog
 from shaoxing_ops.dagster_internals import TargetMaterialization, check_evaluation_events
 from shaoxing_ops.exchange import health
 from shaoxing_ops.exchange.dbs import Bind, for_reads
-from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.exchange.records import ExchangeRecords
 from shaoxing_ops.names import PROVINCE_CHECKS
 
 from .partitions import daily
@@ -124,7 +124,7 @@ def check_step(context: dg.AssetCheckExecutionContext, key: dg.AssetKey) -> Chec
 
 
 def quarantine_days(
-    ops: OpsStore,
+    ops: ExchangeRecords,
     leg: str,
     table: str,
     outcomes: Mapping[str, health.Outcome],
@@ -144,7 +144,7 @@ def evaluate(
     table: Table,
     source: Bind,
     target: Bind,
-    ops: OpsStore,
+    ops: ExchangeRecords,
     leg: str,
     tolerance: float = 0.0,
 ) -> Iterator[dg.AssetCheckEvaluation]:
@@ -188,7 +188,7 @@ def table_checks(
     def _checks(context: dg.AssetCheckExecutionContext, databases: Databases) -> Iterator[dg.DagsterEvent]:
         source, target = engines(databases)
         with for_reads(source) as src, for_reads(target) as tgt:
-            results = list(evaluate(context, key, table, src, tgt, databases.ops(), leg))
+            results = list(evaluate(context, key, table, src, tgt, databases.exchange_records(), leg))
         yield from check_evaluation_events(context, results)
 
     return _checks

@@ -49,7 +49,7 @@ class ReconcileConfig(dg.Config):
 
 @dg.op(description="逐表按主键分段比对校验和，列出缺失、多出、不一致的记录；repair 为真时定向修复。")
 def reconcile_tables(context: dg.OpExecutionContext, config: ReconcileConfig, databases: Databases) -> dict:
-    catalog, ops = load_catalog(), databases.ops()
+    catalog, ops = load_catalog(), databases.exchange_records()
     unequal = []
     for table in _tables(config.tables, config.leg):
         outcome = reconcile_any(
@@ -104,7 +104,7 @@ def reinitialise_tables(context: dg.OpExecutionContext, config: ReinitConfig, da
     if not config.tables:
         raise dg.Failure(description="请在 tables 中列出要初始化的表")
     tables = _tables(config.tables, config.leg)
-    catalog, ops = load_catalog(), databases.ops()
+    catalog, ops = load_catalog(), databases.exchange_records()
     done = {}
     for table in tables:
         try:

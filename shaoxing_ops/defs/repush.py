@@ -5,7 +5,7 @@ materialisations of the assets it watches, and requests a run of that asset and 
 A re-push run also reconciles the whole table and repairs the rows that differ. Attempts are bounded
 (``SXOPS_REPUSH_MAX_ATTEMPTS``, default 3) and spaced by a growing delay (``SXOPS_REPUSH_DELAY_SECONDS``,
 default 300 s, doubled each time); after the last one the sensor stops and escalates: an observation on the
-asset partition in the UI and a row in the ops store's escalations, which the inspection sheet lists.
+asset partition in the UI and a row in the exchange's escalations records, which the inspection sheet lists.
 Passing faults never reach it: the assets' RetryPolicy absorbs them inside the step. One wiring serves both
 legs (``definitions``): each gets a re-push job over its tables and a sensor re-running its checks.
 """
@@ -183,7 +183,7 @@ def build_repush_sensor(
     def _sensor(context: dg.SensorEvaluationContext, databases: Databases) -> dg.SensorResult:
         state: dict[str, Any] = json.loads(context.cursor) if context.cursor else {}
         failing: dict[str, dict[str, Any]] = state.get("failing", {})
-        instance, ops = context.instance, databases.ops()
+        instance, ops = context.instance, databases.exchange_records()
         now = dt.datetime.now().timestamp()
 
         check_fail, check_pass, state["checks"] = _check_events(instance, watched, state.get("checks"))

@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 from shaoxing_ops import settings
 from shaoxing_ops.exchange import make_engine, safe_url
 from shaoxing_ops.exchange.faults import install_standin_hooks
-from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.exchange.records import ExchangeRecords
+from shaoxing_ops.operations.records import OperationsRecords
 
 
 class Databases(dg.ConfigurableResource):
@@ -27,18 +28,25 @@ class Databases(dg.ConfigurableResource):
     bureau_url: str | None = None
     ops_url: str | None = None
     _engines: dict[str, Engine] = PrivateAttr(default_factory=dict)
-    _ops: OpsStore | None = PrivateAttr(default=None)
+    _exchange: ExchangeRecords | None = PrivateAttr(default=None)
+    _operations: OperationsRecords | None = PrivateAttr(default=None)
 
     def url(self, role: str) -> str:
         if role == "ops":
             return self.ops_url or self.front_url or settings.database_url("ops")
         return getattr(self, f"{role}_url", None) or settings.database_url(role)
 
-    def ops(self) -> OpsStore:
-        """The ops store (quarantine, audit, escalations), created on first use."""
-        if self._ops is None:
-            self._ops = OpsStore(self.engine("ops")).ensure()
-        return self._ops
+    def exchange_records(self) -> ExchangeRecords:
+        """Quarantine, escalations, migration and re-initialisation audit, reconciliations: made on first use."""
+        if self._exchange is None:
+            self._exchange = ExchangeRecords(self.engine("ops")).ensure()
+        return self._exchange
+
+    def operations_records(self) -> OperationsRecords:
+        """Hosts, samples, database sizes, alerts sent, the contract's registers: made on first use."""
+        if self._operations is None:
+            self._operations = OperationsRecords(self.engine("ops")).ensure()
+        return self._operations
 
     def engine(self, role: str) -> Engine:
         if role not in self._engines:
@@ -55,7 +63,7 @@ class Databases(dg.ConfigurableResource):
         for engine in self._engines.values():
             engine.dispose()
         self._engines.clear()
-        self._ops = None
+        self._exchange = self._operations = None
 
 
 def databases_from_env() -> Databases:

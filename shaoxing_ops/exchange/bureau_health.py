@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from shaoxing_ops.catalog import BureauTable, Catalog
 
 from .health import Days, LoadDeadline, Outcome, counts_by_day, newest_by_day, within
-from .opsdb import OpsStore
+from .records import ExchangeRecords
 from .schema import sa_table, table_exists
 from .upload import expected_rows
 from .windows import days_in, to_local_naive
@@ -39,7 +39,7 @@ def row_count(
     bt: BureauTable,
     front_expected: Expected,
     bureau: Engine,
-    ops: OpsStore,
+    ops: ExchangeRecords,
     start: dt.datetime,
     end: dt.datetime,
     tolerance: float = 0.0,

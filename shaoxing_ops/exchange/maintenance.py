@@ -17,8 +17,9 @@ from shaoxing_ops.catalog import BureauTable, Catalog, Table
 from .copy import full_reload
 from .dbs import make_engine
 from .dialects import family
-from .opsdb import OpsStore, now_local
+from .opsdb import now_local
 from .reconcile import Diff, RepairResult, reconcile, repair
+from .records import ExchangeRecords
 from .results import CopyResult, ExchangeError
 from .schema import column_type, exists_on, table_on
 from .staging import Progress
@@ -41,7 +42,7 @@ def reconcile_table(
     table: Table,
     source: Engine,
     target: Engine,
-    ops: OpsStore | None,
+    ops: ExchangeRecords | None,
     *,
     fix: bool = False,
     launched_by: str | None = None,
@@ -104,7 +105,7 @@ def reinitialise(
     table: Table,
     source: Engine,
     target: Engine,
-    ops: OpsStore,
+    ops: ExchangeRecords,
     approval: Approval,
     progress: Progress | None = None,
 ) -> tuple[CopyResult, Reconciliation]:
@@ -135,7 +136,9 @@ def missing_columns(table: Table, target: Engine) -> list[str]:
     return [c.name for c in table.columns if c.name not in held]
 
 
-def migrate(table: Table, target: Engine, ops: OpsStore, *, reason: str, approved_by: str) -> list[str]:
+def migrate(
+    table: Table, target: Engine, ops: ExchangeRecords, *, reason: str, approved_by: str
+) -> list[str]:
     """Add the catalog's new columns to the target table in place, audited like a re-initialisation.
 
     Rows already loaded hold NULL in them until their next change, a repair (``reconcile --repair``) or a
@@ -192,7 +195,7 @@ def reconcile_bureau(
     catalog: Catalog,
     front: Engine,
     bureau: Engine,
-    ops: OpsStore | None,
+    ops: ExchangeRecords | None,
     *,
     fix: bool = False,
     launched_by: str | None = None,
@@ -208,7 +211,7 @@ def reinitialise_bureau(
     catalog: Catalog,
     front: Engine,
     bureau: Engine,
-    ops: OpsStore,
+    ops: ExchangeRecords,
     approval: Approval,
     progress: Progress | None = None,
 ) -> tuple[CopyResult, Reconciliation]:
@@ -233,7 +236,7 @@ def reconcile_any(
     table: Table | BureauTable,
     catalog: Catalog,
     engine: Engines,
-    ops: OpsStore | None,
+    ops: ExchangeRecords | None,
     *,
     fix: bool = False,
     launched_by: str | None = None,
@@ -251,7 +254,7 @@ def reinitialise_any(
     table: Table | BureauTable,
     catalog: Catalog,
     engine: Engines,
-    ops: OpsStore,
+    ops: ExchangeRecords,
     approval: Approval,
     progress: Progress | None = None,
 ) -> tuple[CopyResult, Reconciliation]:

@@ -14,9 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from shaoxing_ops.catalog import Catalog, load_catalog
-from shaoxing_ops.exchange.opsdb import OpsStore, now_local
+from shaoxing_ops.exchange.opsdb import now_local
 
-from .registers import RegisterError, RegisterStore, aliases, optional, parse_day, pick, required, split_list
+from .records import OperationsRecords
+from .registers import RegisterError, aliases, optional, parse_day, pick, required, split_list
 from .text import clip, table
 
 STATUSES = ("申请中", "已批准", "已驳回", "已下发")
@@ -92,7 +93,7 @@ def _apply(app: dict[str, Any], dates: dict[str, str | dt.date | None]) -> None:
 
 
 def add(
-    reg: RegisterStore,
+    reg: OperationsRecords,
     *,
     tables: str | list[str],
     applied_on: str | dt.date,
@@ -116,17 +117,18 @@ def add(
     with reg.engine.begin() as conn:
         new_id = int(
             conn.execute(
-                reg.applications.insert().values(**app, recorded_at=now_local())
+                reg.tables.applications.insert().values(**app, recorded_at=now_local())
             ).inserted_primary_key[0]
         )
         conn.execute(
-            reg.application_tables.insert(), [{"application_id": new_id, "table_name": n} for n in names]
+            reg.tables.application_tables.insert(),
+            [{"application_id": new_id, "table_name": n} for n in names],
         )
     return new_id
 
 
 def update(
-    reg: RegisterStore,
+    reg: OperationsRecords,
     app_id: int,
     *,
     tables: str | list[str] | None = None,
@@ -142,7 +144,7 @@ def update(
     """Change what is given; ``reopen`` clears the decisions first (a correction back to 申请中). Returns the
     application as stored afterwards."""
     reg.ensure()
-    a = reg.applications
+    a = reg.tables.applications
     with reg.engine.begin() as conn:
         row = conn.execute(sa.select(a).where(a.c.id == app_id)).mappings().first()
         if row is None:
@@ -160,15 +162,15 @@ def update(
         values = {k: v for k, v in app.items() if k not in ("id", "recorded_at", "updated_at")}
         conn.execute(sa.update(a).where(a.c.id == app_id).values(**values, updated_at=now_local()))
         if tables is not None:
-            t = reg.application_tables
+            t = reg.tables.application_tables
             names = catalog_tables(tables, catalog)
             conn.execute(sa.delete(t).where(t.c.application_id == app_id))
             conn.execute(t.insert(), [{"application_id": app_id, "table_name": n} for n in names])
     return get(reg, app_id)  # type: ignore[return-value]
 
 
-def _with_tables(reg: RegisterStore, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    t = reg.application_tables
+def _with_tables(reg: OperationsRecords, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    t = reg.tables.application_tables
     ids = [r["id"] for r in rows]
     names: dict[int, list[str]] = {i: [] for i in ids}
     if ids:
@@ -179,13 +181,13 @@ def _with_tables(reg: RegisterStore, rows: list[dict[str, Any]]) -> list[dict[st
     return [{**r, "tables": names[r["id"]]} for r in rows]
 
 
-def get(reg: RegisterStore, app_id: int) -> dict[str, Any] | None:
+def get(reg: OperationsRecords, app_id: int) -> dict[str, Any] | None:
     found = applications(reg, ids=[app_id])
     return found[0] if found else None
 
 
 def applications(
-    reg: RegisterStore,
+    reg: OperationsRecords,
     as_of: dt.date | None = None,
     ids: list[int] | None = None,
     status_filter: str | None = None,
@@ -193,7 +195,7 @@ def applications(
     """Applications made by ``as_of`` (all without it), each with its tables and ``status_then``: its status at
     the end of ``as_of`` (the latest without it); ``status_filter`` keeps one status then."""
     reg.ensure()
-    a = reg.applications
+    a = reg.tables.applications
     query = sa.select(a).order_by(a.c.applied_on, a.c.id)
     if as_of is not None:
         query = query.where(a.c.applied_on <= as_of)
@@ -257,11 +259,11 @@ def format_items(apps: list[dict[str, Any]]) -> list[str]:
     return table(header, rows, right=[0])
 
 
-def demo_applications(ops: OpsStore, catalog: Catalog, first_day: dt.date) -> int:
+def demo_applications(reg: OperationsRecords, catalog: Catalog, first_day: dt.date) -> int:
     """What a site has by the time data flows: an application per source system, approved and delivered before
     ``first_day``, with one system's last table applied for only lately and another's never, so the inspection
-    sheet has something to flag. Once per ops store: a demo run again adds nothing. Returns how many were made."""
-    reg = RegisterStore(ops).ensure()
+    sheet has something to flag. Once per ops database: a demo run again adds nothing. Returns how many were
+    made."""
     if applications(reg):
         return 0
     applied, approved = first_day - dt.timedelta(days=30), first_day - dt.timedelta(days=21)

@@ -1,7 +1,8 @@
 """Resource assessment (资源评估): from each host's samples, figures per resource and a scaling advice.
 
-Pure: rows in (as ``OpsStore.metrics`` and ``OpsStore.hosts`` return them), one ``Assessment`` per host out, so
-the rules can be tested on synthetic histories and the same advice is given by the CLI, Dagster and the reports.
+Pure: rows in (as ``OperationsRecords.metrics`` and ``OperationsRecords.hosts`` return them), one
+``Assessment`` per host out, so the rules can be tested on synthetic histories and the same advice is given by
+the CLI, Dagster and the reports.
 Hosts are never mixed: an application server at 5% CPU and a database server at 95% are two assessments.
 """
 
@@ -187,7 +188,8 @@ def assess(
 ) -> Assessment:
     """Figures per resource and the advice: 扩容 when a limit is passed, 缩容 when idle for days, else 保持.
 
-    ``samples`` are one host's rows (``OpsStore.metrics(..., host=...)``); rows after ``now`` are ignored.
+    ``samples`` are one host's rows (``OperationsRecords.metrics(..., host=...)``); rows after ``now`` are
+    ignored.
     ``assess_hosts`` splits many hosts' rows and calls this once a host.
     """
     th = thresholds or Thresholds()
@@ -280,8 +282,8 @@ def assess_hosts(
     thresholds: Thresholds | None = None,
 ) -> list[Assessment]:
     """One assessment per host, application servers first: every host in ``samples`` and every host of the
-    register (``OpsStore.hosts``) that had reported by ``now``, so a host gone quiet is still listed, marked
-    silent."""
+    register (``OperationsRecords.hosts``) that had reported by ``now``, so a host gone quiet is still listed,
+    marked silent."""
     th = thresholds or Thresholds()
     now = to_local_naive(now) or now
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)

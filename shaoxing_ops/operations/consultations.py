@@ -14,10 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from shaoxing_ops.domain.identifiers import mask_phone
-from shaoxing_ops.exchange.opsdb import FEEDBACK_CHANNELS, now_local
+from shaoxing_ops.exchange.opsdb import new_id, now_local
 
 from . import feedback
-from .registers import RegisterError, RegisterStore, optional, parse_day, required
+from .records import FEEDBACK_CHANNELS, OperationsRecords
+from .registers import RegisterError, optional, parse_day, required
 from .text import clip, table
 
 MAX_MINUTES = 8 * 60  # one consultation longer than a working day is a typing error
@@ -48,7 +49,7 @@ def _contact(text: str | None) -> str | None:
 
 
 def add(
-    reg: RegisterStore,
+    reg: OperationsRecords,
     *,
     asked_on: str | dt.date,
     channel: str,
@@ -74,11 +75,11 @@ def add(
     }
     reg.ensure()
     with reg.engine.begin() as conn:
-        result = conn.execute(reg.consultations.insert().values(**values, recorded_at=now_local()))
-        return int(result.inserted_primary_key[0])
+        result = conn.execute(reg.tables.consultations.insert().values(**values, recorded_at=now_local()))
+        return new_id(result)
 
 
-def update(reg: RegisterStore, item_id: int, **given: Any) -> dict[str, Any]:
+def update(reg: OperationsRecords, item_id: int, **given: Any) -> dict[str, Any]:
     """Change the fields given (the names of ``add``); returns the consultation as stored afterwards."""
     checks = {
         "asked_on": lambda v: parse_day(v, "咨询日期"),
@@ -95,7 +96,7 @@ def update(reg: RegisterStore, item_id: int, **given: Any) -> dict[str, Any]:
         ("minutes" if k == "minutes_taken" else k): checks[k](v) for k, v in given.items() if v is not None
     }
     reg.ensure()
-    c = reg.consultations
+    c = reg.tables.consultations
     with reg.engine.begin() as conn:
         if conn.execute(sa.select(c.c.id).where(c.c.id == item_id)).first() is None:
             raise RegisterError(f"技术咨询 #{item_id} 不存在：用 `shaoxing-ops consult list` 查看编号")
@@ -105,14 +106,14 @@ def update(reg: RegisterStore, item_id: int, **given: Any) -> dict[str, Any]:
 
 
 def items(
-    reg: RegisterStore,
+    reg: OperationsRecords,
     first: dt.date | None = None,
     last: dt.date | None = None,
     ids: list[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Consultations asked on ``[first, last]``, oldest first."""
     reg.ensure()
-    c = reg.consultations
+    c = reg.tables.consultations
     query = sa.select(c).order_by(c.c.asked_on, c.c.id)
     if first is not None:
         query = query.where(c.c.asked_on >= first)
@@ -124,7 +125,7 @@ def items(
         return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def summary(reg: RegisterStore, first: dt.date, last: dt.date) -> dict[str, Any]:
+def summary(reg: OperationsRecords, first: dt.date, last: dt.date) -> dict[str, Any]:
     """A period ``[first, last]`` for a report: how many, how long, by channel and by system."""
     found = items(reg, first, last)
     by_channel: Counter[str] = Counter()

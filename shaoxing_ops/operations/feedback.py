@@ -16,14 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from shaoxing_ops.domain.identifiers import mask_phone
-from shaoxing_ops.exchange.opsdb import (
-    FEEDBACK_CHANNELS,
-    FEEDBACK_KINDS,
-    FEEDBACK_SEVERITIES,
-    FeedbackError,
-    OpsStore,
-)
 
+from .records import FEEDBACK_CHANNELS, FEEDBACK_KINDS, FEEDBACK_SEVERITIES, FeedbackError, OperationsRecords
 from .registers import RegisterError, aliases, entry, parse_day, pick
 from .text import clip, table
 
@@ -100,7 +94,7 @@ def contact(text: str | None) -> str | None:
 
 
 def add(
-    store: OpsStore,
+    store: OperationsRecords,
     *,
     system: str,
     channel_text: str,
@@ -123,12 +117,12 @@ def add(
     )
 
 
-def _item(conn: sa.Connection, store: OpsStore, feedback_id: int) -> dict[str, Any]:
-    return entry(conn, store.feedback, feedback_id, "问题反馈", "feedback", FeedbackError)
+def _item(conn: sa.Connection, store: OperationsRecords, feedback_id: int) -> dict[str, Any]:
+    return entry(conn, store.tables.feedback, feedback_id, "问题反馈", "feedback", FeedbackError)
 
 
 def update(
-    store: OpsStore,
+    store: OperationsRecords,
     feedback_id: int,
     *,
     kind_text: str | None = None,
@@ -146,7 +140,7 @@ def update(
             raise FeedbackError("系统不能为空")
         values["system"] = system.strip()
     store.ensure()
-    f = store.feedback
+    f = store.tables.feedback
     with store.engine.begin() as conn:
         item = _item(conn, store, feedback_id)
         if item["sent_on"] is not None and values.get("kind", item["kind"]) != item["kind"]:
@@ -159,7 +153,7 @@ def update(
         return _item(conn, store, feedback_id)
 
 
-def route(store: OpsStore, feedback_id: int, *, to: str, sent_on: str | dt.date) -> dict[str, Any]:
+def route(store: OperationsRecords, feedback_id: int, *, to: str, sent_on: str | dt.date) -> dict[str, Any]:
     """Record that an item was submitted to the city bureau or the province on ``sent_on``. A change request
     goes to the city bureau (the contract: 需求修改 … 全部提交绍兴市市场监督管理局); an item is sent once."""
     where = destination(to)
@@ -168,7 +162,7 @@ def route(store: OpsStore, feedback_id: int, *, to: str, sent_on: str | dt.date)
     except RegisterError as exc:
         raise FeedbackError(str(exc)) from None
     store.ensure()
-    f = store.feedback
+    f = store.tables.feedback
     with store.engine.begin() as conn:
         item = _item(conn, store, feedback_id)
         if item["kind"] == "需求变更" and where != "市局":
@@ -191,7 +185,9 @@ def route(store: OpsStore, feedback_id: int, *, to: str, sent_on: str | dt.date)
         return _item(conn, store, feedback_id)
 
 
-def unsent_change_requests(store: OpsStore, moment: dt.datetime | None = None) -> list[dict[str, Any]]:
+def unsent_change_requests(
+    store: OperationsRecords, moment: dt.datetime | None = None
+) -> list[dict[str, Any]]:
     """Change requests registered before ``moment`` and not sent by then (a report's list); all those not sent
     yet without it."""
     return [
@@ -260,7 +256,7 @@ def format_items(items: list[dict[str, Any]], description_width: int = 40) -> li
     return table(header, rows, right=[0])
 
 
-def summary(store: OpsStore, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+def summary(store: OperationsRecords, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
     """A period ``[start, end)`` for a report: opened, resolved, still open at the end, by system and channel."""
     opened = store.feedback_items(opened_since=start, opened_until=end)
     resolved = store.feedback_resolved_between(start, end)

@@ -1,4 +1,5 @@
-"""What the host and its databases use: one psutil sample, recorded in the ops store, and database sizes.
+"""What the host and its databases use: one psutil sample, recorded in the operations' records, and database
+sizes.
 
 Counters (network, disk I/O) are stored cumulative as psutil gives them: rates are differences of two
 samples, and a reboot shows as a drop rather than being hidden by a rate computed at sampling time.
@@ -18,9 +19,10 @@ from sqlalchemy.engine import Engine
 
 from shaoxing_ops import settings
 from shaoxing_ops.exchange.dbs import is_postgres, reading
-from shaoxing_ops.exchange.opsdb import OpsStore, now_local
+from shaoxing_ops.exchange.opsdb import now_local
 
 from .assessment import DB_BYTES_PREFIX
+from .records import OperationsRecords
 
 DATABASE_OBJECT = "__database__"
 TOP_TABLES = 10
@@ -113,7 +115,7 @@ class Collected:
 
 
 def collect(
-    store: OpsStore,
+    store: OperationsRecords,
     host: str | None = None,
     retention_days: int = 30,
     disks: list[str] | None = None,
@@ -198,7 +200,7 @@ def database_figures(engine: Engine) -> dict[str, float]:
 
 
 def database_sizes(engine: Engine, role: str) -> list[dict[str, Any]]:
-    """The database's size and its largest tables, as rows for ``OpsStore.record_db_sizes``."""
+    """The database's size and its largest tables, as rows for ``OperationsRecords.record_db_sizes``."""
     if is_postgres(engine):
         return _postgres_sizes(engine, role)
     if engine.dialect.name in ("mysql", "mariadb"):

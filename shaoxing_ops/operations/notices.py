@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from shaoxing_ops.exchange.opsdb import now_local
 
-from .registers import RegisterError, RegisterStore, entry, optional, parse_day, required, split_list
+from .records import OperationsRecords
+from .registers import RegisterError, entry, optional, parse_day, required, split_list
 from .text import clip, table
 
 STATES = (
@@ -37,14 +38,14 @@ def _names(text: str | list[str] | None, what: str) -> list[str]:
     return names
 
 
-def _notice(conn: sa.Connection, reg: RegisterStore, notice_id: int) -> dict[str, Any]:
-    return entry(conn, reg.notices, notice_id, "安全通报", "notice")
+def _notice(conn: sa.Connection, reg: OperationsRecords, notice_id: int) -> dict[str, Any]:
+    return entry(conn, reg.tables.notices, notice_id, "安全通报", "notice")
 
 
 def _unique_number(
-    conn: sa.Connection, reg: RegisterStore, number: str, other_than: int | None = None
+    conn: sa.Connection, reg: OperationsRecords, number: str, other_than: int | None = None
 ) -> None:
-    n = reg.notices
+    n = reg.tables.notices
     query = sa.select(n.c.id).where(n.c.notice_no == number)
     if other_than is not None:
         query = query.where(n.c.id != other_than)
@@ -56,7 +57,7 @@ def _unique_number(
 
 
 def add(
-    reg: RegisterStore,
+    reg: OperationsRecords,
     *,
     notice_no: str,
     received_on: str | dt.date,
@@ -77,14 +78,14 @@ def add(
     with reg.engine.begin() as conn:
         _unique_number(conn, reg, number)
         return int(
-            conn.execute(reg.notices.insert().values(**values, recorded_at=now_local())).inserted_primary_key[
-                0
-            ]
+            conn.execute(
+                reg.tables.notices.insert().values(**values, recorded_at=now_local())
+            ).inserted_primary_key[0]
         )
 
 
 def update(
-    reg: RegisterStore,
+    reg: OperationsRecords,
     notice_id: int,
     *,
     notice_no: str | None = None,
@@ -102,7 +103,7 @@ def update(
     default every host of the notice) and the client's confirmation, each on ``on`` (default today). Returns the
     notice's state afterwards."""
     reg.ensure()
-    n, p = reg.notices, reg.notice_patches
+    n, p = reg.tables.notices, reg.tables.notice_patches
     with reg.engine.begin() as conn:
         notice = _notice(conn, reg, notice_id)
         changes: dict[str, Any] = {}
@@ -142,7 +143,7 @@ def update(
 
 def _patch_rows(
     conn: sa.Connection,
-    reg: RegisterStore,
+    reg: OperationsRecords,
     notice: dict[str, Any],
     patched: str | list[str],
     hosts: str | list[str] | None,
@@ -162,7 +163,7 @@ def _patch_rows(
                 f"{label} {'、'.join(unknown) or '（未给出）'} 不在通报 {notice['notice_no']} 中；"
                 f"可选: {'、'.join(known)}（全部通报项用 all）"
             )
-    p = reg.notice_patches
+    p = reg.tables.notice_patches
     done = conn.execute(
         sa.select(p.c.host, p.c.item, p.c.applied_on).where(p.c.notice_id == notice["id"])
     ).all()
@@ -185,13 +186,13 @@ def _patch_rows(
 
 
 def state(
-    reg: RegisterStore, as_of: dt.date, since: dt.date | None = None, ids: list[int] | None = None
+    reg: OperationsRecords, as_of: dt.date, since: dt.date | None = None, ids: list[int] | None = None
 ) -> list[dict[str, Any]]:
     """Notices received by the end of ``as_of`` as they stood then: the patches applied by then, what is left
     per host, the confirmation if given by then, and the state (STATES). With ``since``, only those still open
     on that day or later (a period's report: what was open at some time during it)."""
     reg.ensure()
-    n, p = reg.notices, reg.notice_patches
+    n, p = reg.tables.notices, reg.tables.notice_patches
     query = sa.select(n).where(n.c.received_on <= as_of).order_by(n.c.received_on, n.c.id)
     if since is not None:
         query = query.where(sa.or_(n.c.confirmed_on.is_(None), n.c.confirmed_on >= since))
@@ -273,7 +274,7 @@ def open_by_host(states: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]
     return out
 
 
-def summary(reg: RegisterStore, first: dt.date, last: dt.date) -> dict[str, Any]:
+def summary(reg: OperationsRecords, first: dt.date, last: dt.date) -> dict[str, Any]:
     """A period ``[first, last]`` for a report: the notices open during it, as they stood at its end."""
     notices = state(reg, last, since=first)
     return {

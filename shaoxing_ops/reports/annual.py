@@ -1,9 +1,10 @@
 """The year-end summary (运维服务年度总结): the service year's figures for acceptance (验收).
 
 Built month by month (one month's table-days in memory at a time) from the same sources as the monthly
-reports: the Dagster instance for every table-day of both legs, the ops store for escalations,
-re-initialisations, feedback, consultations and security notices, and the monthly reports already delivered for the hosts' resources (the raw
-host samples are kept 30 days only, so a past month's resources are what its report said at the time).
+reports: the Dagster instance for every table-day of both legs, the exchange's records for escalations and
+re-initialisations, the operations' records for feedback, consultations and security notices, and the monthly
+reports already delivered for the hosts' resources (the raw host samples are kept 30 days only, so a past
+month's resources are what its report said at the time).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ import plotly.graph_objects as go
 
 from shaoxing_ops import settings
 from shaoxing_ops.catalog import load_catalog
-from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.exchange.records import ExchangeRecords
 from shaoxing_ops.operations import consultations, notices
 from shaoxing_ops.operations.feedback import summary as feedback_summary
-from shaoxing_ops.operations.registers import RegisterStore
+from shaoxing_ops.operations.records import OperationsRecords
 
 from .collect import TableDay, collect_days, tables
 from .safety import redact_all
@@ -102,7 +103,8 @@ def _statistics_delivered(month: str) -> list[str]:
 
 def annual_report(
     instance: dg.DagsterInstance,
-    ops: OpsStore,
+    exchange: ExchangeRecords,
+    operations: OperationsRecords,
     year: int,
     today: dt.date | None = None,
     progress: Callable[[str], None] | None = None,
@@ -121,7 +123,7 @@ def annual_report(
     months = []
     for month_first, month_last in _months(first, last):
         days = [month_first + dt.timedelta(days=i) for i in range((month_last - month_first).days + 1)]
-        rows = collect_days(instance, days, ops)  # one month in memory at a time
+        rows = collect_days(instance, days, exchange)  # one month in memory at a time
         month = f"{month_first:%Y-%m}"
         if progress:
             done = sum(1 for r in rows if r.healthy)
@@ -144,11 +146,10 @@ def annual_report(
             round(100 * total["healthy"] / total["expected"], 2) if total["expected"] else None
         )
         legs[leg] = {"title": title, **total}
-    escalations = [e for e in _escalations(ops) if start <= e["escalated_at"] < end]
+    escalations = [e for e in _escalations(exchange) if start <= e["escalated_at"] < end]
     resolved = [e for e in escalations if e["resolved_at"]]
     hours = [_hours(e["escalated_at"], e["resolved_at"]) for e in resolved]
-    reinits = [r for r in ops.reinits() if start <= r["requested_at"] < end]
-    reg = RegisterStore(ops).ensure()
+    reinits = [r for r in exchange.reinits() if start <= r["requested_at"] < end]
     hosts: dict[str, list[dict[str, Any]]] = {}
     for m in months:
         for host, a in (m["resources"] or {}).items():
@@ -177,9 +178,11 @@ def annual_report(
             "list": escalations,
         },
         "reinits": reinits,
-        "feedback": feedback_summary(ops, start, end),
-        "consultations": {k: v for k, v in consultations.summary(reg, first, last).items() if k != "items"},
-        "notices": {k: v for k, v in notices.summary(reg, first, last).items() if k != "notices"},
+        "feedback": feedback_summary(operations, start, end),
+        "consultations": {
+            k: v for k, v in consultations.summary(operations, first, last).items() if k != "items"
+        },
+        "notices": {k: v for k, v in notices.summary(operations, first, last).items() if k != "notices"},
         "hosts": [
             {"host": h, "months": ms, "scale_advice": Counter(x["recommendation"] for x in ms)}
             for h, ms in sorted(hosts.items())
@@ -192,12 +195,11 @@ def annual_report(
     return redact_all(report)
 
 
-def _escalations(ops: OpsStore) -> list[dict[str, Any]]:
+def _escalations(exchange: ExchangeRecords) -> list[dict[str, Any]]:
     import sqlalchemy as sa
 
-    t = ops.ensure().escalations
-    with ops.engine.connect() as conn:
-        return [dict(r) for r in conn.execute(sa.select(t).order_by(t.c.escalated_at)).mappings()]
+    t = exchange.tables.escalations
+    return exchange.rows(sa.select(t).order_by(t.c.escalated_at))
 
 
 def figures(report: dict[str, Any]) -> list[go.Figure]:

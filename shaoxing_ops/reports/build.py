@@ -22,12 +22,13 @@ from markupsafe import Markup
 
 from shaoxing_ops import settings
 from shaoxing_ops.catalog import load_catalog
-from shaoxing_ops.exchange.opsdb import OpsStore
+from shaoxing_ops.exchange.records import ExchangeRecords
 from shaoxing_ops.files import write_private_text
 from shaoxing_ops.names import ALL_CHECKS
 from shaoxing_ops.operations.assessment import assess_hosts, describe
 from shaoxing_ops.operations.feedback import summary as feedback_summary
 from shaoxing_ops.operations.patches import patch_status
+from shaoxing_ops.operations.records import OperationsRecords
 
 from . import registers
 from .collect import CHECK_CN, DELIVERY_CN, STATUS_CN, TableDay, collect_days
@@ -108,27 +109,25 @@ def silent_systems(rows: list[TableDay], catalog_titles: dict[str, str]) -> list
 
 
 def _escalations(
-    ops: OpsStore, first: dt.date, last: dt.date, *, open_too: bool = False
+    exchange: ExchangeRecords, first: dt.date, last: dt.date, *, open_too: bool = False
 ) -> list[dict[str, Any]]:
     """Escalations about the days ``[first, last]`` or raised during them; with ``open_too`` all unresolved ones."""
-    t = ops.escalations
+    t = exchange.tables.escalations
     start, end = _day_bounds(first, last)
     about = sa.and_(t.c.partition_key >= first.isoformat(), t.c.partition_key <= last.isoformat())
     during = sa.and_(t.c.escalated_at >= start, t.c.escalated_at < end)
     condition = sa.or_(about, during, t.c.resolved_at.is_(None)) if open_too else sa.or_(about, during)
-    with ops.engine.connect() as conn:
-        return [
-            dict(r) for r in conn.execute(sa.select(t).where(condition).order_by(t.c.escalated_at)).mappings()
-        ]
+    return exchange.rows(sa.select(t).where(condition).order_by(t.c.escalated_at))
 
 
-def _hosts(ops: OpsStore, at: dt.datetime, days: int = 7) -> list[dict[str, Any]]:
+def _hosts(operations: OperationsRecords, at: dt.datetime, days: int = 7) -> list[dict[str, Any]]:
     """Each host's assessment of the ``days`` before ``at`` (never later than now: a day still running is
     judged on what is known), silent hosts included; the patch status belongs to the host building this."""
     at = min(at, _now())
     here = settings.host_name()
     out = []
-    for assessment in assess_hosts(ops.metrics(at - dt.timedelta(days=days), at), at, ops.hosts()):
+    samples = operations.metrics(at - dt.timedelta(days=days), at)
+    for assessment in assess_hosts(samples, at, operations.hosts()):
         entry = {"assessment": assessment.to_dict(), "lines": describe(assessment), "patches": None}
         if assessment.host == here:
             entry["patches"] = patch_status()
@@ -136,12 +135,14 @@ def _hosts(ops: OpsStore, at: dt.datetime, days: int = 7) -> list[dict[str, Any]
     return out
 
 
-def daily_sheet(instance: dg.DagsterInstance, ops: OpsStore, day: dt.date) -> dict[str, Any]:
+def daily_sheet(
+    instance: dg.DagsterInstance, exchange: ExchangeRecords, operations: OperationsRecords, day: dt.date
+) -> dict[str, Any]:
     """The inspection sheet (巡检单) of ``day``: every table of both legs, the host, the open problems."""
-    rows = collect_days(instance, [day], ops)
+    rows = collect_days(instance, [day], exchange)
     end = _day_bounds(day, day)[1]
     systems = {sys.name: sys.title for sys in load_catalog().systems}
-    open_items = ops.feedback_items(status="open")
+    open_items = operations.feedback_items(status="open")
     return redact_all(
         {
             "kind": "daily",
@@ -155,11 +156,11 @@ def daily_sheet(instance: dg.DagsterInstance, ops: OpsStore, day: dt.date) -> di
             ],
             "attention": [r.to_dict() for r in sorted(rows, key=lambda r: r.severity) if r.severity < 3],
             "silent_systems": silent_systems(rows, systems),
-            "escalations": _escalations(ops, day, day, open_too=True),
-            "hosts": (hosts := _hosts(ops, end)),
+            "escalations": _escalations(exchange, day, day, open_too=True),
+            "hosts": (hosts := _hosts(operations, end)),
             "hosts_silent": [h["assessment"]["host"] for h in hosts if h["assessment"]["silent"]],
             "feedback_open": open_items,
-            "registers": registers.for_day(ops, day, rows, hosts),
+            "registers": registers.for_day(operations, day, rows, hosts),
         }
     )
 
@@ -177,10 +178,12 @@ def titled(fig: go.Figure, title: str) -> go.Figure:
     return fig
 
 
-def _resource_series(ops: OpsStore, start: dt.datetime, end: dt.datetime) -> dict[str, dict[str, list]]:
+def _resource_series(
+    operations: OperationsRecords, start: dt.datetime, end: dt.datetime
+) -> dict[str, dict[str, list]]:
     """Daily average and peak of each percentage metric, per host: keys ``host|metric``."""
     per: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for s in ops.metrics(start, end):
+    for s in operations.metrics(start, end):
         metric = s["metric"]
         if metric in RESOURCE_CN or metric.startswith("disk_percent:"):
             per[(f"{s['host']}|{metric}", s["sampled_at"].date().isoformat())].append(float(s["value"]))
@@ -204,11 +207,17 @@ def _resource_label(key: str) -> str:
 
 
 def period_report(
-    instance: dg.DagsterInstance, ops: OpsStore, first: dt.date, last: dt.date, kind: str, front: Any = None
+    instance: dg.DagsterInstance,
+    exchange: ExchangeRecords,
+    operations: OperationsRecords,
+    first: dt.date,
+    last: dt.date,
+    kind: str,
+    front: Any = None,
 ) -> dict[str, Any]:
     """The weekly (运维周报) or monthly (运维服务月报) report of ``[first, last]``."""
     days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
-    rows = collect_days(instance, days, ops)
+    rows = collect_days(instance, days, exchange)
     start, end = _day_bounds(first, last)
     by_day = defaultdict(list)
     for r in rows:
@@ -225,9 +234,9 @@ def period_report(
             else:
                 resolution = "待处理"
             incidents.append({**r.to_dict(), "failed_checks": failed_checks, "resolution": resolution})
-    reinits = [r for r in ops.reinits() if start <= r["requested_at"] < end]
+    reinits = [r for r in exchange.reinits() if start <= r["requested_at"] < end]
     systems = {sys.name: sys.title for sys in load_catalog().systems}
-    series = _resource_series(ops, start, end)
+    series = _resource_series(operations, start, end)
     label = "周" if kind == "weekly" else "月"
     title = (
         f"数据交换运维周报（{first:%Y年%m月%d日}—{last:%m月%d日}）"
@@ -243,16 +252,16 @@ def period_report(
         "daily": daily,
         "incidents": incidents,
         "silent_systems": silent_systems(rows, systems),
-        "escalations": _escalations(ops, first, last),
+        "escalations": _escalations(exchange, first, last),
         "reinits": reinits,
         "resources": series,
-        "hosts": _hosts(ops, end),
-        "feedback": feedback_summary(ops, start, end),
-        "feedback_opened": ops.feedback_items(opened_since=start, opened_until=end),
-        "feedback_resolved": ops.feedback_resolved_between(start, end),
+        "hosts": _hosts(operations, end),
+        "feedback": feedback_summary(operations, start, end),
+        "feedback_opened": operations.feedback_items(opened_since=start, opened_until=end),
+        "feedback_resolved": operations.feedback_resolved_between(start, end),
         "statistics": _statistics(front, first) if kind == "monthly" else None,
     }
-    report["registers"] = registers.for_period(ops, first, last, report["hosts"])
+    report["registers"] = registers.for_period(operations, first, last, report["hosts"])
     return redact_all(report)
 
 

@@ -1,4 +1,4 @@
-"""What happened to each exchanged table on given days, read from the Dagster instance and the ops store.
+"""What happened to each exchanged table on given days, from the Dagster instance and the exchange's records.
 
 The inspection sheet and the periodic reports are built from these records, so they show the real runs,
 checks and re-pushes, not a second bookkeeping. Every day's partition carries its own figures and check
@@ -18,6 +18,7 @@ import dagster as dg
 
 from shaoxing_ops.catalog import Catalog, load_catalog
 from shaoxing_ops.dagster_internals import PartitionKeyFilter
+from shaoxing_ops.exchange.records import ExchangeRecords
 from shaoxing_ops.names import (
     ALL_CHECKS,
     BUREAU,
@@ -186,7 +187,10 @@ def _counts(td: TableDay, evaluation: Any) -> None:
 
 
 def collect_days(
-    instance: dg.DagsterInstance, days: Sequence[dt.date], ops: Any = None, catalog: Catalog | None = None
+    instance: dg.DagsterInstance,
+    days: Sequence[dt.date],
+    ops: ExchangeRecords | None = None,
+    catalog: Catalog | None = None,
 ) -> list[TableDay]:
     """Every table of both legs on each of ``days``."""
     catalog = catalog or load_catalog()

@@ -9,10 +9,10 @@ import datetime as dt
 from typing import Any
 
 from shaoxing_ops.catalog import load_catalog
-from shaoxing_ops.exchange.opsdb import OpsStore, now_local
+from shaoxing_ops.exchange.opsdb import now_local
 from shaoxing_ops.operations import applications, consultations, notices
 from shaoxing_ops.operations.feedback import unsent_change_requests
-from shaoxing_ops.operations.registers import RegisterStore
+from shaoxing_ops.operations.records import OperationsRecords
 
 from .collect import TableDay
 
@@ -26,7 +26,7 @@ def _arrived(row: TableDay) -> bool:
     return bool(row.total_target_rows) or bool(row.rows.get("read"))
 
 
-def application_check(reg: RegisterStore, day: dt.date, rows: list[TableDay]) -> dict[str, Any]:
+def application_check(reg: OperationsRecords, day: dt.date, rows: list[TableDay]) -> dict[str, Any]:
     """Tables loaded on ``day`` without an application approved by then, and approved tables whose loads have
     brought no rows yet (the province has not started delivering them)."""
     apps = applications.applications(reg, as_of=day)
@@ -81,22 +81,24 @@ def attach_notices(
     return [{"host": h, "notices": found} for h, found in sorted(by_host.items()) if h not in known]
 
 
-def for_day(ops: OpsStore, day: dt.date, rows: list[TableDay], hosts: list[dict[str, Any]]) -> dict[str, Any]:
+def for_day(
+    reg: OperationsRecords, day: dt.date, rows: list[TableDay], hosts: list[dict[str, Any]]
+) -> dict[str, Any]:
     """The inspection sheet's part: the application check of the day, open notices per host."""
-    reg = RegisterStore(ops).ensure()
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
     states = notices.state(reg, day)
     return {
         "applications": application_check(reg, day, rows),
         "notices_open": [x for x in states if x["open"]],
         "notices_other_hosts": attach_notices(hosts, states, now_local() - end <= LIVE_WITHIN),
-        "change_requests_unsent": unsent_change_requests(ops, end),
+        "change_requests_unsent": unsent_change_requests(reg, end),
     }
 
 
-def for_period(ops: OpsStore, first: dt.date, last: dt.date, hosts: list[dict[str, Any]]) -> dict[str, Any]:
+def for_period(
+    reg: OperationsRecords, first: dt.date, last: dt.date, hosts: list[dict[str, Any]]
+) -> dict[str, Any]:
     """The weekly or monthly report's part, as of the end of ``last``."""
-    reg = RegisterStore(ops).ensure()
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time())
     notice_summary = notices.summary(reg, first, last)
     apps = applications.applications(reg, as_of=last)
@@ -119,5 +121,5 @@ def for_period(ops: OpsStore, first: dt.date, last: dt.date, hosts: list[dict[st
                 {"table": t.name, "title": t.title} for t in catalog.tables if t.name not in approved
             ],
         },
-        "change_requests_unsent": unsent_change_requests(ops, end),
+        "change_requests_unsent": unsent_change_requests(reg, end),
     }

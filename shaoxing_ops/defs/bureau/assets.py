@@ -57,7 +57,8 @@ def bureau_asset(bt: BureauTable, catalog: Catalog) -> dg.AssetsDefinition:
     )
     def _upload(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
         window = context.partition_time_window
-        front, bureau, ops = databases.engine("front"), databases.engine("bureau"), databases.ops()
+        front, bureau = databases.engine("front"), databases.engine("bureau")
+        ops = databases.exchange_records()
         result = upload_window(bt, catalog, front, bureau, window.start, window.end)
         days = list(context.partition_keys)
         for day in days:

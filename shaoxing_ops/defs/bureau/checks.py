@@ -50,7 +50,8 @@ def bureau_checks(bt: BureauTable, catalog: Catalog) -> dg.AssetChecksDefinition
         context: dg.AssetCheckExecutionContext, databases: Databases
     ) -> Iterator[dg.AssetCheckEvaluation]:
         start, end, days, selected, targets = check_step(context, key)
-        front, bureau, ops = databases.engine("front"), databases.engine("bureau"), databases.ops()
+        front, bureau = databases.engine("front"), databases.engine("bureau")
+        ops = databases.exchange_records()
         mapped = (
             bureau_health.expected(bt, catalog, front, start, end)
             if {"row_count", "freshness"} & selected

@@ -1,5 +1,5 @@
-"""The alert sensor: what a person must hear about, read from the instance and the ops store, sent through the
-notifier (``shaoxing_ops.alerts``).
+"""The alert sensor: what a person must hear about, read from the instance and the exchange's records, sent
+through the notifier (``shaoxing_ops.alerts``).
 
 Every minute it looks at what happened since its cursor: failed ``volume`` and ``freshness`` evaluations of
 either leg (a whole source system silent on a day becomes one alert, not one per table), failed runs, and
@@ -147,7 +147,7 @@ def escalation_alerts(databases: Databases) -> list[Alert]:
             f"需人工处理：{e['asset_key']} 分区 {e['partition_key']}：{e['reason']}",
             "严重",
         )
-        for e in databases.ops().open_escalations()
+        for e in databases.exchange_records().open_escalations()
     ]
 
 
@@ -170,7 +170,7 @@ def ops_alert_sensor(context: dg.SensorEvaluationContext, databases: Databases) 
         return dg.SkipReason(
             f"{len(alerts)} alert(s) found; no alert channel is configured (SXOPS_*_WEBHOOK, SXOPS_SMTP_URL)"
         )
-    outcome = Notifier(channels, databases.ops()).notify("数据交换告警", alerts)
+    outcome = Notifier(channels, databases.operations_records()).notify("数据交换告警", alerts)
     for channel, error in outcome.failed.items():
         context.log.warning(f"alert channel {channel} failed, will retry on the next tick: {error}")
     sent = ", ".join(f"{c} {n}" for c, n in outcome.sent.items()) or "nothing new"

@@ -10,11 +10,11 @@ import dagster as dg
 
 from shaoxing_ops.alerts import Alert, Notifier, channels_from_env
 from shaoxing_ops.alerts.digest import daily_summary, disk_alerts, silent_host_alerts
-from shaoxing_ops.exchange.opsdb import OpsStore
 from shaoxing_ops.operations.assessment import assess_hosts, describe
 from shaoxing_ops.operations.databases import measure_databases
 from shaoxing_ops.operations.hostmetrics import collect
 from shaoxing_ops.operations.patches import patch_status
+from shaoxing_ops.operations.records import OperationsRecords
 from shaoxing_ops.reports import annual, build
 from shaoxing_ops.reports.publish import report_url
 
@@ -49,16 +49,16 @@ host_metrics = dg.AssetSpec(
     description="每分钟采样主机资源写入运维库，每小时记录各数据库大小；结果作为 ops/host_metrics 的观测。",
 )
 def host_metrics_sensor(context: dg.SensorEvaluationContext, databases: Databases) -> dg.SensorResult:
-    got = collect(databases.ops())
+    got = collect(databases.operations_records())
     now = got.sampled_at.timestamp()
     cursor = float(context.cursor or 0)
     sizes = 0
     if now - cursor >= DB_SIZE_EVERY_SECONDS:
         rows, warnings = measure_databases()
-        sizes = databases.ops().record_db_sizes(rows, at=got.sampled_at)
+        sizes = databases.operations_records().record_db_sizes(rows, at=got.sampled_at)
         for warning in warnings:
             context.log.warning(f"database size not measured: {warning}")
-        _announce_silent_hosts(context, databases.ops(), got.sampled_at)
+        _announce_silent_hosts(context, databases.operations_records(), got.sampled_at)
         cursor = now
     metadata = {
         name: dg.MetadataValue.float(round(value, 2))
@@ -73,7 +73,9 @@ def host_metrics_sensor(context: dg.SensorEvaluationContext, databases: Database
     )
 
 
-def _announce_silent_hosts(context: dg.SensorEvaluationContext, ops: OpsStore, at: dt.datetime) -> None:
+def _announce_silent_hosts(
+    context: dg.SensorEvaluationContext, ops: OperationsRecords, at: dt.datetime
+) -> None:
     """Hourly, between the daily assessments: a database host whose collector stopped is heard of within the hour."""
     recent = ops.metrics(at - dt.timedelta(days=1), metric_prefix="cpu_percent")  # one row a sample
     alerts = silent_host_alerts(assess_hosts(recent, at, ops.hosts()), at.date().isoformat())
@@ -98,7 +100,7 @@ def _end_of(context: dg.AssetExecutionContext) -> dt.datetime:
 )
 def resource_assessment(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
     at = min(_end_of(context), dt.datetime.now(dt.UTC).astimezone(build.settings.TZ).replace(tzinfo=None))
-    ops = databases.ops()
+    ops = databases.operations_records()
     assessments = assess_hosts(ops.metrics(at - dt.timedelta(days=7), at), at, ops.hosts())
     patches = patch_status()
     metadata: dict[str, dg.MetadataValue] = {
@@ -131,7 +133,7 @@ def resource_assessment(context: dg.AssetExecutionContext, databases: Databases)
 
 def announce(
     context: dg.AssetExecutionContext | dg.SensorEvaluationContext,
-    ops: OpsStore,
+    ops: OperationsRecords,
     title: str,
     alerts: list[Alert],
     lines_before: tuple[str, ...] = (),
@@ -177,11 +179,13 @@ def _files(context: dg.AssetExecutionContext, files: build.ReportFiles) -> dict[
 )
 def inspection_sheet(context: dg.AssetExecutionContext, databases: Databases) -> dg.MaterializeResult:
     day = context.partition_time_window.start.date()
-    report = build.daily_sheet(context.instance, databases.ops(), day)
+    report = build.daily_sheet(
+        context.instance, databases.exchange_records(), databases.operations_records(), day
+    )
     files = build.write(report, f"巡检单_{day.isoformat()}")
     s = report["summary"]
     title, lines, alert = daily_summary(report)
-    sent = announce(context, databases.ops(), title, [alert], tuple(lines))
+    sent = announce(context, databases.operations_records(), title, [alert], tuple(lines))
     return dg.MaterializeResult(
         metadata={
             **_files(context, files),
@@ -232,7 +236,8 @@ def period_writer(kind: str, stem: Callable[[dt.date], str]) -> ReportWriter:
         window = context.partition_time_window
         first, last = window.start.date(), window.end.date() - dt.timedelta(days=1)
         front = databases.engine("front") if kind == "monthly" else None
-        report = build.period_report(context.instance, databases.ops(), first, last, kind, front)
+        exchange, operations = databases.exchange_records(), databases.operations_records()
+        report = build.period_report(context.instance, exchange, operations, first, last, kind, front)
         return report, build.write(report, stem(first))
 
     return write
@@ -243,7 +248,8 @@ def write_annual(
 ) -> tuple[dict[str, Any], build.ReportFiles]:
     """The year-end summary of the partition's year."""
     year = context.partition_time_window.start.year
-    report = annual.annual_report(context.instance, databases.ops(), year, progress=context.log.info)
+    exchange, operations = databases.exchange_records(), databases.operations_records()
+    report = annual.annual_report(context.instance, exchange, operations, year, progress=context.log.info)
     return report, annual.write(report)
 
 

@@ -74,7 +74,9 @@ def province_asset(table: Table, system: System) -> dg.AssetsDefinition:
         # line per table would cost the nightly run one more stored event for each of 142 tables.
         record_days(context, result)
         repaired = repair_if_repush(
-            context, table.name, lambda: reconcile_table(table, province, front, databases.ops(), fix=True)
+            context,
+            table.name,
+            lambda: reconcile_table(table, province, front, databases.exchange_records(), fix=True),
         )
         metadata = step_metadata(
             result, route=f"{databases.describe('province')} -> {databases.describe('front')}"
