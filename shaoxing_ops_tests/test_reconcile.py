@@ -14,7 +14,7 @@ from shaoxing_ops.catalog import Catalog
 from shaoxing_ops.exchange import copy_window, full_reload, health, sa_table
 from shaoxing_ops.exchange.dialects import family
 from shaoxing_ops.exchange.maintenance import Approval, ApprovalMissing, reconcile_table, reinitialise
-from shaoxing_ops.exchange.reconcile import diff_report, reconcile, repair
+from shaoxing_ops.exchange.reconcile import MAX_KEYS_REPORTED, diff_report, reconcile, repair
 from shaoxing_ops.exchange.records import ExchangeRecords
 
 from .conftest import Dbs, simulate_into
@@ -116,6 +116,91 @@ def test_reconcile_table_records_its_result(loaded, dbs: Dbs) -> None:
     with target.connect() as conn:
         row = conn.execute(sa.select(ops.tables.reconciliations)).mappings().one()
     assert (row["table_name"], row["missing"], row["repaired"]) == ("E_PRI_PERSON", 5, True)
+
+
+def test_a_wiped_target_is_counted_exactly_sampled_and_repaired_in_bounded_batches(loaded) -> None:
+    """More keys differ than a comparison keeps: the counts are exact, at most ``max_keys`` keys are held and
+    reported, the days of a ranged check add up to the count, and the repair copies the groups the target lost
+    holding at most ``batch`` rows at a time."""
+    table, source, target = loaded
+    live = province_live(source, table)
+    with target.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM e_pri_person")
+    diff = reconcile(table, source, target, max_keys=50)
+    assert (diff.missing_total, diff.extra_total, diff.changed_total) == (len(live), 0, 0)
+    assert len(diff.missing) == 50 and not diff.extra and not diff.changed and not diff.complete
+    assert set(diff.missing) <= {(r[0],) for r in live}
+    assert diff.summary()["missing"] == len(live) and f"目标端缺失 {len(live):,} 条" in diff_report(diff)
+
+    # the nightly check keeps MAX_KEYS_REPORTED keys; those beyond are counted on the window's first day
+    days = health.reconcile_days(table, source, target, dt.datetime(2026, 3, 1), dt.datetime(2026, 3, 3))
+    assert days["2026-03-01"].metadata["missing"] == len(live) > MAX_KEYS_REPORTED
+    assert sum(o.metadata.get("day_missing", 0) for o in days.values()) == len(live)
+
+    fixed = repair(table, source, target, diff, batch=40)
+    assert (fixed.copied, fixed.deleted) == (len(live), 0)
+    assert 0 < fixed.largest_batch <= 40 and fixed.batches >= len(live) / 40
+    assert snapshot(target, table) == live
+    assert reconcile(table, source, target).equal
+
+
+def test_an_overfilled_target_is_counted_exactly_and_repaired_in_bounded_batches(loaded) -> None:
+    """Extra rows by the thousand (a group the source does not hold, deleted by its key range) and missing,
+    changed and extra keys among the source's own, more than ``max_keys``: exact counts, a capped sample, and a
+    repair holding at most ``batch`` keys at a time that leaves the target equal to the source."""
+    table, source, target = loaded
+    live = province_live(source, table)
+    all_keys = [k for (k,) in keys(target, "SELECT personid FROM e_pri_person ORDER BY personid")]
+    columns = (
+        "pripid, name, sex, natdate, certype, cerno, position, position_cn, lerepsign, appounit, country, "
+        "mobtel, dsc_biz_record_id, dsc_biz_operation, dsc_biz_timestamp"
+    )
+    in_keys = sa.bindparam("k", expanding=True)
+    with target.begin() as conn:
+        zz, x = family(conn).concat(["'zz'", "personid"]), family(conn).concat(["personid", "'x'"])
+        conn.exec_driver_sql(f"INSERT INTO e_pri_person SELECT {zz}, {columns} FROM e_pri_person")
+        conn.execute(
+            sa.text(
+                f"INSERT INTO e_pri_person SELECT {x}, {columns} FROM e_pri_person WHERE personid IN :k"
+            ).bindparams(in_keys),
+            {"k": all_keys[::30]},
+        )
+        conn.execute(
+            sa.text("UPDATE e_pri_person SET mobtel = '13000000000' WHERE personid IN :k").bindparams(
+                in_keys
+            ),
+            {"k": all_keys[1::25]},
+        )
+        conn.execute(
+            sa.text("DELETE FROM e_pri_person WHERE personid IN :k").bindparams(in_keys),
+            {"k": all_keys[2::40]},
+        )
+    expected = (len(all_keys[2::40]), len(all_keys) + len(all_keys[::30]), len(all_keys[1::25]))
+    diff = reconcile(table, source, target, max_keys=50)
+    assert (diff.missing_total, diff.extra_total, diff.changed_total) == expected
+    assert len(diff.missing) + len(diff.extra) + len(diff.changed) == 50
+    report = diff_report(diff)
+    assert f"目标端多出 {expected[1]:,} 条" in report and f"内容不一致 {expected[2]:,} 条" in report
+
+    fixed = repair(table, source, target, diff, batch=40)
+    assert (fixed.copied, fixed.deleted) == (expected[0] + expected[2], expected[1])
+    assert 0 < fixed.largest_batch <= 40
+    assert snapshot(target, table) == live
+    assert reconcile(table, source, target).equal
+
+
+def test_reconcile_table_repairs_a_wiped_target_and_records_the_exact_counts(loaded, dbs: Dbs) -> None:
+    table, source, target = loaded
+    live = province_live(source, table)
+    ops = ExchangeRecords(dbs.engine("front")).ensure()
+    with target.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM e_pri_person")
+    outcome = reconcile_table(table, source, target, ops, fix=True)
+    assert outcome.diff.missing_total == len(live) > MAX_KEYS_REPORTED == len(outcome.diff.missing)
+    assert outcome.after is not None and outcome.after.equal and snapshot(target, table) == live
+    with target.connect() as conn:
+        row = conn.execute(sa.select(ops.reconciliations)).mappings().one()
+    assert (row["missing"], row["extra"], row["changed"], row["repaired"]) == (len(live), 0, 0, True)
 
 
 def test_reinitialisation_is_refused_without_reason_or_approver(loaded, dbs: Dbs) -> None:

@@ -555,3 +555,70 @@ def test_monthly_asset_stores_tables_and_writes_outputs(
     )
     report = meta["stats/market_entity_report"]
     assert Path(report["workbook"].value).exists() and Path(report["report_path"].value).exists()
+
+
+def test_parts_add_up_answers_for_each_month_of_a_ranged_run(
+    registered: Dbs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill of three months runs as one step: `parts_add_up` records a result on each month's partition,
+    from that month's own figures and pointing at its materialisation; a month whose stored figures no longer
+    add up fails alone, saying which dimension and by how much, and the failure blocks the run."""
+    from shaoxing_ops.dagster_internals import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+    from shaoxing_ops.defs.resources import Databases
+    from shaoxing_ops.defs.stats.assets import market_entities, parts_add_up
+
+    monkeypatch.setenv("SXOPS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SXOPS_STATS_SINCE", SINCE)
+    databases = Databases(
+        province_url=registered.province, front_url=registered.front, bureau_url=registered.bureau
+    )
+    months = ["2025-12-01", "2026-01-01", "2026-02-01"]
+    run = {
+        "tags": {ASSET_PARTITION_RANGE_START_TAG: months[0], ASSET_PARTITION_RANGE_END_TAG: months[-1]},
+        "resources": {"databases": databases},
+    }
+    with embedded_instance() as instance:
+        result = dg.materialize([market_entities, parts_add_up], instance=instance, **run)
+        assert result.success
+        checks = result.get_asset_check_evaluations()
+        assert [(c.partition, c.passed, c.metadata["month"].value) for c in checks] == [
+            (m, True, m[:7]) for m in months
+        ]
+        materialised = {
+            r.partition_key: r.storage_id
+            for r in instance.fetch_materializations(market_entities.key, limit=10).records
+        }
+        assert {c.partition: c.target_materialization_data.storage_id for c in checks} == materialised
+
+        front = registered.engine("front")
+        with front.begin() as conn:
+            county = conn.execute(
+                sa.text(
+                    f"SELECT min(code1) FROM {stats_store.LONG_TABLE} WHERE month = '2026-01' "
+                    "AND dimension = 'county'"
+                )
+            ).scalar_one()
+            conn.execute(
+                sa.text(
+                    f"UPDATE {stats_store.LONG_TABLE} SET stock = stock + 7 WHERE month = '2026-01' "
+                    "AND dimension = 'county' AND code1 = :c"
+                ),
+                {"c": county},
+            )
+        again = dg.materialize(
+            [market_entities, parts_add_up],
+            selection=dg.AssetSelection.checks(parts_add_up),
+            instance=instance,
+            raise_on_error=False,
+            **run,
+        )
+        assert not again.success  # blocking: what reads the figures does not run on them
+        checks = again.get_asset_check_evaluations()
+        assert [(c.partition, c.passed) for c in checks] == [
+            (months[0], True),
+            (months[1], False),
+            (months[2], True),
+        ]
+        gaps = checks[1].metadata["差异"].value
+        assert set(gaps) == {"county"} and set(gaps["county"]) == {"stock"}
+        assert "（相差 7）" in gaps["county"]["stock"] and "county" in checks[1].description

@@ -69,9 +69,9 @@ def reconcile_tables(context: dg.OpExecutionContext, config: ReconcileConfig, da
                 asset_key=_key(table),
                 metadata={
                     "reconciled": True,
-                    "missing": len(outcome.diff.missing),
-                    "extra": len(outcome.diff.extra),
-                    "changed": len(outcome.diff.changed),
+                    "missing": outcome.diff.missing_total,
+                    "extra": outcome.diff.extra_total,
+                    "changed": outcome.diff.changed_total,
                     "repaired": outcome.repaired is not None,
                     "equal_now": still,
                 },

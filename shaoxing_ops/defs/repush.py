@@ -297,13 +297,13 @@ def repair_if_repush(
     outcome = reconcile()
     diff = outcome.diff
     context.log.info(
-        f"{name}: reconciled after re-push: missing {len(diff.missing)}, extra {len(diff.extra)}, "
-        f"changed {len(diff.changed)}; equal now: {outcome.equal_now}"
+        f"{name}: reconciled after re-push: missing {diff.missing_total}, extra {diff.extra_total}, "
+        f"changed {diff.changed_total}; equal now: {outcome.equal_now}"
     )
     return {
         "repush_attempt": int(context.run.tags.get(REPUSH_ATTEMPT_TAG, "1")),
-        "repaired_missing": len(diff.missing),
-        "repaired_extra": len(diff.extra),
-        "repaired_changed": len(diff.changed),
+        "repaired_missing": diff.missing_total,
+        "repaired_extra": diff.extra_total,
+        "repaired_changed": diff.changed_total,
         "rows_after_repair": outcome.after.target_rows if outcome.after else diff.target_rows,
     }

@@ -498,9 +498,9 @@ def reconcile_days(
     whole: dict[str, Any] = {
         "source_rows": diff.source_rows,
         "target_rows": diff.target_rows,
-        "missing": len(diff.missing),
-        "extra": len(diff.extra),
-        "changed": len(diff.changed),
+        "missing": diff.missing_total,
+        "extra": diff.extra_total,
+        "changed": diff.changed_total,
         "groups_compared": diff.groups_compared,
         "seconds": diff.seconds,
         "keys_changed_after_window": len(moving.keys),
@@ -510,7 +510,7 @@ def reconcile_days(
         return {
             d: Outcome(True, f"截至 {end} 全表 {diff.source_rows} 条，校验和一致", dict(whole)) for d in days
         }
-    # the days of the first differing keys are looked up; any beyond (a wiped table) count on the first day
+    # the days of the keys the reconciliation kept are looked up; any beyond (a wiped table) count on the first day
     src_ts = _versions(
         source, table, keys=sorted({*diff.missing[:DATED_KEYS], *diff.changed[:DATED_KEYS]}, key=str)
     )
@@ -529,23 +529,26 @@ def reconcile_days(
     ):
         for k in keys:
             found[day_of(versions, k)][label].append(k)
+    labels = ("missing", "extra", "changed")
+    unlisted = {label: getattr(diff, f"{label}_total") - len(getattr(diff, label)) for label in labels}
     whole_text = (
-        f"全表缺失 {len(diff.missing)} 条、多出 {len(diff.extra)} 条、内容不一致 {len(diff.changed)} 条"
+        f"全表缺失 {diff.missing_total} 条、多出 {diff.extra_total} 条、内容不一致 {diff.changed_total} 条"
     )
     out: Days = {}
     for day in days:
-        mine = found.get(day)
-        if not mine:
+        mine = found.get(day, {})
+        counts = {k: len(mine.get(k, ())) + (unlisted[k] if day == days[0] else 0) for k in labels}
+        if not any(counts.values()):
             out[day] = Outcome(True, f"当日无差异（{whole_text}，见其他分区）", dict(whole))
             continue
         metadata = dict(whole)
-        for label in ("missing", "extra", "changed"):
-            metadata[f"day_{label}"] = len(mine[label])
-            if mine[label]:
+        for label in labels:
+            metadata[f"day_{label}"] = counts[label]
+            if mine.get(label):
                 metadata[f"{label}_keys"] = ", ".join("/".join(map(str, k)) for k in mine[label][:MAX_LISTED])
         text = (
-            f"当日缺失 {len(mine['missing'])} 条、多出 {len(mine['extra'])} 条、"
-            f"内容不一致 {len(mine['changed'])} 条（{whole_text}）"
+            f"当日缺失 {counts['missing']} 条、多出 {counts['extra']} 条、"
+            f"内容不一致 {counts['changed']} 条（{whole_text}）"
         )
         out[day] = Outcome(False, text, metadata, "ERROR")
     return out

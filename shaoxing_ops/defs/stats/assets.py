@@ -1,6 +1,9 @@
 """Monthly market-entity statistics: the figures as tables of the front database, then the workbook and report."""
 
+from collections.abc import Iterator
+
 import dagster as dg
+import polars as pl
 
 from shaoxing_ops.catalog import load_catalog
 from shaoxing_ops.reports.publish import report_url
@@ -10,6 +13,7 @@ from shaoxing_ops.stats.commentary import sentences
 from shaoxing_ops.stats.dimensions import ADDITIVE
 from shaoxing_ops.stats.outputs import write_outputs
 
+from ..checks import latest_materializations
 from ..partitions import monthly
 from ..province.assets import asset_key as province_key
 from ..resources import Databases, backend_kind
@@ -111,22 +115,13 @@ def market_entities(
     )
 
 
-@dg.asset_check(
-    asset=FIGURES_KEY,
-    description=(
-        "各县（市、区）、各主体类别、企业类型、行业门类、三次产业之和与全市合计一致（实有、新设、注销、吊销、"
-        "新设与实有注册资本）；其中私营企业各县之和等于全市，且不超过企业（各县亦然）。"
-    ),
-    blocking=True,
-)
-def parts_add_up(context: dg.AssetCheckExecutionContext, databases: Databases) -> dg.AssetCheckResult:
-    import polars as pl
+def _number(v: float) -> str:
+    return str(v) if isinstance(v, int) else f"{v:.6f}".rstrip("0").rstrip(".")
 
-    latest = context.instance.get_latest_materialization_event(FIGURES_KEY)
-    month = (latest.dagster_event.partition if latest and latest.dagster_event else None) or ""
-    long = stats_store.read_long(databases.engine("front"), [month[:7]])
-    if long.is_empty():
-        return dg.AssetCheckResult(passed=False, metadata={"原因": f"前置库中没有 {month[:7]} 的统计数据"})
+
+def _month_gaps(long: pl.DataFrame) -> dict[str, dict[str, str]]:
+    """Where one month's stored figures do not add up: for each failing dimension, each measure that differs,
+    with the parts' sum, the whole and by how much; empty where everything adds up."""
     counts, capital = ["stock", "new", "cancelled", "revoked"], ["new_capital", "stock_capital"]
     if (
         "stock_capital" not in long.columns
@@ -138,28 +133,81 @@ def parts_add_up(context: dg.AssetCheckExecutionContext, databases: Databases) -
         rows = long.filter(pl.col("dimension") == dim, *[pl.col(c) == v for c, v in where.items()])
         return dict(zip(counts + capital, rows.select(pl.col(counts + capital).sum()).row(0), strict=True))
 
-    def differ(a: dict[str, float], b: dict[str, float]) -> bool:  # capital in 亿元: float sums, 1 元 apart
-        return any(a[k] != b[k] for k in counts) or any(abs(a[k] - b[k]) > 1e-8 for k in capital)
+    def unequal(parts: dict[str, float], whole: dict[str, float], label: str) -> dict[str, str]:
+        # capital in 亿元: float sums, 1 元 apart
+        return {
+            k: f"{_number(parts[k])} ≠ {label} {_number(whole[k])}（相差 {_number(parts[k] - whole[k])}）"
+            for k in counts + capital
+            if (parts[k] != whole[k] if k in counts else abs(parts[k] - whole[k]) > 1e-8)
+        }
+
+    def exceeding(part: dict[str, float], whole: dict[str, float]) -> dict[str, str]:
+        return {
+            k: f"{part[k]} > 企业 {whole[k]}（超出 {part[k] - whole[k]}）"
+            for k in counts
+            if part[k] > whole[k]
+        }
 
     total = sums("total")
-    gaps = {}
-    for dim in ADDITIVE:
-        if differ(got := sums(dim), total):
-            gaps[dim] = f"{got} ≠ 合计 {total}"
+    gaps = {dim: unequal(sums(dim), total, "合计") for dim in ADDITIVE}
     # 其中：私营企业 is a part of 企业, in the city and in each county, and its counties add up to the city's.
     private = sums("private")
-    if any(private[k] > v for k, v in sums("category", code1="1").items() if k in counts):
-        gaps["private"] = f"{private} > 企业 {sums('category', code1='1')}"
-    if differ(by_county := sums("county_private"), private):
-        gaps["county_private"] = f"{by_county} ≠ 全市 {private}"
+    gaps["private"] = exceeding(private, sums("category", code1="1"))
+    gaps["county_private"] = unequal(sums("county_private"), private, "全市")
     for county in long.filter(pl.col("dimension") == "county_private")["code1"].to_list():
         part, whole = sums("county_private", code1=county), sums("county_category", code1=county, code2="1")
-        if any(part[k] > whole[k] for k in counts):
-            gaps[f"county_private {county}"] = f"{part} > 企业 {whole}"
-    return dg.AssetCheckResult(
-        passed=not gaps,
-        metadata={"month": month[:7], "差异": dg.MetadataValue.json(gaps or {"无": "各维度之和与合计一致"})},
-    )
+        gaps[f"county_private {county}"] = exceeding(part, whole)
+    return {dim: gap for dim, gap in gaps.items() if gap}
+
+
+@dg.asset_check(
+    asset=FIGURES_KEY,
+    description=(
+        "各县（市、区）、各主体类别、企业类型、行业门类、三次产业之和与全市合计一致（实有、新设、注销、吊销、"
+        "新设与实有注册资本）；其中私营企业各县之和等于全市，且不超过企业（各县亦然）。逐月核对，每月一个结果。"
+    ),
+    blocking=True,
+    partitions_def=monthly,
+)
+def parts_add_up(
+    context: dg.AssetCheckExecutionContext, databases: Databases
+) -> Iterator[dg.Output | dg.AssetCheckEvaluation]:
+    """One result per month of the run (a backfill of several months runs as one step), each from that month's
+    own stored figures and recorded on its partition, as the provincial checks record each day of a range.
+
+    Dagster records an ``AssetCheckResult`` of a ranged step for no month, so evaluations are yielded, after the
+    check's (empty) output, as Dagster itself does for a result; a failed one still blocks what follows."""
+    yield dg.Output(None)
+    keys = list(context.partition_keys)
+    front = databases.engine("front")
+    targets = latest_materializations(context.instance, FIGURES_KEY, keys)
+    for key in keys:
+        month = key[:7]
+        long = stats_store.read_long(front, [month])
+        if long.is_empty():
+            passed, description = False, f"前置库中没有 {month} 的统计数据"
+            metadata = {"month": month, "原因": description}
+        else:
+            gaps = _month_gaps(long)
+            passed = not gaps
+            description = (
+                f"{month}：{'、'.join(gaps)} 之和与合计不一致" if gaps else f"{month}：各维度之和与合计一致"
+            )
+            metadata = {
+                "month": month,
+                "差异": dg.MetadataValue.json(gaps or {"无": "各维度之和与合计一致"}),
+            }
+        yield dg.AssetCheckEvaluation(
+            asset_key=FIGURES_KEY,
+            check_name="parts_add_up",
+            passed=passed,
+            metadata=metadata,
+            target_materialization_data=targets.get(key),
+            severity=dg.AssetCheckSeverity.ERROR,
+            description=description,
+            blocking=True,
+            partition=key,
+        )
 
 
 @dg.asset(
