@@ -72,8 +72,15 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Any) -> PooledSqliteEventLogStorage:  # type: ignore[override]
-        home = os.environ.get("DAGSTER_HOME") or os.getcwd()
-        base_dir = config_value.get("base_dir") or os.path.join(home, "history", "runs")
+        base_dir = config_value.get("base_dir")
+        if not base_dir:
+            home = os.environ.get("DAGSTER_HOME")
+            if not home:
+                raise ValueError(
+                    "PooledSqliteEventLogStorage: no base_dir in dagster.yaml and no DAGSTER_HOME; set DAGSTER_HOME "
+                    "to the instance's folder or give event_log_storage.config.base_dir"
+                )
+            base_dir = os.path.join(home, "history", "runs")
         return cls(base_dir=base_dir, inst_data=inst_data)
 
     def _engine(self, shard: str) -> sa.Engine:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import json
 import os
 import sys
 import threading
@@ -143,5 +144,8 @@ def ensure_dagster_home() -> Path:
     os.environ["DAGSTER_HOME"] = str(home)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(embedded_instance_yaml(), encoding="utf-8")
+        # The folder named outright: an instance opened by path (DagsterInstance.from_config) with no
+        # DAGSTER_HOME set must still find its event log here.
+        runs = json.dumps(str(home / "history" / "runs"))
+        config.write_text(f"{embedded_instance_yaml()}  config:\n    base_dir: {runs}\n", encoding="utf-8")
     return home
