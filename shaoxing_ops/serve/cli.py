@@ -7,6 +7,7 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from .proxy import ROOT, ServeConfig, ServeError, default_state_dir, free_port, serve
 from .users import ROLES, UserError, add_user, default_users_dir, remove_user, users
@@ -20,7 +21,7 @@ def _port(name: str, default: str) -> int:
         raise SystemExit(f"error: {name}={text!r} is not a port number") from None
 
 
-def add_serve_parser(sub: argparse._SubParsersAction) -> None:
+def add_serve_parser(sub: Any) -> None:
     p = sub.add_parser(
         "serve", help="the production set behind nginx with log-in: operators and read-only viewers"
     )

@@ -43,13 +43,12 @@ class MySql(Family):
         return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in nonkey})
 
     def value_text(self, col: str, kind: str, precision: int | None = None, scale: int | None = None) -> str:
-        expr = {
-            # any DATETIME precision prints as microseconds, as the other databases do
-            "datetime": f"DATE_FORMAT({col}, '%Y-%m-%d %H:%i:%s.%f')",
-            "dec": f"CAST(CAST({col} AS DECIMAL({precision}, {scale})) AS CHAR)",
-            "str": col,
-            "text": col,
-        }.get(kind, f"CAST({col} AS CHAR)")
+        if kind == "datetime":  # any DATETIME precision prints as microseconds, as the other databases do
+            expr = f"DATE_FORMAT({col}, '%Y-%m-%d %H:%i:%s.%f')"
+        elif kind == "dec":
+            expr = f"CAST(CAST({col} AS DECIMAL({precision}, {scale})) AS CHAR)"
+        else:  # text as it is; MySQL's CAST knows no VARCHAR
+            expr = col if kind in ("str", "text") else f"CAST({col} AS CHAR)"
         # \N spelled without a backslash in the literal, which MySQL would read as an escape
         return f"coalesce({expr}, CONCAT(CHAR(92 USING utf8mb4), '{NULL_TEXT[1:]}'))"
 
