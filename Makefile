@@ -31,8 +31,8 @@ lint: install
 ## ui: the Dagster UI and daemon on the demo's data, http://127.0.0.1:3000 (`dg dev`, run in the instance's
 ## folder so Dagster takes the dagster.yaml there and no other)
 ui: install
-	home=$${DAGSTER_HOME:-$(CURDIR)/var/dagster} && mkdir -p "$$home" && \
-	  { [ -f "$$home/dagster.yaml" ] || cp shaoxing_ops/embedded_instance.yaml "$$home/dagster.yaml"; } && \
+	home=$${DAGSTER_HOME:-$(CURDIR)/var/dagster} && DAGSTER_HOME="$$home" $(BIN)/python -c \
+	  'from shaoxing_ops.commands.shared import ensure_dagster_home; ensure_dagster_home()' && \
 	  cd "$$home" && DAGSTER_HOME="$$home" VIRTUAL_ENV=$(CURDIR)/$(VENV) \
 	  SXOPS_DATA_DIR=$${SXOPS_DATA_DIR:-$(CURDIR)/var/data} SXOPS_SIMULATION=$${SXOPS_SIMULATION:-1} \
 	  $(CURDIR)/$(BIN)/dg dev -w $(CURDIR)/workspace.yaml
