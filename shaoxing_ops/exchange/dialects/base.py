@@ -118,9 +118,14 @@ class Family:
 
     separator = "chr(31)"  # between values of a row's text, a character no value contains
 
+    # One 32-bit half of the MD5 of {text} as an unsigned integer: its hex digits {start} to {start} + 7.
+    hash_half = ""
+
     def hashes(self, text: str) -> tuple[str, str]:
         """Two 32-bit unsigned integers from the MD5 of ``text`` (its hex digits 1-8 and 9-16)."""
-        raise NotImplementedError
+        if not self.hash_half:
+            raise NotImplementedError(f"{self.name}: no row hash")
+        return self.hash_half.format(text=text, start=1), self.hash_half.format(text=text, start=9)
 
     def type_text(self, compiled: str) -> str:
         """A column type as the ``schema`` check compares it: the catalog's type compiled for this database

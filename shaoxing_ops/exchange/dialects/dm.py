@@ -17,11 +17,7 @@ class Dm(Oracle):
     def staging_name(self, table_name: str) -> str:
         return f"stg_{table_name}"
 
-    def hashes(self, text: str) -> tuple[str, str]:
-        return (
-            f"TO_NUMBER(SUBSTR(MD5({text}), 1, 8), 'XXXXXXXX')",
-            f"TO_NUMBER(SUBSTR(MD5({text}), 9, 8), 'XXXXXXXX')",
-        )
+    hash_half = "TO_NUMBER(SUBSTR(MD5({text}), {start}, 8), 'XXXXXXXX')"
 
     def key_table_ddl(self, name: str) -> str:
         return f"CREATE GLOBAL TEMPORARY TABLE {name} (k VARCHAR(4000) PRIMARY KEY) ON COMMIT DELETE ROWS"

@@ -61,11 +61,7 @@ class MySql(Family):
     def byte_order(self, expr: str) -> str:
         return f"{expr} COLLATE {BYTE_ORDER}"
 
-    def hashes(self, text: str) -> tuple[str, str]:
-        return (
-            f"CAST(CONV(SUBSTRING(MD5({text}), 1, 8), 16, 10) AS UNSIGNED)",
-            f"CAST(CONV(SUBSTRING(MD5({text}), 9, 8), 16, 10) AS UNSIGNED)",
-        )
+    hash_half = "CAST(CONV(SUBSTRING(MD5({text}), {start}, 8), 16, 10) AS UNSIGNED)"
 
     def type_text(self, compiled: str) -> str:
         # The server names a column's character set and collation only where they differ from the table's

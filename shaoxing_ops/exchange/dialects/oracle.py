@@ -60,12 +60,7 @@ class Oracle(Family):
     def key_text(self, col: str) -> str:
         return f"TO_CHAR({col})"
 
-    def hashes(self, text: str) -> tuple[str, str]:
-        digest = f"RAWTOHEX(STANDARD_HASH({text}, 'MD5'))"
-        return (
-            f"TO_NUMBER(SUBSTR({digest}, 1, 8), 'XXXXXXXX')",
-            f"TO_NUMBER(SUBSTR({digest}, 9, 8), 'XXXXXXXX')",
-        )
+    hash_half = "TO_NUMBER(SUBSTR(RAWTOHEX(STANDARD_HASH({text}, 'MD5')), {start}, 8), 'XXXXXXXX')"
 
     def add_column(self, table: str, column: str, sql_type: str) -> str:
         return f"ALTER TABLE {table} ADD ({column} {sql_type})"

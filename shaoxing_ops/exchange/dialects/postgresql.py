@@ -36,11 +36,7 @@ class PostgreSql(OnConflict):
     def key_text(self, col: str) -> str:
         return f"CAST({col} AS TEXT)"
 
-    def hashes(self, text: str) -> tuple[str, str]:
-        return (
-            f"('x' || substr(md5({text}), 1, 8))::bit(32)::bigint",
-            f"('x' || substr(md5({text}), 9, 8))::bit(32)::bigint",
-        )
+    hash_half = "('x' || substr(md5({text}), {start}, 8))::bit(32)::bigint"
 
     def key_table_ddl(self, name: str) -> str:
         return f"CREATE TEMPORARY TABLE {name} (k TEXT PRIMARY KEY)"
