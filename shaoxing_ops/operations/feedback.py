@@ -96,24 +96,20 @@ def contact(text: str | None) -> str | None:
 def add(
     store: OperationsRecords,
     *,
-    system: str,
     channel_text: str,
-    reporter: str,
-    description: str,
     contact_text: str | None = None,
-    at: dt.datetime | None = None,
     kind_text: str = "缺陷",
     severity_text: str = "一般",
+    **fields: Any,
 ) -> int:
+    """Register a problem as a person wrote it: channel, contact, kind and severity read as the register spells
+    them; ``fields`` (system, reporter, description, at) go to ``OperationsRecords.add_feedback`` as they are."""
     return store.add_feedback(
-        system=system,
         channel=channel(channel_text),
-        reporter=reporter,
-        description=description,
         contact=contact(contact_text),
-        at=at,
         kind=kind(kind_text),
         severity=severity(severity_text),
+        **fields,
     )
 
 
