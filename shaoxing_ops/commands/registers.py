@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from shaoxing_ops.operations import applications, consultations, notices
-from shaoxing_ops.operations.records import FEEDBACK_CHANNELS, OperationsRecords
+from shaoxing_ops.operations.records import FEEDBACK_CHANNELS
 from shaoxing_ops.operations.registers import RegisterError, parse_date
 
 from .shared import add_command, item_command, ops_store, refuse, refusing
@@ -130,10 +130,6 @@ def _add_consult_parsers(subparsers: Any) -> None:
     p.add_argument("--until", help="asked on or before this day, YYYY-MM-DD")
 
 
-def register_store() -> OperationsRecords:
-    return ops_store()  # the registers are operations records
-
-
 def _given(args: argparse.Namespace, names: Iterable[str]) -> dict[str, Any]:
     """The arguments ``names`` as the keywords of the register's function of the same names."""
     return {name: getattr(args, name) for name in names}
@@ -170,8 +166,8 @@ def _decision(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_application_add(args: argparse.Namespace) -> int:
     dates = _decision(args)
     dates.pop("reopen", None)
-    new_id = applications.add(register_store(), **_given(args, APPLICATION_FIELDS), **dates)
-    added = applications.applications(register_store(), ids=[new_id])
+    new_id = applications.add(ops_store(), **_given(args, APPLICATION_FIELDS), **dates)
+    added = applications.applications(ops_store(), ids=[new_id])
     return _show(applications.format_items(added), f"编目数据申请 #{new_id} 已登记")
 
 
@@ -180,7 +176,7 @@ def cmd_application_list(args: argparse.Namespace) -> int:
     as_of = _optional_day(args.as_of, "--as-of")
     wanted = applications.status(args.status) if args.status else None
     table = applications.catalog_tables(args.table)[0] if args.table else None
-    found = applications.applications(register_store(), as_of=as_of, status_filter=wanted)
+    found = applications.applications(ops_store(), as_of=as_of, status_filter=wanted)
     found = [x for x in found if table is None or table in x["tables"]]
     approved = {t for x in found if x["status_then"] in applications.APPROVED for t in x["tables"]}
     total = f"共 {len(found)} 项申请，已批准（含已下发）的编目表 {len(approved)} 张"
@@ -189,15 +185,13 @@ def cmd_application_list(args: argparse.Namespace) -> int:
 
 @refusing(RegisterError)
 def cmd_application_update(args: argparse.Namespace) -> int:
-    app = applications.update(
-        register_store(), args.id, **_given(args, APPLICATION_FIELDS), **_decision(args)
-    )
+    app = applications.update(ops_store(), args.id, **_given(args, APPLICATION_FIELDS), **_decision(args))
     return _show(applications.format_items([app]), f"编目数据申请 #{app['id']} 已更新：{app['status']}")
 
 
 @refusing(RegisterError)
 def cmd_notice_add(args: argparse.Namespace) -> int:
-    new_id = notices.add(register_store(), **_given(args, NOTICE_FIELDS))
+    new_id = notices.add(ops_store(), **_given(args, NOTICE_FIELDS))
     print(
         f"安全通报 #{new_id} 已登记；安装补丁后登记 `shaoxing-ops notice update {new_id} --patched all --on YYYY-MM-DD`"
     )
@@ -207,7 +201,7 @@ def cmd_notice_add(args: argparse.Namespace) -> int:
 @refusing(RegisterError)
 def cmd_notice_list(args: argparse.Namespace) -> int:
     as_of = _optional_day(args.as_of, "--as-of")
-    found = [x for x in notices.state(register_store(), as_of or dt.date.max) if x["open"] or not args.open]
+    found = [x for x in notices.state(ops_store(), as_of or dt.date.max) if x["open"] or not args.open]
     total = f"共 {len(found)} 份，其中未确认 {sum(x['open'] for x in found)} 份"
     return _show(notices.format_items(found), total if found else None)
 
@@ -217,9 +211,7 @@ def cmd_notice_update(args: argparse.Namespace) -> int:
     changes = _given(args, (*NOTICE_FIELDS, "patched", "confirmed_by"))
     if all(value is None for value in changes.values()):
         return refuse("没有要修改的内容：给出 --patched、--confirmed-by 或要更正的字段")
-    notice = notices.update(
-        register_store(), args.id, **changes, patched_hosts=args.host, on=args.on, by=args.by
-    )
+    notice = notices.update(ops_store(), args.id, **changes, patched_hosts=args.host, on=args.on, by=args.by)
     _show(notices.format_items([notice]))
     if args.confirmed_by and notice["remaining"]:
         left = "；".join(f"{h}: {'、'.join(i)}" for h, i in notice["remaining"].items())
@@ -233,8 +225,8 @@ def _consult_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 @refusing(RegisterError)
 def cmd_consult_add(args: argparse.Namespace) -> int:
-    new_id = consultations.add(register_store(), **_consult_fields(args))
-    item = consultations.items(register_store(), ids=[new_id])[0]
+    new_id = consultations.add(ops_store(), **_consult_fields(args))
+    item = consultations.items(ops_store(), ids=[new_id])[0]
     print(
         f"技术咨询 #{new_id} 已登记（{item['asked_on']}，{item['channel']}，{item['system']}，{item['minutes']} 分钟）"
     )
@@ -246,13 +238,13 @@ def cmd_consult_update(args: argparse.Namespace) -> int:
     fields = {k: v for k, v in _consult_fields(args).items() if v is not None}
     if not fields:
         return refuse("没有要修改的内容：给出要修改的字段，如 --answer")
-    return _show(consultations.format_items([consultations.update(register_store(), args.id, **fields)]))
+    return _show(consultations.format_items([consultations.update(ops_store(), args.id, **fields)]))
 
 
 @refusing(RegisterError)
 def cmd_consult_list(args: argparse.Namespace) -> int:
     first, last = _optional_day(args.since, "--since"), _optional_day(args.until, "--until")
-    reg = register_store()
+    reg = ops_store()
     found = consultations.items(reg, first, last)
     if not found:
         return _show(consultations.format_items(found))
