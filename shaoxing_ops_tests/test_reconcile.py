@@ -199,7 +199,7 @@ def test_reconcile_table_repairs_a_wiped_target_and_records_the_exact_counts(loa
     assert outcome.diff.missing_total == len(live) > MAX_KEYS_REPORTED == len(outcome.diff.missing)
     assert outcome.after is not None and outcome.after.equal and snapshot(target, table) == live
     with target.connect() as conn:
-        row = conn.execute(sa.select(ops.reconciliations)).mappings().one()
+        row = conn.execute(sa.select(ops.tables.reconciliations)).mappings().one()
     assert (row["missing"], row["extra"], row["changed"], row["repaired"]) == (len(live), 0, 0, True)
 
 
