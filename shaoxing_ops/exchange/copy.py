@@ -306,7 +306,7 @@ def _reload_postgres(job: _Rebuild) -> None:
             c.exec_driver_sql(sql)
             return None
 
-    count_before = f"SELECT count(*) FROM {_q_name(target, name)}" if exists else "SELECT 0"
+    count_before = f"SELECT count(*) FROM {quote(target, name)}" if exists else "SELECT 0"
     with ThreadPoolExecutor(max_workers=len(statements) + 1) as pool:
         futures = [pool.submit(run, sql) for sql in [count_before, *statements]]
         outcomes = [f.result() for f in futures]  # re-raises the first failure
@@ -319,7 +319,3 @@ def _reload_postgres(job: _Rebuild) -> None:
         for col in indexed:
             conn.exec_driver_sql(f"ALTER INDEX {q(f'ix_{aside}_{col}')} RENAME TO {q(f'ix_{name}_{col}')}")
     result.target_rows = result.read = result.inserted = rows
-
-
-def _q_name(engine: Engine, name: str) -> str:
-    return engine.dialect.identifier_preparer.quote(name)

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from shaoxing_ops.catalog import Table
 
-from .dbs import driver_connection, is_postgres, reading
+from .dbs import Bind, driver_connection, is_postgres, reading
 from .dialects import FAMILIES, family
 from .results import CopyResult, DayFigures
 from .schema import cast_type, sa_table, table_on, tombstone_table
@@ -44,8 +44,9 @@ PG_BINARY_TYPES = {
 }
 
 
-def quote(conn: Connection, name: str) -> str:
-    return conn.dialect.identifier_preparer.quote(name)
+def quote(bind: Bind, name: str) -> str:
+    """``name`` quoted as an identifier of ``bind``'s database (an engine or a connection)."""
+    return bind.dialect.identifier_preparer.quote(name)
 
 
 def column_list(conn: Connection, names: tuple[str, ...] | list[str], prefix: str = "") -> str:
