@@ -116,7 +116,8 @@ def cmd_catalog(args: argparse.Namespace) -> int:
 
 
 def _engines_and_ops() -> tuple[Callable[[str], Engine], ExchangeRecords]:
-    """The configured databases by role, each engine made once when first asked for, and the ops store."""
+    """The configured databases by role, each engine made once when first asked for, and the exchange's
+    records."""
     from shaoxing_ops.exchange.dbs import engine_for
     from shaoxing_ops.exchange.records import ExchangeRecords
 

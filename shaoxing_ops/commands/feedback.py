@@ -72,8 +72,9 @@ def add_parsers(subparsers: Any) -> None:
 
 @refusing(FeedbackError)
 def cmd_feedback_add(args: argparse.Namespace) -> int:
+    store = ops_store()
     new_id = feedback.add(
-        ops_store(),
+        store,
         system=args.system,
         channel_text=args.channel,
         reporter=args.reporter,
@@ -82,7 +83,7 @@ def cmd_feedback_add(args: argparse.Namespace) -> int:
         kind_text=args.kind,
         severity_text=args.severity,
     )
-    item = ops_store().feedback_item(new_id) or {}
+    item = store.feedback_item(new_id) or {}
     print(
         f"问题反馈 #{new_id} 已登记（{args.system}，{args.channel}，{args.reporter}，"
         f"{item.get('kind')}，{item.get('severity')}）"

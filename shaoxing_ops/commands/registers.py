@@ -166,8 +166,9 @@ def _decision(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_application_add(args: argparse.Namespace) -> int:
     dates = _decision(args)
     dates.pop("reopen", None)
-    new_id = applications.add(ops_store(), **_given(args, APPLICATION_FIELDS), **dates)
-    added = applications.applications(ops_store(), ids=[new_id])
+    store = ops_store()
+    new_id = applications.add(store, **_given(args, APPLICATION_FIELDS), **dates)
+    added = applications.applications(store, ids=[new_id])
     return _show(applications.format_items(added), f"编目数据申请 #{new_id} 已登记")
 
 
@@ -225,8 +226,9 @@ def _consult_fields(args: argparse.Namespace) -> dict[str, Any]:
 
 @refusing(RegisterError)
 def cmd_consult_add(args: argparse.Namespace) -> int:
-    new_id = consultations.add(ops_store(), **_consult_fields(args))
-    item = consultations.items(ops_store(), ids=[new_id])[0]
+    store = ops_store()
+    new_id = consultations.add(store, **_consult_fields(args))
+    item = consultations.items(store, ids=[new_id])[0]
     print(
         f"技术咨询 #{new_id} 已登记（{item['asked_on']}，{item['channel']}，{item['system']}，{item['minutes']} 分钟）"
     )
