@@ -7,10 +7,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from shaoxing_ops.names import LAUNCHED_BY_TAG
+
 if TYPE_CHECKING:
     import dagster as dg
 
-LAUNCHED_BY = {"shaoxing-ops/launched-by": "demo"}
+LAUNCHED_BY = {LAUNCHED_BY_TAG: "demo"}  # the one tag saying who started a run (names.py)
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 RunResult = tuple[bool, str, dict[str, dict]]  # succeeded, run id, figures by asset or step
 
@@ -35,7 +37,9 @@ def run_partition(job: str, partition: str) -> RunResult:
     """One partition of a job as a Dagster run; the metadata of what it materialised, by asset."""
     import dagster as dg
 
-    tags = {"dagster/partition": partition, **LAUNCHED_BY}
+    from shaoxing_ops.dagster_internals import PARTITION_NAME_TAG
+
+    tags = {PARTITION_NAME_TAG: partition, **LAUNCHED_BY}
     with dg.execute_job(
         reconstructable_job(job), dg.DagsterInstance.get(), run_config=QUIET, tags=tags
     ) as result:
