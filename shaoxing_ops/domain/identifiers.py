@@ -69,9 +69,11 @@ def id_check_char(body17: str) -> str:
     return _ID_CHECK[sum(int(c) * w for c, w in zip(body17, _ID_WEIGHTS, strict=True)) % 11]
 
 
-def _valid_birth(text: str) -> bool:
+def _valid_birth(digits: str) -> bool:
+    """``digits``: YYYYMMDD (GB 11643 positions 7-14). Sliced, not ``strptime``-parsed: the check runs on
+    every delivered row, and ``strptime`` cost more than the rest of the ID check together."""
     try:
-        born = dt.datetime.strptime(text, "%Y%m%d").date()
+        born = dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
     except ValueError:
         return False
     return dt.date(1900, 1, 1) <= born <= dt.date.today()

@@ -12,7 +12,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from shaoxing_ops.catalog import Catalog, Table
 
-from .dbs import is_postgres
 from .dialects import family
 from .results import ExchangeError
 from .schema import sa_table
@@ -102,12 +101,8 @@ class SqlProvinceStore:
     def _write(self, conn: Connection, table: Table, rows: list[dict[str, Any]], fresh: bool) -> None:
         t = self.tables[table.name]
         names = table.column_names
-        if fresh and is_postgres(self.engine):
-            tuples = iter([[tuple(r[c] for c in names) for r in rows]])
-            write_batches(conn, table, t, tuples, None)
-            return
-        if fresh:
-            conn.execute(t.insert(), rows)
+        if fresh:  # the baseline: every row is new, so the bulk path of each database
+            write_batches(conn, table, t, iter([[tuple(r[c] for c in names) for r in rows]]), None)
             return
         conn.execute(family(conn).upsert_rows(t, table.key), rows)
 

@@ -46,9 +46,19 @@ class DayBuffer:
         # While the baseline is built every row an entity touches is its own new row: no need to ask the store.
         self.local_only = local_only
         self.pending: dict[str, dict[Key, Row]] = {}
+        # (table, column) -> value -> keys of pending rows holding it, for the columns ``find`` is asked about:
+        # scanning every pending row per question made the baseline quadratic in the entities it had built.
+        self._index: dict[tuple[str, str], dict[Any, dict[Key, None]]] = {}
 
     def put(self, table: Table, row: Row) -> None:
-        self.pending.setdefault(table.name, {})[key_of(table, row)] = row
+        mine = self.pending.setdefault(table.name, {})
+        key = key_of(table, row)
+        for (name, column), by_value in self._index.items():
+            if name == table.name:
+                if key in mine:
+                    by_value.get(mine[key].get(column), {}).pop(key, None)
+                by_value.setdefault(row.get(column), {})[key] = None
+        mine[key] = row
 
     def fetch(self, table: Table, keys: Iterable[Key]) -> dict[Key, Row]:
         keys = list(dict.fromkeys(keys))
@@ -64,12 +74,22 @@ class DayBuffer:
         mine = self.pending.get(table.name, {})
         stored = [] if self.local_only else self.store.find(table, column, [value])
         rows = {key_of(table, r): r for r in stored}
-        rows.update((k, r) for k, r in mine.items() if k in rows or r.get(column) == value)
+        rows.update((k, mine[k]) for k in list(rows) if k in mine)  # today's version of a stored row
+        rows.update((k, mine[k]) for k in self._keys_with(table, column, value))
         return [
             r for _, r in sorted(rows.items()) if r.get(column) == value and r["dsc_biz_operation"] != "D"
         ]
 
+    def _keys_with(self, table: Table, column: str, value: Any) -> list[Key]:
+        by_value = self._index.get((table.name, column))
+        if by_value is None:
+            by_value = self._index[(table.name, column)] = {}
+            for k, r in self.pending.get(table.name, {}).items():
+                by_value.setdefault(r.get(column), {})[k] = None
+        return list(by_value.get(value, ()))
+
     def take(self) -> dict[str, list[Row]]:
         out = {name: list(rows.values()) for name, rows in self.pending.items()}
         self.pending = {}
+        self._index = {}
         return out
