@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from operator import mul
 
 CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_VALUE = {ch: i for i, ch in enumerate(CREDIT_ALPHABET)}
@@ -33,7 +34,9 @@ def organisation_check_char(body8: str) -> str:
 
 
 def credit_check_char(body17: str) -> str:
-    total = sum(_CREDIT_VALUE[c] * w for c, w in zip(body17, _CREDIT_WEIGHTS, strict=True))
+    if len(body17) != 17:
+        raise ValueError(f"a credit code's check needs its first 17 characters, got {body17!r}")
+    total = sum(map(mul, map(_CREDIT_VALUE.__getitem__, body17), _CREDIT_WEIGHTS))
     return CREDIT_ALPHABET[(31 - total % 31) % 31]
 
 
@@ -66,7 +69,9 @@ def make_credit_code(rng: random.Random, division: str, kind: str = "1") -> str:
 
 
 def id_check_char(body17: str) -> str:
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(body17, _ID_WEIGHTS, strict=True)) % 11]
+    if len(body17) != 17:
+        raise ValueError(f"an ID number's check needs its first 17 digits, got {body17!r}")
+    return _ID_CHECK[sum(map(mul, map(int, body17), _ID_WEIGHTS)) % 11]
 
 
 def _valid_birth(digits: str) -> bool:

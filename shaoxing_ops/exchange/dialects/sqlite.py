@@ -14,10 +14,17 @@ from .base import NULL_TEXT, OnConflict
 def register_hashes(dbapi_conn: Any) -> None:
     """``sxops_h1``/``sxops_h2``: the two halves of ``hashes`` on a raw sqlite3 connection."""
 
+    # A row's two halves are asked for one after the other: the last digest is kept for the second (one md5 a
+    # row instead of two). A half is 4 digest bytes read big-endian, the number the servers read from the
+    # same hex digits (``Family.hashes``), so the sides of a mixed site compare.
+    last: list[Any] = [None, b""]
+
     def part(text: str | None, i: int) -> int | None:
         if text is None:
             return None
-        return int(hashlib.md5(text.encode()).hexdigest()[8 * i : 8 * i + 8], 16)
+        if text != last[0]:
+            last[0], last[1] = text, hashlib.md5(text.encode()).digest()
+        return int.from_bytes(last[1][4 * i : 4 * i + 4], "big")
 
     dbapi_conn.create_function("sxops_h1", 1, lambda t: part(t, 0), deterministic=True)
     dbapi_conn.create_function("sxops_h2", 1, lambda t: part(t, 1), deterministic=True)
