@@ -180,9 +180,10 @@ def noop_twins(catalog):  # type: ignore[no-untyped-def]
     import dagster as dg
 
     from shaoxing_ops.dagster_internals import check_evaluation_events
-    from shaoxing_ops.defs.checks import CHECK_NAMES, check_specs
+    from shaoxing_ops.defs.checks import check_specs
     from shaoxing_ops.defs.partitions import daily
     from shaoxing_ops.defs.province.assets import asset_key, group_name
+    from shaoxing_ops.names import PROVINCE_CHECKS
 
     def twins(key: dg.AssetKey, group: str, checks_name: str) -> list:
         @dg.asset(key=key, partitions_def=daily, group_name=group)
@@ -193,7 +194,7 @@ def noop_twins(catalog):  # type: ignore[no-untyped-def]
         def _noop_checks(context):  # type: ignore[no-untyped-def]
             results = [
                 dg.AssetCheckEvaluation(asset_key=key, check_name=name, passed=True, partition=day)
-                for name in CHECK_NAMES
+                for name in PROVINCE_CHECKS
                 for day in context.partition_keys
             ]
             yield from check_evaluation_events(context, results)

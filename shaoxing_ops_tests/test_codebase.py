@@ -69,3 +69,23 @@ def test_lower_layers_never_import_dagster() -> None:
         or module.startswith(("shaoxing_ops.defs", "shaoxing_ops.definitions"))
     ]
     assert offences == []
+
+
+def test_every_name_the_benchmarks_import_from_the_package_exists() -> None:
+    """The benchmarks run by hand, never in CI, and import inside their functions: a renamed or moved name
+    would break them unnoticed (``bench/exchange.py`` asked for a ``CHECK_NAMES`` that had become
+    ``names.PROVINCE_CHECKS``)."""
+    import importlib
+
+    missing = []
+    for path in sorted((PACKAGE.parent / "bench").glob("*.py")):
+        for line, module, name in _imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if not module.startswith("shaoxing_ops"):
+                continue
+            imported = importlib.import_module(module)
+            if name and name != "*" and not hasattr(imported, name):
+                try:
+                    importlib.import_module(f"{module}.{name}")  # a submodule
+                except ModuleNotFoundError:
+                    missing.append(f"bench/{path.name}:{line}: from {module} import {name}")
+    assert missing == []
