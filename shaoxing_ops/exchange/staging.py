@@ -118,17 +118,17 @@ def write_batches(
             # INSERTs of about 1 MB each (SQLAlchemy's per-row dictionaries cost as much again), while the
             # source is read ahead on a second thread.
             cur = stack.enter_context(driver_connection(conn).cursor())
-            sql = f"INSERT INTO {quote(conn, target.name)} ({column_list(conn, names)}) VALUES ({', '.join(['%s'] * len(names))})"
+            sql = _driver_insert(conn, target.name, names)
             batches = _prefetched(batches)
 
             def write(batch: Batch) -> None:
                 cur.executemany(sql, [tuple(row) for row in batch])
-        else:
+        elif family(conn).name == "sqlite":
             # SQLite: the driver's executemany on plain tuples, each value passed through its column type's
             # bind processor as SQLAlchemy would; SQLAlchemy's per-row dictionaries and parameter processing
             # cost more than the insert itself.
             cur = stack.enter_context(closing(driver_connection(conn).cursor()))
-            sql = f"INSERT INTO {quote(conn, target.name)} ({column_list(conn, names)}) VALUES ({', '.join(['?'] * len(names))})"
+            sql = _driver_insert(conn, target.name, names)
             processors = list(bind_processors(conn, target, names))
 
             def write(batch: Batch) -> None:
@@ -138,6 +138,11 @@ def write_batches(
                         if row[i] is not None:
                             row[i] = process(row[i])
                 cur.executemany(sql, rows)
+        else:
+            insert = target.insert()
+
+            def write(batch: Batch) -> None:
+                conn.execute(insert, [dict(zip(names, row, strict=True)) for row in batch])
 
         for batch in batches:
             if not batch:
@@ -147,6 +152,14 @@ def write_batches(
             if progress:
                 progress(total, "rows")
     return total
+
+
+def _driver_insert(conn: Connection, name: str, names: tuple[str, ...]) -> str:
+    """The INSERT of ``names`` into ``name`` in the driver's own parameter marks (sqlite3's ``?``, PyMySQL's
+    ``%s``), for the bulk paths that hand the driver plain tuples."""
+    mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}[conn.dialect.paramstyle]
+    marks = ", ".join([mark] * len(names))
+    return f"INSERT INTO {quote(conn, name)} ({column_list(conn, names)}) VALUES ({marks})"
 
 
 def bind_processors(
