@@ -46,18 +46,17 @@ class DayBuffer:
         # While the baseline is built every row an entity touches is its own new row: no need to ask the store.
         self.local_only = local_only
         self.pending: dict[str, dict[Key, Row]] = {}
-        # (table, column) -> value -> keys of pending rows holding it, for the columns ``find`` is asked about:
+        # table -> column -> value -> keys of pending rows holding it, for the columns ``find`` is asked about:
         # scanning every pending row per question made the baseline quadratic in the entities it had built.
-        self._index: dict[tuple[str, str], dict[Any, dict[Key, None]]] = {}
+        self._index: dict[str, dict[str, dict[Any, dict[Key, None]]]] = {}
 
     def put(self, table: Table, row: Row) -> None:
         mine = self.pending.setdefault(table.name, {})
         key = key_of(table, row)
-        for (name, column), by_value in self._index.items():
-            if name == table.name:
-                if key in mine:
-                    by_value.get(mine[key].get(column), {}).pop(key, None)
-                by_value.setdefault(row.get(column), {})[key] = None
+        for column, by_value in self._index.get(table.name, {}).items():
+            if key in mine:
+                by_value.get(mine[key].get(column), {}).pop(key, None)
+            by_value.setdefault(row.get(column), {})[key] = None
         mine[key] = row
 
     def fetch(self, table: Table, keys: Iterable[Key]) -> dict[Key, Row]:
@@ -81,9 +80,10 @@ class DayBuffer:
         ]
 
     def _keys_with(self, table: Table, column: str, value: Any) -> list[Key]:
-        by_value = self._index.get((table.name, column))
+        columns = self._index.setdefault(table.name, {})
+        by_value = columns.get(column)
         if by_value is None:
-            by_value = self._index[(table.name, column)] = {}
+            by_value = columns[column] = {}
             for k, r in self.pending.get(table.name, {}).items():
                 by_value.setdefault(r.get(column), {})[k] = None
         return list(by_value.get(value, ()))
