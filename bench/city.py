@@ -110,12 +110,14 @@ def child(script: str, **values: object) -> dict:
 
 def pipe_and_index(src: str, tgt: str, table: Table) -> float:
     """A raw pipe into a bare copy of ``table``, then its primary key and indexes built one after the other
-    (statements written from the catalog, as the load's): the work of a load done by hand."""
+    (statements written from the catalog, as the load's) and its statistics gathered: the work of a load done
+    by hand."""
     seconds = raw_pipe(src, tgt, indexed=False, table=table.db_name, keep=True)
     statements = [f"ALTER TABLE raw_copy ADD PRIMARY KEY ({', '.join(table.key)})"]
     statements += [
         f"CREATE INDEX ON raw_copy ({c.name})" for c in table.columns if c.index and c.name not in table.key
     ]
+    statements.append("ANALYZE raw_copy")
     with sa.create_engine(make_engine(tgt).url, isolation_level="AUTOCOMMIT").connect() as conn:
         started = time.perf_counter()
         conn.exec_driver_sql("SET maintenance_work_mem = '256MB'")  # as the load sets it

@@ -339,3 +339,46 @@ def test_engine_disposal_leaves_sqlite_files_readable(tmp_path) -> None:
         conn.exec_driver_sql("CREATE TABLE t (a INT)")
     engine.dispose()
     assert (tmp_path / "sub" / "x.db").exists()
+
+
+def _reltuples(engine: sa.Engine) -> float:
+    with engine.connect() as conn:
+        return float(
+            conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE relname = 'e_baseinfo'").scalar_one()
+        )
+
+
+@pytest.mark.postgres
+def test_a_load_that_changes_much_of_a_table_gathers_its_statistics(pg_dbs: Dbs, catalog: Catalog) -> None:
+    """PostgreSQL plans on statistics; where autovacuum is off (as on this machine's server) or behind, a load
+    that changed more than autovacuum's threshold analyses the table itself, a small one leaves it alone, and
+    a full reload's new table has them from the start."""
+    from shaoxing_ops.exchange.copy import changed_much
+    from shaoxing_ops.exchange.reconcile import _estimate_rows
+
+    assert (changed_much(60, 0), changed_much(50, 0), changed_much(160, 1000), changed_much(150, 1000)) == (
+        True,
+        False,
+        True,
+        False,
+    )
+    table = catalog.table("E_BASEINFO")
+    source, target = pg_dbs.engine("province"), pg_dbs.engine("front")
+    store = SqlProvinceStore(source, catalog)
+    with source.begin() as conn:  # the province's table stays unanalysed whatever the server's settings
+        conn.exec_driver_sql("ALTER TABLE e_baseinfo SET (autovacuum_enabled = off)")
+    write(store, table, [ent_row(f"s{i:04d}", T0) for i in range(300)])
+    copy_window(table, source, target, *day_window(DAY))
+    assert (_reltuples(source), _reltuples(target)) == (-1, 300)
+    write(store, table, [ent_row("s0001", T0 + dt.timedelta(days=1), "U", entname="改名")])
+    with target.begin() as conn:  # a stale figure that only a new ANALYZE would replace
+        conn.exec_driver_sql("UPDATE pg_class SET reltuples = 7 WHERE relname = 'e_baseinfo'")
+    small = copy_window(table, source, target, *day_window(DAY + dt.timedelta(days=1)))
+    assert small.updated == 1 and _reltuples(target) == 7
+    full_reload(table, source, target)
+    assert _reltuples(target) == 300 and _estimate_rows(target, table) == 300
+    # A never-analysed table's size comes from the planner (its pages), not from counting its rows: after
+    # deleting all rows but one, the pages still say about 300.
+    with source.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM e_baseinfo WHERE pripid <> 's0000'")
+    assert _reltuples(source) == -1 and _estimate_rows(source, table) > 100
