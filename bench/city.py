@@ -38,6 +38,7 @@ from stats import BASELINE  # noqa: E402
 
 from shaoxing_ops.catalog import Table, load_catalog  # noqa: E402
 from shaoxing_ops.exchange import make_engine  # noqa: E402
+from shaoxing_ops.exchange.copy import analyze_sql  # noqa: E402
 from shaoxing_ops.exchange.province_store import SqlProvinceStore  # noqa: E402
 from shaoxing_ops.simulate.run import simulate  # noqa: E402
 
@@ -117,7 +118,7 @@ def pipe_and_index(src: str, tgt: str, table: Table) -> float:
     statements += [
         f"CREATE INDEX ON raw_copy ({c.name})" for c in table.columns if c.index and c.name not in table.key
     ]
-    statements.append("ANALYZE raw_copy")
+    statements.append(analyze_sql(make_engine(tgt), table, "raw_copy"))  # the columns the load analyses
     with sa.create_engine(make_engine(tgt).url, isolation_level="AUTOCOMMIT").connect() as conn:
         started = time.perf_counter()
         conn.exec_driver_sql("SET maintenance_work_mem = '256MB'")  # as the load sets it

@@ -147,18 +147,27 @@ def copy_window(
                 merge(conn, table, stg.name, tgt.name, result)
         result.target_rows = count_rows(conn, tgt)
         if is_postgres(target) and changed_much(result.moved, result.target_rows):
-            conn.exec_driver_sql(f"ANALYZE {quote(conn, tgt.name)}")
+            conn.exec_driver_sql(analyze_sql(conn, table, tgt.name))
     result.seconds = round(time.perf_counter() - started, 3)
     return result
 
 
 def changed_much(moved: int, rows: int) -> bool:
     """Whether a load changed enough of a table that PostgreSQL's statistics of it are stale: autovacuum's own
-    rule (50 rows and a tenth of the table). The load then analyses the table itself, in its transaction: a
+    rule (50 rows and a tenth of the table). The load then analyses the table itself (``analyze_sql``), in its
+    transaction: a
     server with autovacuum off or behind would otherwise plan the checks on a table of estimated size (a
     never-analysed table's sort of 100,000 rows spilled to disk where hashing three days' groups does).
     PostgreSQL's documentation, "Populating a Database": run ANALYZE afterwards."""
     return moved > 50 + rows // 10
+
+
+def analyze_sql(bind: Engine | Connection, table: Table, name: str) -> str:
+    """``ANALYZE`` of the columns the exchange filters and groups on (key, change stamp and operation, indexed
+    columns): the plans of loads and checks need no more, and sampling every column of a wide table costs
+    four to five times as much (0.78 s against 0.17 s for 100,000 rows of ``E_BASEINFO``)."""
+    columns = dict.fromkeys([*table.key, TS, OP, *(c.name for c in table.columns if c.index)])
+    return f"ANALYZE {quote(bind, name)} ({', '.join(quote(bind, c) for c in columns)})"
 
 
 def _window_has_rows(
@@ -322,9 +331,8 @@ def _reload_postgres(job: _Rebuild) -> None:
         futures = [pool.submit(run, sql) for sql in [count_before, *statements]]
         outcomes = [f.result() for f in futures]  # re-raises the first failure
     result.rows_before = outcomes[0]
-    run(
-        f"ANALYZE {quote(target, aside)}"
-    )  # a new table has no statistics (``changed_much``); they keep its name
+    # a new table has no statistics (``changed_much``); renamed, it keeps them
+    run(analyze_sql(target, table, aside))
     with target.begin() as conn:
         q = partial(quote, conn)
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q(name)}")
