@@ -6,6 +6,7 @@ import datetime as dt
 import getpass
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -159,6 +160,11 @@ def test_demo_runs_end_to_end(demo: Demo, catalog) -> None:  # type: ignore[no-u
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "0 failed steps, 0 tables differing" in done.stdout
     assert "make ui" in done.stdout and (tmp_path / "dagster" / "dagster.yaml").exists()
+    # the other way to the UI names programs and files that exist, wherever the demo was started (here: a
+    # folder of its own, not the checkout)
+    (line,) = [x for x in done.stdout.splitlines() if x.startswith("or: cd ")]
+    dg_path, workspace = line.split(" dev -w ")[0].split()[-1], line.split(" dev -w ")[1]
+    assert Path(dg_path).is_file() and Path(workspace).is_file(), line
     assert "step 5/6  market-entity statistics" in done.stdout
     assert len(list((tmp_path / "data" / "reports" / "inspection").glob("*.html"))) == 1
     # the demo's catalog applications leave two exchanged tables without an approval: the sheet says which

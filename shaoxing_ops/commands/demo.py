@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from shaoxing_ops import settings
 
+from ..serve.proxy import ROOT
 from .runs import RunResult, run_partition, run_province_range, run_range
 from .shared import date_argument, ensure_dagster_home, ops_store, say, ticking
 from .simulate import cmd_simulate
@@ -172,7 +173,7 @@ def _demo(
     say("\nOpen the Dagster UI on the same data:\n    make ui        (then browse http://127.0.0.1:3000)")
     say(
         f"or: cd {home} && DAGSTER_HOME={home} SXOPS_DATA_DIR={settings.data_dir()} "
-        f"{Path.cwd() / '.venv/bin/dg'} dev -w {Path.cwd() / 'workspace.yaml'}"
+        f"{Path(sys.executable).parent / 'dg'} dev -w {ROOT / 'workspace.yaml'}"
     )
     return 0 if ok and not unequal else 1
 

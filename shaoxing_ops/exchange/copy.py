@@ -155,9 +155,8 @@ def copy_window(
 def changed_much(moved: int, rows: int) -> bool:
     """Whether a load changed enough of a table that PostgreSQL's statistics of it are stale: autovacuum's own
     rule (50 rows and a tenth of the table). The load then analyses the table itself (``analyze_sql``), in its
-    transaction: a
-    server with autovacuum off or behind would otherwise plan the checks on a table of estimated size (a
-    never-analysed table's sort of 100,000 rows spilled to disk where hashing three days' groups does).
+    transaction: a server with autovacuum off or behind would otherwise plan the checks on a table of estimated
+    size (a never-analysed table's sort of 100,000 rows spilled to disk where hashing three days' groups does).
     PostgreSQL's documentation, "Populating a Database": run ANALYZE afterwards."""
     return moved > 50 + rows // 10
 
