@@ -118,8 +118,8 @@ def pipe_and_index(src: str, tgt: str, table: Table) -> float:
     statements += [
         f"CREATE INDEX ON raw_copy ({c.name})" for c in table.columns if c.index and c.name not in table.key
     ]
-    statements.append(analyze_sql(make_engine(tgt), table, "raw_copy"))  # the columns the load analyses
     with sa.create_engine(make_engine(tgt).url, isolation_level="AUTOCOMMIT").connect() as conn:
+        statements.append(analyze_sql(conn, table, "raw_copy"))  # the columns the load analyses
         started = time.perf_counter()
         conn.exec_driver_sql("SET maintenance_work_mem = '256MB'")  # as the load sets it
         for sql in statements:
