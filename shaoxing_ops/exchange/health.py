@@ -21,11 +21,11 @@ from shaoxing_ops.catalog import Catalog, Table
 from shaoxing_ops.domain import volume as volume_rules
 from shaoxing_ops.domain.validity import RowRules
 
-from .dbs import Bind, connected, engine_of, is_postgres
+from .dbs import Bind, connected, engine_of
 from .dialects import family
 from .reconcile import reconcile
 from .schema import column_type, exists_on, table_on
-from .staging import OP, TS, stream_rows, window_filter
+from .staging import OP, TS, quote, stream_rows, window_filter
 from .windows import days_in, to_local_naive
 
 MAX_LISTED = 20  # keys or columns named in a check's metadata; the rest are counted
@@ -69,20 +69,16 @@ class LoadDeadline:
         return due is not None and day not in self.loaded and now > due
 
 
-def _day(bind: Bind, t: sa.Table) -> Any:
-    """The day of each change, whose ``str`` is ``YYYY-MM-DD``: PostgreSQL's own ``date`` (grouping by it costs
-    a third less than by the timestamp's text, measured on 100,000 rows), elsewhere the text's first ten
-    characters, which every database understands."""
-    if is_postgres(bind):
-        return sa.cast(t.c[TS], sa.Date)
-    return sa.func.substr(sa.cast(t.c[TS], sa.String(32)), 1, 10)
+def _day(bind: Bind) -> Any:
+    """The day of each change, as the database family writes it (``dialects``' ``day_of``)."""
+    return sa.literal_column(family(bind).day_of(quote(bind, TS)))
 
 
 def counts_by_day(
     engine: Bind, table: Table, start: dt.datetime, end: dt.datetime, live_only: bool
 ) -> dict[str, int]:
     t = table_on(engine, table)
-    day = _day(engine, t)
+    day = _day(engine)
     query = sa.select(day, sa.func.count()).where(window_filter(t, start, end)).group_by(day)
     if live_only:
         query = query.where(t.c[OP] != "D")
@@ -266,7 +262,7 @@ def newest_by_day(
 ) -> dict[str, dt.datetime]:
     """The newest change of each day of the window."""
     t = table_on(engine, table)
-    day = _day(engine, t)
+    day = _day(engine)
     query = sa.select(day, sa.func.max(t.c[TS])).where(window_filter(t, start, end)).group_by(day)
     if live_only:
         query = query.where(t.c[OP] != "D")

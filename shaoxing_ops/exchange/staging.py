@@ -248,7 +248,7 @@ def staging_ddl(table: Table, dialect: sa.Dialect) -> str:
 
 
 def day_of(conn: Connection, column: str) -> str:
-    """SQL for the day (``YYYY-MM-DD``) of a naive timestamp column, the same text on every dialect."""
+    """SQL for the day of a naive timestamp column, whose ``str`` is ``YYYY-MM-DD`` on every dialect."""
     return family(conn).day_of(column)
 
 

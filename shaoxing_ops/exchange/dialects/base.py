@@ -44,7 +44,8 @@ class Family:
 
     # -- reading and comparing ----------------------------------------------------------------------
     def day_of(self, expr: str) -> str:
-        """The day (``YYYY-MM-DD``) of a naive timestamp: grouping a load's figures by day."""
+        """The day of a naive timestamp, to group a load's figures and the checks' counts by: a value whose
+        ``str`` is ``YYYY-MM-DD`` (text, or a ``date`` where the database groups that faster)."""
         return f"substr(CAST({expr} AS VARCHAR(32)), 1, 10)"
 
     def month_of(self, expr: str) -> str:
