@@ -290,3 +290,34 @@ def test_the_year_end_summary_of_the_demo_by_command_and_asset(
     assert event.metadata["pdf"].value.endswith(
         f"%E8%BF%90%E7%BB%B4%E6%9C%8D%E5%8A%A1%E5%B9%B4%E5%BA%A6%E6%80%BB%E7%BB%93_{year}.pdf"
     )
+
+
+def test_charts_are_drawn_in_a_new_browser_when_kaleidos_dies(caplog: pytest.LogCaptureFixture) -> None:
+    """The charts' browser killed under the report (as the out-of-memory killer would): the next chart is
+    drawn in a new one, not lost with the report."""
+    import base64
+
+    import plotly.graph_objects as go
+    import psutil
+
+    figures = [
+        go.Figure(go.Bar(x=["越城区", "柯桥区"], y=[3, 5]), layout={"title": f"图{i}"}) for i in range(2)
+    ]
+    assert len(documents.chart_images(figures[:1]) or []) == 1  # kaleido's browser is up in this process
+
+    def browsers() -> set[int]:
+        return {p.pid for p in psutil.Process().children(recursive=True) if "chrom" in p.name()}
+
+    killed = browsers()
+    assert killed
+    for pid in killed:
+        psutil.Process(pid).kill()
+    psutil.wait_procs([psutil.Process(pid) for pid in killed if psutil.pid_exists(pid)], timeout=10)
+    with caplog.at_level("WARNING", logger=documents.__name__):
+        images = documents.chart_images(figures)
+    assert images is not None and len(images) == 2
+    for uri in images:
+        assert base64.b64decode(uri.removeprefix("data:image/png;base64,"))[:8] == b"\x89PNG\r\n\x1a\n"
+    ours = [r.getMessage().split(" failed")[0] for r in caplog.records if r.name == documents.__name__]
+    assert ours == ["chart '图0'"]
+    assert browsers() and not browsers() & killed

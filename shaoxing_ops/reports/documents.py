@@ -51,6 +51,7 @@ HEADING_FONT = "黑体"
 LATIN_FONT = "Times New Roman"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 PRINT_TIMEOUT_SECONDS = 180
+CHART_ATTEMPTS = 3  # a chart's tries, each after the first in a new browser (``chart_images``)
 PRINT_FLAGS = (
     "--headless",
     "--no-sandbox",  # the page is our own file; the sandbox needs user namespaces a server may not give
@@ -98,21 +99,58 @@ def _kaleido_server() -> bool:
     return True
 
 
+def _restart_kaleido() -> None:
+    import kaleido
+
+    kaleido.stop_sync_server(silence_warnings=True)
+    kaleido.start_sync_server(silence_warnings=True)
+
+
+def _png(fig: Any, width: int) -> bytes:
+    with warnings.catch_warnings():  # plotly warns that kaleido's server ignores per-call options
+        warnings.simplefilter("ignore", UserWarning)
+        return bytes(fig.to_image(format="png", width=width, height=int(fig.layout.height or 400), scale=2))
+
+
 def chart_images(figures: list[Any], width: int = 1000) -> list[str] | None:
-    """Each plotly figure as a PNG data URI, or None when no Chromium can draw them."""
+    """Each plotly figure as a PNG data URI, or None when no Chromium can draw them.
+
+    A chart the browser fails to draw is drawn again in a new browser, up to ``CHART_ATTEMPTS`` times in all:
+    kaleido's page can report its scripting context before its script has run, which a busy machine shows
+    ("kaleido_scopes is not defined", 1 run in 12 with the two cores loaded three times over), and a browser
+    can die under the process that started it (killed, out of memory).
+    """
     if not figures:
         return []
     if chromium() is None:
         return None
+    from choreographer.errors import BrowserClosedError, ChannelClosedError, DevtoolsProtocolError
+    from kaleido.errors import JavascriptError
+
+    failures = (JavascriptError, DevtoolsProtocolError, ChannelClosedError, BrowserClosedError)
+
     _kaleido_server()
     out = []
     for fig in figures:
-        height = int(fig.layout.height or 400)
-        with warnings.catch_warnings():  # plotly warns that kaleido's server ignores per-call options
-            warnings.simplefilter("ignore", UserWarning)
-            png = fig.to_image(format="png", width=width, height=height, scale=2)
+        for attempt in range(1, CHART_ATTEMPTS + 1):
+            try:
+                png = _png(fig, width)
+                break
+            except failures as exc:
+                if attempt == CHART_ATTEMPTS:
+                    raise
+                log.warning(
+                    "chart %r failed in kaleido's browser (%s); drawing it again in a new one",
+                    _title(fig),
+                    str(exc)[:200],
+                )
+                _restart_kaleido()
         out.append("data:image/png;base64," + base64.b64encode(png).decode("ascii"))
     return out
+
+
+def _title(fig: Any) -> str:
+    return str(fig.layout.title.text or "")
 
 
 def chart_fragments(figures: list[Any], for_print: bool = False) -> list[Markup]:
@@ -120,7 +158,7 @@ def chart_fragments(figures: list[Any], for_print: bool = False) -> list[Markup]
     (an image without a source where no Chromium can draw them; the Word copy puts a line in its place)."""
     if not for_print:
         return [Markup(fig.to_html(full_html=False, include_plotlyjs=False)) for fig in figures]
-    titles = [fig.layout.title.text or "" for fig in figures]
+    titles = [_title(fig) for fig in figures]
     images = chart_images(figures)
     if images is None:
         return [Markup('<img class="chart" alt="{}">').format(t) for t in titles]
