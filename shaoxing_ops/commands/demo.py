@@ -178,6 +178,9 @@ def _demo(
     return 0 if ok and not unequal else 1
 
 
+PROGRESS_EVERY = 4.5  # seconds between the loads' progress lines: a line at least every 5 s
+
+
 def _load_and_upload(
     catalog: Catalog,
     runs: list[DemoRun],
@@ -193,7 +196,7 @@ def _load_and_upload(
     waiting, running = list(runs), {}
     feeding_left = sum(r.feeds_bureau for r in runs)
     ok, per_table, upload, upload_started = True, {}, (False, "", {}), False
-    last_line = time.perf_counter()
+    last_line, asking = time.perf_counter(), 0.0  # when the last line was printed; how long asking took
     while waiting or running or not upload_started:
         while len(running) < 2 and (waiting or (not upload_started and not feeding_left)):
             if not upload_started and not feeding_left:
@@ -206,7 +209,10 @@ def _load_and_upload(
             else:
                 run = waiting.pop(0)
                 running[pool.submit(run_province_range, start, end, run.tables)] = run
-        done, _ = wait(running, timeout=4.5, return_when=FIRST_COMPLETED)
+        # the next line is due PROGRESS_EVERY after the last, so the instance is asked as much earlier as it took
+        # to answer last time (a busy instance takes seconds): the lines keep their pace
+        due = last_line + PROGRESS_EVERY - asking
+        done, _ = wait(running, timeout=max(0.0, due - time.perf_counter()), return_when=FIRST_COMPLETED)
         for future in done:
             run = running.pop(future)
             run_ok, run_id, figures = future.result()
@@ -223,8 +229,12 @@ def _load_and_upload(
                 f"({len(run.tables)} tables, {elapsed:,.1f}s)"
             )
             last_line = time.perf_counter()
-        if running and time.perf_counter() - last_line >= 4.5:  # a line at least every 5 s
-            say(f"          {run_progress(instance, since, total_steps, started)}")
+        due = last_line + PROGRESS_EVERY - asking  # a run's own line above counts
+        if running and time.perf_counter() >= due:
+            asked = time.perf_counter()
+            line = run_progress(instance, since, total_steps, started)
+            asking = time.perf_counter() - asked
+            say(f"          {line}")
             last_line = time.perf_counter()
     return ok, per_table, upload
 
