@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import sqlalchemy as sa  # noqa: E402
-from exchange import PG, drop_db, new_db, raw_pipe, say  # noqa: E402
+from exchange import analyze_province, db_url, drop_db, new_db, raw_pipe, say  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from stats import BASELINE  # noqa: E402
 
@@ -156,17 +156,17 @@ def main() -> None:
     args = parser.parse_args()
     catalog = load_catalog()
     first, day = args.end - dt.timedelta(days=args.days), args.end
-    src = make_engine(PG).url.set(database=args.province).render_as_string(False) if args.province else None
-    if src is not None:
-        state = SqlProvinceStore(make_engine(src), catalog).load_state()
+    src = db_url(args.province) if args.province else new_db("cityp")
+    store = SqlProvinceStore(make_engine(src), catalog)
+    if args.province:
+        state = store.load_state()
         if state is None:
             sys.exit(f"--province {args.province}: no simulated province in it; run once with --keep")
         first = dt.date.fromisoformat(state["first_day"])
         day = dt.date.fromisoformat(state["last_day"]) + dt.timedelta(days=1)
         args.scale = float(state["scale"])
     os.environ["SXOPS_VOLUME_SCALE"] = str(args.scale)  # the volume check's prior, as the demo sets it
-    src, tgt = src or new_db("cityp"), new_db("cityf")
-    store = SqlProvinceStore(make_engine(src), catalog)
+    tgt = new_db("cityf")
     misses, sim_mb = [], 0.0
     try:
         if args.province:
@@ -174,7 +174,7 @@ def main() -> None:
                 f"== 0. the province {args.province}, simulated earlier: {first} … {day - dt.timedelta(days=1)}"
             )
         else:
-            sim_mb = simulate_province(catalog, store, src, first, day, args.scale)
+            sim_mb = simulate_province(catalog, store, first, day, args.scale)
 
         say("== 1. (a) initial full load of every table into an empty front")
         # Twice each, interleaved, the best of each: the first load reads the province cold, the rest warm.
@@ -244,11 +244,10 @@ def main() -> None:
 
 
 def simulate_province(
-    catalog: Catalog, store: SqlProvinceStore, src: str, first: dt.date, day: dt.date, scale: float
+    catalog: Catalog, store: SqlProvinceStore, first: dt.date, day: dt.date, scale: float
 ) -> float:
-    """Step 0: the history before the nightly ``day``, timed, then analysed as the province server's own
-    autovacuum keeps it (this machine kind's server runs without; an unanalysed province plans the checks'
-    look-ups of recent changes as whole-table scans). Returns the peak memory in MB."""
+    """Step 0: the history before the nightly ``day``, timed, then analysed (``analyze_province``). Returns the
+    peak memory in MB."""
     say(
         f"== 0. simulate scale {scale}, {first} … {day - dt.timedelta(days=1)}, all {len(catalog.tables)} tables"
     )
@@ -267,10 +266,7 @@ def simulate_province(
     say(
         f"   {sim_rows:,} rows written in {sim_s:,.1f} s ({sim_rows / sim_s:,.0f} rows/s), peak {sim_mb:.0f} MB"
     )
-    with sa.create_engine(make_engine(src).url, isolation_level="AUTOCOMMIT").connect() as conn:
-        started = time.perf_counter()
-        conn.exec_driver_sql("ANALYZE")
-        say(f"   the province analysed in {time.perf_counter() - started:.1f} s, as its autovacuum would")
+    say(f"   the province analysed in {analyze_province(store.engine):.1f} s, as its autovacuum would")
     return sim_mb
 
 

@@ -209,10 +209,12 @@ def _load_and_upload(
             else:
                 run = waiting.pop(0)
                 running[pool.submit(run_province_range, start, end, run.tables)] = run
-        # the next line is due PROGRESS_EVERY after the last, so the instance is asked as much earlier as it took
-        # to answer last time (a busy instance takes seconds): the lines keep their pace
-        due = last_line + PROGRESS_EVERY - asking
-        done, _ = wait(running, timeout=max(0.0, due - time.perf_counter()), return_when=FIRST_COMPLETED)
+        # a line is due PROGRESS_EVERY after the last, so the instance is asked as much earlier as it took to
+        # answer last time (a busy instance takes seconds): the lines keep their pace
+        lead = PROGRESS_EVERY - asking
+        done, _ = wait(
+            running, timeout=max(0.0, last_line + lead - time.perf_counter()), return_when=FIRST_COMPLETED
+        )
         for future in done:
             run = running.pop(future)
             run_ok, run_id, figures = future.result()
@@ -229,8 +231,7 @@ def _load_and_upload(
                 f"({len(run.tables)} tables, {elapsed:,.1f}s)"
             )
             last_line = time.perf_counter()
-        due = last_line + PROGRESS_EVERY - asking  # a run's own line above counts
-        if running and time.perf_counter() >= due:
+        if running and time.perf_counter() - last_line >= lead:  # a run's own line above counts
             asked = time.perf_counter()
             line = run_progress(instance, since, total_steps, started)
             asking = time.perf_counter() - asked
