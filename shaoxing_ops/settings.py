@@ -103,6 +103,18 @@ def volume_scale() -> float:
     return _non_negative("SXOPS_VOLUME_SCALE", "1", "a number", "1 or 0.02")
 
 
+FULL_RECONCILE_MODES = ("weekly", "daily")
+
+
+def full_reconcile() -> str:
+    """``SXOPS_FULL_RECONCILE``: how often the nightly ``reconcile`` check compares a whole table, ``weekly``
+    (default: each table on its own weekday, the other nights the window's changed rows) or ``daily``."""
+    mode = os.environ.get("SXOPS_FULL_RECONCILE", "weekly")
+    if mode not in FULL_RECONCILE_MODES:
+        raise SettingsError(f"SXOPS_FULL_RECONCILE={mode!r} is not a schedule; use weekly or daily")
+    return mode
+
+
 def host_name() -> str:
     """The name this host's samples are recorded under (``SXOPS_HOST_NAME``, default its hostname)."""
     import socket

@@ -16,8 +16,9 @@ from shaoxing_ops.defs.province.checks import province_checks
 from shaoxing_ops.defs.province.jobs import province_inspection, province_inspection_record
 from shaoxing_ops.defs.repush import build_repush_sensor
 from shaoxing_ops.defs.resources import Databases
-from shaoxing_ops.exchange import faults
+from shaoxing_ops.exchange import faults, health, rotation
 from shaoxing_ops.exchange.records import ExchangeRecords
+from shaoxing_ops.exchange.schema import sa_table
 from shaoxing_ops.names import PROVINCE_CHECKS as CHECK_NAMES
 from shaoxing_ops.names import REPUSH_ATTEMPT_TAG as ATTEMPT_TAG
 from shaoxing_ops.names import REPUSH_TARGET_TAG as TARGET_TAG
@@ -136,8 +137,9 @@ def test_healthy_load_passes_all_five_checks_per_partition(province: Dbs, catalo
 
 
 def test_corrupted_front_fails_row_count_and_reconcile_then_sensor_repushes_to_equal(
-    province, catalog, instance
+    province, catalog, instance, monkeypatch
 ) -> None:
+    monkeypatch.setenv("SXOPS_FULL_RECONCILE", "daily")  # every night compares the whole table
     h = Harness(province, catalog, instance, "E_PRI_PERSON")
     h.load(DAY1)
     h.load(DAY2)
@@ -164,6 +166,49 @@ def test_corrupted_front_fails_row_count_and_reconcile_then_sensor_repushes_to_e
     assert all(c.passed for c in evaluations(result).values())
     assert h.equal()
     assert h.tick().run_requests == []  # resolved: nothing more to re-push
+
+
+def test_other_nights_reconcile_the_changed_rows_and_the_row_count_still_finds_lost_rows(
+    province, catalog, instance
+) -> None:
+    """The weekly schedule: E_PRI_PERSON is compared whole on Sundays (DAY1). On Monday (DAY2) the reconcile
+    check compares the rows changed that day, key by key, and finds one altered in place; the rows lost from
+    older days fail the whole-table row count that night, and the Sunday's check finds them by key."""
+    h = Harness(province, catalog, instance, "E_PRI_PERSON")
+    assert rotation.whole_table_weekday(h.table.name) == DAY1.weekday() != DAY2.weekday()
+    h.load(DAY1)
+    h.load(DAY2)
+    front = province.engine("front")
+    window = health.keys_changed(front, h.table, dt.datetime(2026, 3, 2), dt.datetime(2026, 3, 3))
+    assert len(window) == 2
+    older = [k for k in faults._choose_keys(front, h.table, 40) if k not in window][:4]
+    changed = sorted(window)[0]
+    t = sa_table(h.table)
+    with front.begin() as conn:
+        conn.execute(sa.delete(t).where(t.c.personid.in_([k[0] for k in older])))
+        conn.execute(sa.update(t).where(t.c.personid == changed[0]).values(name="已被改动"))
+
+    monday = h.inspect(DAY2)
+    assert not monday["row_count"].passed and monday["row_count"].metadata["total_difference"].value == -4
+    rec = monday["reconcile"]
+    assert not rec.passed and rec.metadata["scope"].value == "changed_in_window"
+    assert (rec.metadata["missing"].value, rec.metadata["extra"].value, rec.metadata["changed"].value) == (
+        0,
+        0,
+        1,
+    )
+    assert (
+        rec.metadata["changed_keys"].value == changed[0]
+        and "每周日" in rec.metadata["whole_table_schedule"].value
+    )
+    assert rec.description.startswith("当日缺失 0 条、多出 0 条、内容不一致 1 条（窗口内变更的记录中")
+
+    sunday = h.inspect(DAY1)["reconcile"]
+    assert not sunday.passed and sunday.metadata["scope"].value == "whole_table"
+    assert (
+        sunday.metadata["missing"].value == 4 and sunday.metadata["changed"].value == 0
+    )  # the Monday row: in flux
+    assert sorted(sunday.metadata["missing_keys"].value.split(", ")) == sorted(k[0] for k in older)
 
 
 def test_late_day_is_found_by_the_inspection_and_repushed(province, catalog, instance) -> None:

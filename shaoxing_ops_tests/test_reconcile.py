@@ -14,7 +14,7 @@ from shaoxing_ops.catalog import Catalog
 from shaoxing_ops.exchange import copy_window, full_reload, health, sa_table
 from shaoxing_ops.exchange.dialects import family
 from shaoxing_ops.exchange.maintenance import Approval, ApprovalMissing, reconcile_table, reinitialise
-from shaoxing_ops.exchange.reconcile import MAX_KEYS_REPORTED, diff_report, reconcile, repair
+from shaoxing_ops.exchange.reconcile import MAX_KEYS_REPORTED, compare_keys, diff_report, reconcile, repair
 from shaoxing_ops.exchange.records import ExchangeRecords
 
 from .conftest import Dbs, simulate_into
@@ -84,6 +84,37 @@ def test_finds_exactly_the_planted_differences_and_repairs_only_them(loaded) -> 
     assert snapshot(target, table) == province_live(source, table)
     assert [k for k in snapshot(target, table) if k[0] == all_keys[100]] == untouched
     assert reconcile(table, source, target).equal
+
+
+def test_comparing_given_keys_finds_exactly_their_differences_and_nothing_outside_them(loaded) -> None:
+    """The nightly comparison of a window's changed keys (``compare_keys``): exact for the keys given, by primary
+    key, whatever differs elsewhere in the table."""
+    table, source, target = loaded
+    all_keys = [k for (k,) in keys(target, "SELECT personid FROM e_pri_person ORDER BY personid")]
+    gone, altered, outside = all_keys[10:12], all_keys[500], all_keys[700]
+    with target.begin() as conn:
+        conn.execute(
+            sa.text("DELETE FROM e_pri_person WHERE personid IN :k").bindparams(
+                sa.bindparam("k", expanding=True)
+            ),
+            {"k": [*gone, outside]},
+        )
+        conn.execute(
+            sa.text("UPDATE e_pri_person SET mobtel = '13000000000' WHERE personid = :k"), {"k": altered}
+        )
+        zz = family(conn).concat(["'zz'", "personid"])
+        conn.exec_driver_sql(
+            f"INSERT INTO e_pri_person SELECT {zz}, pripid, name, sex, natdate, certype, cerno, position, "
+            "position_cn, lerepsign, appounit, country, mobtel, dsc_biz_record_id, dsc_biz_operation, "
+            "dsc_biz_timestamp FROM e_pri_person WHERE personid = '" + all_keys[20] + "'"
+        )
+    given = [(k,) for k in [*gone, altered, "zz" + all_keys[20], *all_keys[30:1030], "no-such-key"]]
+    diff = compare_keys(table, source, target, given, chunk=300)
+    assert sorted(diff.missing) == [(k,) for k in gone] and diff.changed == [(altered,)]
+    assert diff.extra == [("zz" + all_keys[20],)] and diff.complete and diff.mode.endswith("-by-key")
+    assert (diff.source_rows, diff.target_rows) == (1003, 1002)  # the keys each side holds
+    assert compare_keys(table, source, target, [(k,) for k in all_keys[30:40]]).equal
+    assert reconcile(table, source, target).missing_total == 3  # the whole table: the key outside too
 
 
 @pytest.mark.postgres
@@ -338,6 +369,10 @@ def test_row_count_with_the_reconciliations_totals_says_what_it_says_alone(loade
     assert (
         whole["total_source_rows"] == len(province_live(source, table)) - 2
     )  # the two keys in flux left out
+    # a window compared by its changed keys has no whole-table totals to share: the row count counts alone
+    changed_only = health.reconcile_days(table, source, target, start, end, moving, whole_table=False)
+    assert health.reconciled_totals(changed_only) is None
+    assert {o.metadata["scope"] for o in changed_only.values()} == {"changed_in_window"}
 
 
 def test_on_mariadb_each_step_down_reads_a_key_range_not_the_whole_table(

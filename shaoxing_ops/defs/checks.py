@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from shaoxing_ops import settings
 from shaoxing_ops.catalog import Table, load_catalog
 from shaoxing_ops.dagster_internals import TargetMaterialization, check_evaluation_events
-from shaoxing_ops.exchange import health
+from shaoxing_ops.exchange import health, rotation
 from shaoxing_ops.exchange.dbs import Bind, for_reads
 from shaoxing_ops.exchange.records import ExchangeRecords
 from shaoxing_ops.names import PROVINCE_CHECKS
@@ -33,7 +33,8 @@ DESCRIPTIONS = {
     "freshness": "时效：目标端已包含源端当日的最新变更，且该日分区在次日截止时间（默认 09:00）前完成装载。",
     "schema": "结构：目标表的列与类型符合目录；源端增减列或改类型时报告为结构漂移（警告）。",
     "validity": "合规：统一社会信用代码、身份证号码校验位，代码集取值，日期合理性；不合规记录照常下发并列入隔离清单。",
-    "reconcile": "全表核对：按主键分段计算校验和，逐段比对源端与目标端，找出缺失、多出和内容不一致的记录，并按记录的变更日期归入各日。",
+    "reconcile": "记录核对：每晚逐条比对窗口内变更的记录；每张表每周轮到一天（或窗口包含该日时）按主键分段计算全表校验和，"
+    "逐段比对源端与目标端。找出缺失、多出和内容不一致的记录，并按记录的变更日期归入各日。全表行数由行数比对每晚核对。",
     "volume": "数据量：当日下发的变更条数与本表近期历史（近几周同一星期几的中位数）相比；通常有变更而当日无任何变更为未下发（失败），"
     "骤降或激增为警告。阈值见目录 volume.yaml，可按表覆盖。",
 }
@@ -151,12 +152,16 @@ def evaluate(
 ) -> Iterator[dg.AssetCheckEvaluation]:
     """The selected checks of one provincial table, for each day of the run's partition or range."""
     start, end, days, selected, targets = check_step(context, key)
-    # The keys changed after the window are left out by the row count and the reconciliation alike; the
-    # reconciliation's whole-table counts are the row count's, so each table is scanned once a side, not twice.
+    # The keys changed after the window are left out by the row count and the reconciliation alike; where the
+    # reconciliation compares the whole table (``rotation``), its counts are the row count's, so the table is
+    # scanned once a side, not twice.
     both = {"row_count", "reconcile"} <= selected
     moving = health.flux(table, source, target, end) if both else None
+    whole_table = rotation.compares_whole_table(table.name, days)
     reconciled = (
-        health.reconcile_days(table, source, target, start, end, moving) if "reconcile" in selected else {}
+        health.reconcile_days(table, source, target, start, end, moving, whole_table)
+        if "reconcile" in selected
+        else {}
     )
     if "row_count" in selected:
         totals = health.reconciled_totals(reconciled) if both else None

@@ -21,9 +21,10 @@ from shaoxing_ops.catalog import Catalog, Table
 from shaoxing_ops.domain import volume as volume_rules
 from shaoxing_ops.domain.validity import RowRules
 
+from . import rotation
 from .dbs import Bind, connected, engine_of
 from .dialects import family
-from .reconcile import reconcile
+from .reconcile import compare_keys, reconcile
 from .schema import column_type, exists_on, table_on
 from .staging import OP, TS, quote, stream_rows, window_filter
 from .windows import days_in, to_local_naive
@@ -241,10 +242,12 @@ def row_count(
     return out
 
 
-def reconciled_totals(days: Days) -> tuple[int, int]:
-    """(source, target) rows of the whole table that ``reconcile_days`` compared: as of the window's end, the
-    keys in flux left out, exactly what ``row_count`` counts."""
+def reconciled_totals(days: Days) -> tuple[int, int] | None:
+    """(source, target) rows of the whole table, where ``reconcile_days`` compared it whole: as of the window's
+    end, the keys in flux left out, exactly what ``row_count`` counts. None where it compared changed rows."""
     whole = next(iter(days.values())).metadata
+    if whole["scope"] != "whole_table":
+        return None
     return int(whole["source_rows"]), int(whole["target_rows"])
 
 
@@ -477,6 +480,16 @@ def volume(table: Table, engine: Bind, start: dt.datetime, end: dt.datetime, pri
     return out
 
 
+def keys_changed(engine: Bind, table: Table, start: dt.datetime, end: dt.datetime) -> set[tuple[Any, ...]]:
+    """The keys whose current version was stamped within ``[start, end)``, found by the stamp's index."""
+    if not exists_on(engine, table):
+        return set()
+    t = table_on(engine, table)
+    query = sa.select(*[t.c[k] for k in table.key]).where(t.c[TS] >= start, t.c[TS] < end)
+    with connected(engine) as conn:
+        return {tuple(row) for row in conn.execute(query)}
+
+
 def reconcile_days(
     table: Table,
     source: Bind,
@@ -484,8 +497,11 @@ def reconcile_days(
     start: dt.datetime,
     end: dt.datetime,
     moving: Flux | None = None,
+    whole_table: bool = True,
 ) -> Days:
-    """The whole table compared by checksums as of the window's end, each difference told on its day.
+    """The table compared as of the window's end, each difference told on its day: the whole table by
+    checksums, or (``whole_table`` false, see ``rotation``) the rows changed within the window on either side,
+    key by key.
 
     Keys changed after the window on either side are left out. A missing or changed row belongs to the day of
     its source version, an extra row to the day of its target version; one older than the window, to the
@@ -494,9 +510,19 @@ def reconcile_days(
     start, end = to_local_naive(start), to_local_naive(end)
     assert start is not None and end is not None
     moving = moving or flux(table, source, target, end)
-    diff = reconcile(table, source, target, as_of=end, ignore=moving.keys)
+    window_keys: set[tuple[Any, ...]] = set()
+    if not whole_table:
+        window_keys = (
+            keys_changed(source, table, start, end) | keys_changed(target, table, start, end)
+        ) - moving.keys
+        whole_table = len(window_keys) > rotation.MAX_WINDOW_KEYS
+    if whole_table:
+        diff = reconcile(table, source, target, as_of=end, ignore=moving.keys)
+    else:
+        diff = compare_keys(table, source, target, list(window_keys))
     days = days_in(start, end)
     whole: dict[str, Any] = {
+        "scope": "whole_table" if whole_table else "changed_in_window",
         "source_rows": diff.source_rows,
         "target_rows": diff.target_rows,
         "missing": diff.missing_total,
@@ -506,11 +532,16 @@ def reconcile_days(
         "seconds": diff.seconds,
         "keys_changed_after_window": len(moving.keys),
         "as_of": str(end),
+        "whole_table_schedule": rotation.schedule_text(table.name),
     }
+    scope = "全表" if whole_table else "窗口内变更的记录中"
     if diff.equal:
-        return {
-            d: Outcome(True, f"截至 {end} 全表 {diff.source_rows} 条，校验和一致", dict(whole)) for d in days
-        }
+        text = (
+            f"截至 {end} 全表 {diff.source_rows} 条，校验和一致"
+            if whole_table
+            else f"窗口内变更的 {len(window_keys)} 个主键逐条比对一致（{rotation.schedule_text(table.name)}）"
+        )
+        return {d: Outcome(True, text, dict(whole)) for d in days}
     # the days of the keys the reconciliation kept are looked up; any beyond (a wiped table) count on the first day
     src_ts = _versions(
         source, table, keys=sorted({*diff.missing[:DATED_KEYS], *diff.changed[:DATED_KEYS]}, key=str)
@@ -533,7 +564,7 @@ def reconcile_days(
     labels = ("missing", "extra", "changed")
     unlisted = {label: getattr(diff, f"{label}_total") - len(getattr(diff, label)) for label in labels}
     whole_text = (
-        f"全表缺失 {diff.missing_total} 条、多出 {diff.extra_total} 条、内容不一致 {diff.changed_total} 条"
+        f"{scope}缺失 {diff.missing_total} 条、多出 {diff.extra_total} 条、内容不一致 {diff.changed_total} 条"
     )
     out: Days = {}
     for day in days:

@@ -46,7 +46,7 @@ CHECK_TITLES = {
     "freshness": "时效",
     "schema": "结构",
     "validity": "合规",
-    "reconcile": "全表核对",
+    "reconcile": "记录核对",
     "volume": "数据量",
 }
 _env.globals.update(

@@ -47,7 +47,7 @@ province_inspection = asset_job(
     "province_inspection",
     # the checks of either leg's tables without the tables themselves, and the inspection record
     checks_of(PROVINCE) | checks_of(BUREAU) | dg.AssetSelection.assets(INSPECTION_KEY),
-    "巡查：只运行两条链路各表的检查（行数、时效、结构、合规、全表核对），不重新装载或上报。",
+    "巡查：只运行两条链路各表的检查（行数、时效、结构、合规、记录核对、数据量），不重新装载或上报。",
     tags={"leg": PROVINCE, KIND_TAG: "inspection"},
 )
 
