@@ -456,9 +456,9 @@ def compare_keys(
         return Diff(table=table.name, mode="by-key", max_keys=0)
     started = time.perf_counter()
     session, mode = _open_comparison(table, source, target, None, [])
-    diff = Diff(table=table.name, mode=f"{mode}-by-key", max_keys=len(keys))
+    ordered = sorted(set(keys), key=str)
+    diff = Diff(table=table.name, mode=f"{mode}-by-key", max_keys=len(ordered))
     try:
-        ordered = sorted(keys, key=str)
         for i in range(0, len(ordered), chunk):
             part = ordered[i : i + chunk]
             src, tgt = session.both("rows_of", part)
