@@ -155,6 +155,15 @@ def test_the_asset_graph_in_a_browser_and_a_partition_launched(
         assert "case_clue" in page and day in page, page[:800]
         browser.screenshot(ARTIFACTS / "ui_run.png")
 
+        # That night's reconcile result, as a person opens it: what it compared and when the whole table is.
+        reconcile = browser.open(
+            f"{s.url}/assets/province/enforcement/case_clue?view=checks&checkDetail=reconcile",
+            has_all("whole_table_schedule", day),
+        )
+        assert "全表校验和每周" in reconcile and "scope" in reconcile, reconcile[:1500]
+        assert "逐条比对一致" in reconcile or "校验和一致" in reconcile, reconcile[:1500]
+        browser.screenshot(ARTIFACTS / "ui_check_case_clue_reconcile.png")
+
 
 def check_statuses(s: Stack, path: list[str]) -> dict[str, list[tuple[str, str, str]]]:
     """Each check of an asset: its partition ranges (first day, last day, status), as the Checks tab reads
