@@ -539,7 +539,7 @@ def reconcile_days(
         text = (
             f"截至 {end} 全表 {diff.source_rows} 条，校验和一致"
             if whole_table
-            else f"窗口内变更的 {len(window_keys)} 个主键逐条比对一致（{rotation.schedule_text(table.name)}）"
+            else f"窗口内变更的 {len(window_keys)} 个主键逐条比对一致（{whole['whole_table_schedule']}）"
         )
         return {d: Outcome(True, text, dict(whole)) for d in days}
     # the days of the keys the reconciliation kept are looked up; any beyond (a wiped table) count on the first day

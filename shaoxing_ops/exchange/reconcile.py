@@ -205,9 +205,8 @@ class _Side:
         """The given keys' row hashes, those this side holds (live, on the source): found by the primary key."""
         t = table_on(self.engine, self.table)
         cols = [t.c[k] for k in self.table.key]
-        cond = cols[0].in_([k[0] for k in keys]) if len(cols) == 1 else sa.tuple_(*cols).in_(keys)
         query = sa.select(*cols, sa.literal_column(self.h1), sa.literal_column(self.h2)).where(
-            sa.text(self.where), cond
+            sa.text(self.where), _keys_in(self.table, t, keys)
         )
         n = len(cols)
         return {tuple(r[:n]): (int(r[n]), int(r[n + 1])) for r in conn.execute(query, self.params)}
@@ -463,13 +462,7 @@ def compare_keys(
             part = ordered[i : i + chunk]
             src, tgt = session.both("rows_of", part)
             diff.source_rows, diff.target_rows = diff.source_rows + len(src), diff.target_rows + len(tgt)
-            for key in part:
-                if key in src and key not in tgt:
-                    diff.found("missing", [key])
-                elif key in tgt and key not in src:
-                    diff.found("extra", [key])
-                elif key in src and src[key] != tgt[key]:
-                    diff.found("changed", [key])
+            _compare_rows(diff, src, tgt)
     finally:
         session.close()
     diff.seconds = round(time.perf_counter() - started, 3)
@@ -483,14 +476,20 @@ def _count(session: _Session, diff: Diff, span: _Span) -> None:
     elif not span.source_rows:
         diff.found("extra", session.sample(span, diff.room), span.target_rows)
     else:
-        src, tgt = session.both("rows", span.prefix, span.length)
-        for key in sorted(set(src) | set(tgt), key=str):
-            if key not in tgt:
-                diff.found("missing", [key])
-            elif key not in src:
-                diff.found("extra", [key])
-            elif src[key] != tgt[key]:
-                diff.found("changed", [key])
+        _compare_rows(diff, *session.both("rows", span.prefix, span.length))
+
+
+def _compare_rows(
+    diff: Diff, src: dict[tuple[Any, ...], tuple[int, int]], tgt: dict[tuple[Any, ...], tuple[int, int]]
+) -> None:
+    """Count into ``diff``, in key order, each key of both sides' row hashes that one side lacks or that differs."""
+    for key in sorted(set(src) | set(tgt), key=str):
+        if key not in tgt:
+            diff.found("missing", [key])
+        elif key not in src:
+            diff.found("extra", [key])
+        elif src[key] != tgt[key]:
+            diff.found("changed", [key])
 
 
 @dataclass

@@ -19,8 +19,8 @@ from collections.abc import Iterable
 
 from shaoxing_ops import settings
 from shaoxing_ops.catalog import Table, load_catalog
+from shaoxing_ops.domain.volume import WEEKDAYS_CN
 
-WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
 # Beyond this many changed keys in a window, comparing the whole table by grouped checksums is the cheaper way
 # (and holds no key list in memory).
 MAX_WINDOW_KEYS = 200_000
@@ -61,4 +61,4 @@ def schedule_text(table: str) -> str:
     """The table's whole-table comparison day, as the checks and reports say it."""
     if settings.full_reconcile() == "daily":
         return "全表校验和每日核对"
-    return f"全表校验和每周{WEEKDAYS[whole_table_weekday(table)][2:]}核对"
+    return f"全表校验和每{WEEKDAYS_CN[whole_table_weekday(table)]}核对"
