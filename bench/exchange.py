@@ -33,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 import mariadb_reload  # noqa: E402  (beside this file)
 
+from shaoxing_ops import collector  # noqa: E402
 from shaoxing_ops.catalog import load_catalog  # noqa: E402
 from shaoxing_ops.commands.shared import embedded_event_log  # noqa: E402
 from shaoxing_ops.exchange import copy_window, day_window, full_reload, make_engine  # noqa: E402
@@ -238,6 +239,7 @@ def bench_nightly(scale: float) -> None:
     from shaoxing_ops.defs.resources import Databases
 
     say(f"== 2. nightly run of every provincial table for one day with its checks, scale {scale}")
+    collector.tune()  # as in every process that loads the definitions and runs the job
     catalog = load_catalog()
     src, tgt = new_db("nsrc"), new_db("ntgt")
     try:

@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from shaoxing_ops import settings
+from shaoxing_ops import collector, settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from shaoxing_ops.simulate.run import SimulationError
 
     args = build_parser().parse_args(argv)
+    collector.tune()  # the commands simulate, load and check: allocation-heavy (``collector``)
     try:
         return int(args.func(args) or 0)
     except (

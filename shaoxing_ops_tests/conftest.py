@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from filelock import FileLock
 from sqlalchemy.engine import Engine
 
+from shaoxing_ops import collector
 from shaoxing_ops.catalog import Catalog, Table, load_catalog
 from shaoxing_ops.exchange import make_engine
 from shaoxing_ops.exchange.province_store import SqlProvinceStore
@@ -50,6 +51,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if "TMPDIR" not in os.environ and shm.is_dir() and os.access(shm, os.W_OK):
         os.environ["TMPDIR"] = str(shm)  # for the subprocesses too: the demo, the webserver, the daemon
         tempfile.tempdir = None  # forget a folder chosen before
+    # The collector set as in the processes that run the platform's jobs (``shaoxing_ops.collector``): the tests
+    # run those jobs and simulations in their own processes.
+    collector.tune()
     # The province of the tests is the stand-in: its armed faults act (a production configuration leaves it off).
     os.environ.setdefault("SXOPS_SIMULATION", "1")
     if not hasattr(config, "workerinput"):  # the session's own process: xdist's workers inherit the folder
