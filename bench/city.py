@@ -45,6 +45,7 @@ from shaoxing_ops.catalog import Catalog, Table, load_catalog  # noqa: E402
 from shaoxing_ops.exchange import make_engine  # noqa: E402
 from shaoxing_ops.exchange.copy import analyze_sql  # noqa: E402
 from shaoxing_ops.exchange.province_store import SqlProvinceStore  # noqa: E402
+from shaoxing_ops.simulate.baseline import WORKERS  # noqa: E402
 from shaoxing_ops.simulate.run import simulate  # noqa: E402
 
 LOADS = r"""
@@ -259,10 +260,20 @@ def simulate_province(
             say(f"   {note:<40} {time.perf_counter() - started:8.1f} s")
 
     report = simulate(
-        catalog, store, first, day - dt.timedelta(days=1), scale=scale, seed=3, progress=progress
+        catalog,
+        store,
+        first,
+        day - dt.timedelta(days=1),
+        scale=scale,
+        seed=3,
+        progress=progress,
+        workers=WORKERS,
     )
     sim_s, sim_rows = time.perf_counter() - started, sum(report.rows.values())
-    sim_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # the largest of this process and the baselines' workers (the only children so far)
+    sim_mb = (
+        max(resource.getrusage(r).ru_maxrss for r in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+    )
     say(
         f"   {sim_rows:,} rows written in {sim_s:,.1f} s ({sim_rows / sim_s:,.0f} rows/s), peak {sim_mb:.0f} MB"
     )

@@ -55,6 +55,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from shaoxing_ops.catalog import load_catalog
     from shaoxing_ops.exchange import make_engine, safe_url
     from shaoxing_ops.exchange.province_store import SqlProvinceStore
+    from shaoxing_ops.simulate.baseline import WORKERS
     from shaoxing_ops.simulate.run import simulate
 
     url = settings.database_url("province")
@@ -82,7 +83,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         for r in faults.deliver_late(catalog, store.engine):  # what was withheld arrives with the next day
             say(f"  late delivery: {r.table} {r.detail}")
     report = simulate(
-        catalog, store, args.start, args.end, scale=args.scale, seed=args.seed, progress=progress
+        catalog,
+        store,
+        args.start,
+        args.end,
+        scale=args.scale,
+        seed=args.seed,
+        progress=progress,
+        workers=WORKERS,
     )
     if report.days_skipped:
         say(f"already simulated, left as they are: {report.days_skipped[0]} … {report.days_skipped[-1]}")

@@ -5,6 +5,8 @@ included, plus the simulator's state. It implements ``simulate.store.Store``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from shaoxing_ops.catalog import Catalog, Table
 
+from .dbs import make_engine
 from .dialects import family
 from .results import ExchangeError
 from .schema import sa_table
@@ -30,13 +33,22 @@ _state = sa.Table(
 
 
 class SqlProvinceStore:
-    def __init__(self, engine: Engine, catalog: Catalog) -> None:
+    def __init__(self, engine: Engine, catalog: Catalog, *, create: bool = True) -> None:
         self.engine, self.catalog = engine, catalog
         self.md = sa.MetaData()
         self.tables = {t.name: sa_table(t, self.md) for t in catalog.tables}
-        with engine.begin() as conn:
-            self.md.create_all(conn, checkfirst=True)
-            _state.create(conn, checkfirst=True)
+        self._upserts: dict[str, sa.Executable] = {}  # per table, built once: each day writes to most tables
+        if create:
+            with engine.begin() as conn:
+                self.md.create_all(conn, checkfirst=True)
+                _state.create(conn, checkfirst=True)
+
+    def opener(self) -> Callable[[Catalog], SqlProvinceStore] | None:
+        """This store's database opened again, in a simulator's worker process (not a database in memory)."""
+        url = self.engine.url
+        if url.get_backend_name() == "sqlite" and (url.database or ":memory:") == ":memory:":
+            return None
+        return partial(_reopen, url.render_as_string(hide_password=False))
 
     def reset(self) -> None:
         with self.engine.begin() as conn:
@@ -104,9 +116,16 @@ class SqlProvinceStore:
         if fresh:  # the baseline: every row is new, so the bulk path of each database
             write_batches(conn, table, t, iter([[tuple(r[c] for c in names) for r in rows]]), None)
             return
-        conn.execute(family(conn).upsert_rows(t, table.key), rows)
+        upsert = self._upserts.get(table.name)
+        if upsert is None:
+            upsert = self._upserts[table.name] = family(conn).upsert_rows(t, table.key)
+        conn.execute(upsert, rows)
 
     def _save_state(self, conn: Connection, state: dict[str, Any]) -> None:
         text = json.dumps(state, sort_keys=True)
         conn.execute(sa.delete(_state).where(_state.c.id == 1))
         conn.execute(sa.insert(_state).values(id=1, state=text))
+
+
+def _reopen(url: str, catalog: Catalog) -> SqlProvinceStore:
+    return SqlProvinceStore(make_engine(url), catalog, create=False)

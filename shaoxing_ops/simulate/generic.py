@@ -44,23 +44,33 @@ def entity_attrs(row: Row) -> dict[str, Any]:
     }
 
 
-def _fit(col: Column, value: Any) -> Any:
-    if value is None:
-        return None
+Maker = Callable[[random.Random, dt.datetime, dt.date, "dict[str, Any] | None"], Any]
+
+
+def _fitter(col: Column) -> Callable[[Any], Any]:
+    """What makes a generated value fit ``col`` (its length, type, precision), worked out once per column."""
     if col.kind in ("str", "text"):
-        text = str(value)
-        return text[: col.length] if col.length else text
+        length = col.length
+        return lambda v: None if v is None else (str(v)[:length] if length else str(v))
     if col.kind in ("int", "bigint"):
-        return int(value)
+        return lambda v: None if v is None else int(v)
     if col.kind == "dec":
         assert col.precision is not None and col.scale is not None
         limit = Decimal(10) ** (col.precision - col.scale) - 1
-        return min(Decimal(value), limit).quantize(Decimal(1).scaleb(-col.scale))
+        quantum = Decimal(1).scaleb(-col.scale)
+        return lambda v: None if v is None else min(Decimal(v), limit).quantize(quantum)
     if col.kind == "date":
-        return value.date() if isinstance(value, dt.datetime) else value
-    if col.kind == "datetime" and not isinstance(value, dt.datetime):
-        return dt.datetime.combine(value, dt.time(9, 30))
-    return value
+        return lambda v: v.date() if isinstance(v, dt.datetime) else v
+    if col.kind == "datetime":
+        return lambda v: (
+            v if v is None or isinstance(v, dt.datetime) else dt.datetime.combine(v, dt.time(9, 30))
+        )
+    return lambda v: v
+
+
+def _id_number(rng: random.Random, day: dt.date) -> str:
+    male = rng.random() < 0.5
+    return make_id_number(rng, rng.choice(names.ID_AREAS), names.birth_date(rng, day), male)
 
 
 def _plan(col: Column) -> tuple[str, str, str]:
@@ -93,7 +103,8 @@ class GenericTables:
         self.catalog, self.pop = catalog, pop
         self.codes = {name: list(cs.codes) for name, cs in catalog.codesets.items()}
         self.pools: dict[str | None, list[dict[str, Any]]] = {}
-        self._plans: dict[int, tuple[str, str, str]] = {}  # id(column) -> what ``value`` makes of its hints
+        self._makers: dict[int, Maker] = {}  # id(column) -> its value maker
+        self._table_makers: dict[str, list[tuple[str, Maker]]] = {}
         self._entity_kinds: dict[str, str | None] = {}  # table -> the kind of entity its rows refer to
 
     # -- entities -------------------------------------------------------------------------------------
@@ -115,72 +126,94 @@ class GenericTables:
         pool = self.pools.get(ENTITY_KINDS[kind]) or self.pools.get(None)
         return rng.choice(pool) if pool else None
 
-    # -- values ---------------------------------------------------------------------------------------
+    # -- values -----------------------------------------------------------------------------------------
     def value(
         self, rng: random.Random, col: Column, moment: dt.datetime, entity: dict[str, Any] | None
     ) -> Any:
-        plan = self._plans.get(id(col))
-        if plan is None:
-            plan = self._plans[id(col)] = _plan(col)
-        kind, attr, arg = plan
-        day = moment.date()
-        district = (entity or {}).get("district") or DISTRICT.pick(rng)
+        """A value for ``col`` at ``moment``, fitted to the column."""
+        return self._maker(col)(rng, moment, moment.date(), entity)
+
+    def _maker(self, col: Column) -> Maker:
+        """The column's value maker, built once: ``value`` is asked millions of times. Every value first draws
+        a district unless the entity has one, whatever the column makes (the streams depend on it)."""
+        maker = self._makers.get(id(col))
+        if maker is None:
+            generate, fit, pick = self._generator(col), _fitter(col), DISTRICT.pick
+
+            def maker(
+                rng: random.Random, moment: dt.datetime, day: dt.date, entity: dict[str, Any] | None
+            ) -> Any:
+                district = (entity.get("district") if entity else None) or pick(rng)
+                return fit(generate(rng, moment, day, district, entity))
+
+            self._makers[id(col)] = maker
+        return maker
+
+    def _generator(self, col: Column) -> Callable[..., Any]:
+        """(rng, moment, day, district, entity) -> the raw value of ``col``, from its ``gen`` hint, else its code
+        set, check or kind."""
+        kind, attr, arg = _plan(col)
         match kind:
             case "entity":
-                return entity.get(attr) if entity else None
+                return lambda r, m, d, dist, e: e.get(attr) if e else None
             case "codeset":
-                return rng.choice(self.codes[arg])
+                codes = self.codes[arg]
+                return lambda r, m, d, dist, e: r.choice(codes)
             case "uuid":
-                return record_id(rng)
+                return lambda r, m, d, dist, e: record_id(r)
             case "seq":
-                return rng.randrange(1, 10**6)
+                return lambda r, m, d, dist, e: r.randrange(1, 10**6)
             case "person_name" | "officer":
-                return names.person_name(rng)
+                return lambda r, m, d, dist, e: names.person_name(r)
             case "id_number":
-                male = rng.random() < 0.5
-                return make_id_number(rng, rng.choice(names.ID_AREAS), names.birth_date(rng, day), male)
+                return lambda r, m, d, dist, e: _id_number(r, d)
             case "phone":
-                return names.phone(rng)
+                return lambda r, m, d, dist, e: names.phone(r)
             case "address":
-                return names.address(rng, district)
+                return lambda r, m, d, dist, e: names.address(r, dist)
             case "ent_name":
-                return names.enterprise_name(rng, district, "F", "1130")
+                return lambda r, m, d, dist, e: names.enterprise_name(r, dist, "F", "1130")
             case "credit_code":
-                return make_credit_code(rng, district)
+                return lambda r, m, d, dist, e: make_credit_code(r, dist)
             case "date":
-                return day - dt.timedelta(days=rng.randint(0, 20))
+                return lambda r, m, d, dist, e: d - dt.timedelta(days=r.randint(0, 20))
             case "past_date":
-                return day - dt.timedelta(days=rng.randint(30, 5 * 365))
+                return lambda r, m, d, dist, e: d - dt.timedelta(days=r.randint(30, 5 * 365))
             case "future_date":
-                return day + dt.timedelta(days=rng.randint(180, 5 * 365))
+                return lambda r, m, d, dist, e: d + dt.timedelta(days=r.randint(180, 5 * 365))
             case "datetime":
-                return moment - dt.timedelta(seconds=rng.randrange(3 * 86400))
+                return lambda r, m, d, dist, e: m - dt.timedelta(seconds=r.randrange(3 * 86400))
             case "amount":
-                return Decimal(round(rng.lognormvariate(8, 1.5), 2))
+                return lambda r, m, d, dist, e: Decimal(round(r.lognormvariate(8, 1.5), 2))
             case "count":
-                return int(rng.expovariate(1 / 8))
+                return lambda r, m, d, dist, e: int(r.expovariate(1 / 8))
             case "text":
-                return names.sentence(rng, arg or col.title)
+                label = arg or col.title
+                return lambda r, m, d, dist, e: names.sentence(r, label)
             case "doc_no":
-                return f"绍市监{arg}〔{day.year}〕{rng.randint(1, 2999)}号"
+                return lambda r, m, d, dist, e: f"绍市监{arg}〔{d.year}〕{r.randint(1, 2999)}号"
             case "org":
-                return authority(LEGACY_CODES.get(district, district), day)
+                return lambda r, m, d, dist, e: authority(LEGACY_CODES.get(dist, dist), d)
             case "enum":
-                return rng.choice(arg.split("|"))
+                choices = arg.split("|")
+                return lambda r, m, d, dist, e: r.choice(choices)
             case "const":
-                return arg
+                return lambda r, m, d, dist, e: arg
             case "division":
-                return district
+                return lambda r, m, d, dist, e: dist
             case "localadm":
-                return f"{district}{rng.randint(1, 12):02d}"
+                return lambda r, m, d, dist, e: f"{dist}{r.randint(1, 12):02d}"
             case "year":
-                return day.year - rng.randint(0, 3)
+                return lambda r, m, d, dist, e: d.year - r.randint(0, 3)
             case "ref":  # keys are a function of running numbers, so an existing one is drawn without a query
                 other = self.catalog.table(arg)
-                top = self.pop.counters.get(other.name)
-                return self._key(other, rng.randint(1, top))[other.key[0]] if top else None
+                return lambda r, m, d, dist, e: self._ref(other, r)
         # the catalog validates gens; guard anyway
         raise ValueError(f"{col.name}: no generator for {col.gen!r}")
+
+    def _ref(self, other: Table, rng: random.Random) -> Any:
+        top = self.pop.counters.get(other.name)
+        return self._key(other, rng.randint(1, top))[other.key[0]] if top else None
 
     def _key(self, table: Table, seq: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -193,30 +226,37 @@ class GenericTables:
             )
         return out
 
+    def _row_makers(self, table: Table) -> list[tuple[str, Maker]]:
+        """The makers of a new row's values, key columns aside, in column order."""
+        makers = self._table_makers.get(table.name)
+        if makers is None:
+            makers = self._table_makers[table.name] = [
+                (c.name, self._maker(c)) for c in table.business_columns if c.name not in table.key
+            ]
+        return makers
+
     def new_row(self, rng: random.Random, table: Table, moment: dt.datetime, ts: dt.datetime) -> Row:
         seq = self.pop.counters.next(table.name)
         entity = self._entity(rng, table)
-        row = {
-            c.name: _fit(c, self.value(rng, c, moment, entity))
-            for c in table.business_columns
-            if c.name not in table.key
-        }
+        day = moment.date()
+        row = {name: make(rng, moment, day, entity) for name, make in self._row_makers(table)}
         row.update(self._key(table, seq))
         self.pop.ts = ts
         return self.pop.emit(table, rng, row)
 
     # -- days -----------------------------------------------------------------------------------------
     def baseline(
-        self, rng: random.Random, table: Table, first_day: dt.date, flush: Callable[[], None]
+        self, rng: random.Random, table: Table, first_day: dt.date, flush: Callable[[], None], every: int
     ) -> None:
-        """The rows a table already holds before the first day, dated over its history."""
+        """The rows a table already holds before the first day, dated over its history; ``flush`` after each
+        ``every`` rows."""
         count = poisson(rng, table.base * self.pop.scale)
         span_days = max(30, round(table.base / table.volume)) if table.volume else 365
         start = dt.datetime.combine(first_day, dt.time())
         for i in range(count):
             moment = start - dt.timedelta(days=rng.randint(1, span_days), seconds=rng.randrange(86400))
             self.new_row(rng, table, moment, start + dt.timedelta(seconds=rng.randrange(6 * 3600)))
-            if i % 5000 == 4999:
+            if i % every == every - 1:
                 flush()
 
     def day(
@@ -253,7 +293,7 @@ class GenericTables:
                 self.pop.change(table, rng, row, op="D")
                 continue
             values = {
-                c.name: _fit(c, self.value(rng, c, self.pop.ts, None))
+                c.name: self.value(rng, c, self.pop.ts, None)
                 for c in rng.sample(editable, min(2, len(editable)))
             }
             self.pop.change(table, rng, row, **values)

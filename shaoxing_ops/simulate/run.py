@@ -14,6 +14,7 @@ from typing import Any
 
 from shaoxing_ops.catalog import Catalog
 
+from .baseline import make_baseline, parallel_baselines, start_workers
 from .generic import GenericTables
 from .population import Counters, Population, build_history, simulate_day
 from .randomness import day_factor, office_time, stream
@@ -65,6 +66,42 @@ def _check_state(state: dict[str, Any], start: dt.date, seed: int, scale: float)
     return first, last
 
 
+def _baseline(
+    catalog: Catalog,
+    store: Store,
+    pop: Population,
+    generic: GenericTables,
+    first_day: dt.date,
+    flush: Callable[..., None],
+    report: SimulationReport,
+    progress: Progress | None,
+    workers: int,
+) -> dict[str, int]:
+    """A new province: the market entities with their history, then every generic table's rows before
+    ``first_day``, on ``workers`` processes if the store can be opened from another; the live entities."""
+    opener = store.opener() if workers > 1 else None
+    pool = start_workers(catalog, opener, seed=pop.seed, scale=pop.scale, workers=workers) if opener else None
+    try:
+        live = build_history(pop, first_day, lambda: flush(True, "baseline: market entities"))
+        pop.buffer.local_only = False
+        if pool is None:
+            for table in generic.all_tables():
+                make_baseline(generic, table, first_day, lambda t=table: flush(True, f"baseline: {t.name}"))
+            return live
+
+        def done(name: str, rows: int) -> None:
+            if rows:  # as ``SimulationReport.count``: a table without rows is not named
+                report.rows[name] = report.rows.get(name, 0) + rows
+            if progress:
+                progress(f"baseline: {name}", rows)
+
+        parallel_baselines(pool, generic.all_tables(), first_day, pop.counters, done)
+        return live
+    finally:
+        if pool:
+            pool.shutdown(cancel_futures=True)
+
+
 def simulate(
     catalog: Catalog,
     store: Store,
@@ -74,7 +111,10 @@ def simulate(
     scale: float,
     seed: int,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> SimulationReport:
+    """Simulate ``start`` … ``end`` into ``store``; the generic tables' baselines, most of a new province's
+    rows, on ``workers`` processes where the store can be opened again from another (``baseline.py``)."""
     if end < start:
         raise SimulationError(f"--end {end} is before --start {start}")
     if scale <= 0:
@@ -100,13 +140,7 @@ def simulate(
 
     if state is None:
         first = start
-        live = build_history(pop, start, lambda: flush(True, "baseline: market entities"))
-        buffer.local_only = False
-        for table in generic.all_tables():
-            rng = stream(seed, "baseline", table.name)
-            generic.refill_pools(rng, 300)
-            generic.baseline(rng, table, start, lambda t=table: flush(True, f"baseline: {t.name}"))
-            flush(True, f"baseline: {table.name}")
+        live = _baseline(catalog, store, pop, generic, start, flush, report, progress, workers)
         last = start - dt.timedelta(days=1)
         state = {
             "version": STATE_VERSION,

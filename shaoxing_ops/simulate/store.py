@@ -6,10 +6,10 @@ reads current rows and writes new versions. Rows are plain dicts keyed by column
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from shaoxing_ops.catalog import Table
+from shaoxing_ops.catalog import Catalog, Table
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]
@@ -26,11 +26,18 @@ class Store(Protocol):
         """Current non-deleted rows whose ``column`` is one of ``values``, in key order."""
         ...
 
-    def write_day(self, rows: dict[str, list[Row]], state: dict[str, Any], *, fresh: bool = False) -> None:
+    def write_day(
+        self, rows: dict[str, list[Row]], state: dict[str, Any] | None, *, fresh: bool = False
+    ) -> None:
         """Upsert rows per table name and save the state, all in one transaction.
 
         ``fresh`` promises the rows are all new (the baseline), which lets the store bulk-insert.
         """
+        ...
+
+    def opener(self) -> Callable[[Catalog], Store] | None:
+        """A picklable callable that opens this store again in another process, or None where it cannot be
+        (a database in this process's memory): the baselines are then made here, table by table."""
         ...
 
 
