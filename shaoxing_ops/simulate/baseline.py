@@ -18,6 +18,8 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from queue import Empty
 from typing import Any
 
 from shaoxing_ops.catalog import Catalog, Table
@@ -33,6 +35,7 @@ Opener = Callable[[Catalog], Store]  # opens the same store again, in another pr
 # How many processes make a new province's baselines from the command line and the benches: one a core, up to
 # four (each writes its own tables' rows; SQLite takes them one at a time, so more would mostly wait).
 WORKERS = min(4, os.cpu_count() or 1)
+PROGRESS_EVERY = 1.0  # seconds between looks at what the workers have written
 POOL_SIZE = 300  # entities drawn for each table's rows to refer to
 FLUSH_EVERY = 5000  # rows of a table held before they are written (memory stays bounded at any scale)
 
@@ -50,30 +53,41 @@ def references(table: Table) -> set[str]:
     return {c.gen[4:] for c in table.columns if c.gen and c.gen.startswith("ref:")}
 
 
-def start_workers(
-    catalog: Catalog, opener: Opener, *, seed: int, scale: float, workers: int
-) -> ProcessPoolExecutor:
+@dataclass
+class Workers:
+    """The baselines' worker processes, and the queue on which they tell each bulk write as they make it."""
+
+    pool: ProcessPoolExecutor
+    written: Any  # multiprocessing queue of (table, rows)
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+
+def start_workers(catalog: Catalog, opener: Opener, *, seed: int, scale: float, workers: int) -> Workers:
     """The worker processes, started at once so that they import and connect while the entities are built."""
+    context = multiprocessing.get_context("spawn")
+    written = context.Queue()
     pool = ProcessPoolExecutor(
         workers,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=context,
         initializer=_start_worker,
-        initargs=(catalog, opener, seed, scale),
+        initargs=(catalog, opener, seed, scale, written),
     )
     for _ in range(workers):
         pool.submit(int)
-    return pool
+    return Workers(pool, written)
 
 
 def parallel_baselines(
-    pool: ProcessPoolExecutor,
+    workers: Workers,
     tables: list[Table],
     first_day: dt.date,
     counters: Counters,
-    done: Callable[[str, int], None],
-) -> None:
-    """Every table's baseline on ``pool``'s workers; ``counters`` end as the table-by-table order leaves them
-    and ``done(table, rows)`` is called as each table is written.
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:
+    """Every table's baseline on the workers: the rows written per table. ``counters`` end as the
+    table-by-table order leaves them; ``progress(table, rows)`` is told every bulk write, as it is made.
 
     A table referring to one before it in ``tables`` starts once that one is finished, with its final number;
     one referring to a later table sees that table's number before its baseline, as in the sequential order.
@@ -86,35 +100,40 @@ def parallel_baselines(
     needed = set().union(*before.values())
     start = dict(counters.values)  # the numbers every table's baseline starts from
     waiting = sorted(tables, key=lambda t: (t.name not in needed, -t.base))
-    finished: set[str] = set()
+    rows: dict[str, int] = {}
     running: dict[Future[tuple[str, int, int]], str] = {}
     try:
         while waiting or running:
-            for table in [t for t in waiting if before[t.name] <= finished]:
+            for table in [t for t in waiting if before[t.name] <= rows.keys()]:
                 numbers = {**start, **{r: counters.get(r) for r in before[table.name]}}
-                running[pool.submit(_make, table.name, first_day, numbers)] = table.name
+                running[workers.pool.submit(_make, table.name, first_day, numbers)] = table.name
                 waiting.remove(table)
-            complete, _ = wait(running, return_when=FIRST_COMPLETED)
+            complete, _ = wait(running, timeout=PROGRESS_EVERY, return_when=FIRST_COMPLETED)
             for future in complete:
                 running.pop(future)
-                name, rows, number = future.result()
+                name, written, number = future.result()
                 counters.values[name] = number
-                finished.add(name)
-                done(name, rows)
+                rows[name] = written
+            while progress:  # what the workers wrote meanwhile, in the order they wrote it
+                try:
+                    progress(*workers.written.get_nowait())
+                except Empty:
+                    break
     except BaseException:
         for future in running:
             future.cancel()
         raise
+    return rows
 
 
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(catalog: Catalog, opener: Opener, seed: int, scale: float) -> None:
+def _start_worker(catalog: Catalog, opener: Opener, seed: int, scale: float, written: Any) -> None:
     from shaoxing_ops.collector import tune
 
     tune()
-    _worker.update(catalog=catalog, store=opener(catalog), seed=seed, scale=scale)
+    _worker.update(catalog=catalog, store=opener(catalog), seed=seed, scale=scale, written=written)
 
 
 def _make(name: str, first_day: dt.date, numbers: dict[str, int]) -> tuple[str, int, int]:
@@ -128,8 +147,10 @@ def _make(name: str, first_day: dt.date, numbers: dict[str, int]) -> tuple[str, 
     def flush() -> None:
         nonlocal written
         rows = buffer.take()
-        written += sum(len(batch) for batch in rows.values())
+        n = sum(len(batch) for batch in rows.values())
         store.write_day(rows, None, fresh=True)
+        written += n
+        _worker["written"].put((name, n))
 
     make_baseline(generic, catalog.table(name), first_day, flush)
     return name, written, counters.get(name)

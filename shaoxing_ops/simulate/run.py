@@ -88,18 +88,13 @@ def _baseline(
             for table in generic.all_tables():
                 make_baseline(generic, table, first_day, lambda t=table: flush(True, f"baseline: {t.name}"))
             return live
-
-        def done(name: str, rows: int) -> None:
-            if rows:  # as ``SimulationReport.count``: a table without rows is not named
-                report.rows[name] = report.rows.get(name, 0) + rows
-            if progress:
-                progress(f"baseline: {name}", rows)
-
-        parallel_baselines(pool, generic.all_tables(), first_day, pop.counters, done)
+        told = (lambda name, n: progress(f"baseline: {name}", n)) if progress else None
+        made = parallel_baselines(pool, generic.all_tables(), first_day, pop.counters, told)
+        report.rows.update({name: n for name, n in made.items() if n})  # as ``count``: tables with rows
         return live
     finally:
         if pool:
-            pool.shutdown(cancel_futures=True)
+            pool.close()
 
 
 def simulate(
