@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from queue import Empty
 from typing import Any
 
+from shaoxing_ops import collector
 from shaoxing_ops.catalog import Catalog, Table
 
 from .generic import GenericTables
@@ -91,7 +92,8 @@ def parallel_baselines(
 
     A table referring to one before it in ``tables`` starts once that one is finished, with its final number;
     one referring to a later table sees that table's number before its baseline, as in the sequential order.
-    The tables referred to go first, then the largest, so that the last to finish is a small one.
+    The tables referred to go first, then the largest, so that the last to finish is a small one. On a failure
+    the caller's ``Workers.close`` cancels the tables not begun.
     """
     position = {t.name: i for i, t in enumerate(tables)}
     before = {
@@ -101,28 +103,22 @@ def parallel_baselines(
     start = dict(counters.values)  # the numbers every table's baseline starts from
     waiting = sorted(tables, key=lambda t: (t.name not in needed, -t.base))
     rows: dict[str, int] = {}
-    running: dict[Future[tuple[str, int, int]], str] = {}
-    try:
-        while waiting or running:
-            for table in [t for t in waiting if before[t.name] <= rows.keys()]:
-                numbers = {**start, **{r: counters.get(r) for r in before[table.name]}}
-                running[workers.pool.submit(_make, table.name, first_day, numbers)] = table.name
-                waiting.remove(table)
-            complete, _ = wait(running, timeout=PROGRESS_EVERY, return_when=FIRST_COMPLETED)
-            for future in complete:
-                running.pop(future)
-                name, written, number = future.result()
-                counters.values[name] = number
-                rows[name] = written
-            while progress:  # what the workers wrote meanwhile, in the order they wrote it
-                try:
-                    progress(*workers.written.get_nowait())
-                except Empty:
-                    break
-    except BaseException:
-        for future in running:
-            future.cancel()
-        raise
+    running: set[Future[tuple[str, int, int]]] = set()
+    while waiting or running:
+        for table in [t for t in waiting if before[t.name] <= rows.keys()]:
+            numbers = {**start, **{r: counters.get(r) for r in before[table.name]}}
+            running.add(workers.pool.submit(_make, table.name, first_day, numbers))
+            waiting.remove(table)
+        complete, running = wait(running, timeout=PROGRESS_EVERY, return_when=FIRST_COMPLETED)
+        for future in complete:
+            name, written, number = future.result()
+            counters.values[name] = number
+            rows[name] = written
+        while progress:  # what the workers wrote meanwhile, in the order they wrote it
+            try:
+                progress(*workers.written.get_nowait())
+            except Empty:
+                break
     return rows
 
 
@@ -130,9 +126,7 @@ _worker: dict[str, Any] = {}
 
 
 def _start_worker(catalog: Catalog, opener: Opener, seed: int, scale: float, written: Any) -> None:
-    from shaoxing_ops.collector import tune
-
-    tune()
+    collector.tune()  # as in every process of the platform that simulates, loads or checks
     _worker.update(catalog=catalog, store=opener(catalog), seed=seed, scale=scale, written=written)
 
 
