@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import tracemalloc
 from decimal import Decimal
 from typing import Any
@@ -231,6 +232,31 @@ def test_failure_midway_leaves_target_as_it_was(setup) -> None:
     with pytest.raises(ConnectionError):
         copy_window(table, source, target, *day_window(DAY), batch_size=50, progress=boom)
     assert calls and snapshot(target, table) == before
+
+
+def test_a_sqlite_load_takes_the_write_lock_only_to_merge(sqlite_dbs: Dbs, catalog: Catalog) -> None:
+    """While a load into SQLite stages the source's rows, another run's load can write to the same file; the
+    target changes at the merge alone."""
+    table = catalog.table("E_BASEINFO")
+    source, target = sqlite_dbs.engine("province"), sqlite_dbs.engine("front")
+    write(SqlProvinceStore(source, catalog), table, [ent_row(f"a{i:03d}", T0) for i in range(120)])
+    other = sqlite3.connect(target.url.database, isolation_level=None, timeout=0)  # fails at once if locked
+    other.execute("CREATE TABLE other_run (x INTEGER)")
+    staged: list[tuple[int, int]] = []
+
+    def while_staging(done: int, unit: str) -> None:
+        other.execute("BEGIN IMMEDIATE")  # another run's load, whole, between two batches of this one
+        other.execute("INSERT INTO other_run VALUES (?)", (done,))
+        other.execute("COMMIT")
+        staged.append((done, other.execute("SELECT count(*) FROM e_baseinfo").fetchone()[0]))
+
+    result = copy_window(table, source, target, *day_window(DAY), batch_size=50, progress=while_staging)
+    assert staged == [(50, 0), (100, 0), (120, 0)]  # staged while the other wrote; nothing merged yet
+    assert (result.inserted, result.target_rows) == (120, 120)
+    assert other.execute("SELECT count(*) FROM other_run").fetchone()[0] == 3
+    other.close()
+    source.dispose()
+    target.dispose()
 
 
 def test_failure_in_the_merge_rolls_back(setup, catalog: Catalog) -> None:

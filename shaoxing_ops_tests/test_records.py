@@ -3,8 +3,13 @@ database under the table names an existing ops database has, whichever store com
 
 from __future__ import annotations
 
+import sqlite3
+import threading
+from pathlib import Path
+
 import sqlalchemy as sa
 
+from shaoxing_ops.exchange.dbs import connected, for_reads, make_engine
 from shaoxing_ops.exchange.records import ExchangeRecords
 from shaoxing_ops.operations.records import OperationsRecords
 
@@ -49,3 +54,50 @@ def test_each_store_makes_its_own_tables_in_the_one_ops_database(dbs: Dbs) -> No
     assert set(vars(exchange.tables)) - {"metadata"} == EXCHANGE  # each table by its name, prefix or not
     assert set(vars(operations.tables)) - {"metadata"} == OPERATIONS
     assert {t.name for t in exchange.metadata.tables.values()} == {prefix + n for n in EXCHANGE}
+
+
+def test_on_sqlite_checks_read_and_clean_days_pass_while_another_run_holds_the_write_lock(
+    tmp_path: Path,
+) -> None:
+    """Two runs share one SQLite front database: a check's reads and a clean table's quarantine must not queue
+    behind the other run's load, which holds the file's one write lock for its whole transaction."""
+    path = tmp_path / "front.db"
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+        conn.exec_driver_sql("INSERT INTO t VALUES (1), (2)")
+    records = ExchangeRecords(engine).ensure()
+    records.replace_quarantine("province", "T", ["2026-03-01"], [_entry("A1")])
+
+    load = sqlite3.connect(path, isolation_level=None)
+    load.execute("BEGIN IMMEDIATE")  # the other run's load, mid-transaction
+    load.execute("INSERT INTO t VALUES (3)")
+    answers: dict[str, object] = {}
+
+    def checks() -> None:
+        with for_reads(engine) as bind, connected(bind) as conn:
+            answers["rows"] = conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
+        answers["quarantined"] = records.replace_quarantine("province", "U", ["2026-03-01"], [])
+
+    thread = threading.Thread(target=checks, daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    finished = not thread.is_alive()
+    load.execute("COMMIT")
+    thread.join()
+    assert finished, "a check waited for the load's write lock"
+    assert answers == {"rows": 2, "quarantined": 0}  # the rows before the load's commit; nothing held for U
+
+    # Where entries are held, replacing them with none still deletes them.
+    assert records.replace_quarantine("province", "T", ["2026-03-01"], []) == 0
+    assert records.quarantined("T") == []
+
+
+def _entry(key: str) -> dict[str, object]:
+    return {
+        "partition_key": "2026-03-01",
+        "record_key": key,
+        "column_name": "uniscid",
+        "reason": "统一社会信用代码校验位错误",
+        "delivered": True,
+    }

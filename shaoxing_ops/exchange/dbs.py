@@ -35,10 +35,12 @@ def for_reads(engine: Engine) -> Iterator[Bind]:
     Each pooled checkout costs a ping, a BEGIN and a ROLLBACK besides the query: three round trips saved per
     query on a server. Autocommit holds no snapshot or lock between statements, as separate checkouts did not.
     SQLite keeps its engine: a checkout there costs no round trip, and resetting a connection after
-    autocommit would undo the engine's own transaction handling (see ``_make_engine``).
+    autocommit would undo the engine's own transaction handling (see ``_make_engine``). Its statements are
+    marked read-only, so each begins a deferred transaction: a check's reads then never queue for the write
+    lock behind another run's load into the same file.
     """
     if engine.dialect.name == "sqlite":
-        yield engine
+        yield engine.execution_options(**{READ_ONLY: True})
         return
     with engine.connect() as conn:
         yield conn.execution_options(isolation_level="AUTOCOMMIT")

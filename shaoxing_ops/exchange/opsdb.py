@@ -16,7 +16,7 @@ from typing import Any, Self
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from .dbs import is_postgres
+from .dbs import is_postgres, reading
 from .windows import SHANGHAI
 
 
@@ -88,7 +88,7 @@ class RecordStore:
     def rows(self, query: sa.Select[Any]) -> list[dict[str, Any]]:
         """What ``query`` selects, as one dict a row: the shape every listing of a store returns."""
         self.ensure()
-        with self.engine.connect() as conn:
+        with reading(self.engine.connect()) as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
 

@@ -41,12 +41,11 @@ class ExchangeRecords(RecordStore):
             {**e, "leg": leg, "table_name": table, "detected_at": now_local(), "run_id": run_id}
             for e in entries
         ]
+        held = sa.and_(q.c.leg == leg, q.c.table_name == table, q.c.partition_key.in_(list(partitions)))
+        if not rows and not self.rows(sa.select(q.c.id).where(held).limit(1)):
+            return 0  # nothing held and nothing to hold: a clean table's days cost no write transaction
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.delete(q).where(
-                    q.c.leg == leg, q.c.table_name == table, q.c.partition_key.in_(list(partitions))
-                )
-            )
+            conn.execute(sa.delete(q).where(held))
             if rows:
                 conn.execute(q.insert(), rows)
         return len(rows)
