@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from shaoxing_ops.cli import main
-from shaoxing_ops.commands.demo import demo_window, last_whole_month
+from shaoxing_ops.commands.demo import demo_runs, demo_window, last_whole_month
 from shaoxing_ops.exchange import full_reload
 from shaoxing_ops.exchange.records import ExchangeRecords
 from shaoxing_ops.exchange.upload import upload_window
@@ -175,6 +175,20 @@ def test_demo_runs_end_to_end(demo: Demo, catalog) -> None:  # type: ignore[no-u
     assert check["applications"] == len(catalog.systems) + 1
     workbooks = list((tmp_path / "data" / "reports" / "stats").glob("*/*.xlsx"))
     assert len(workbooks) == 1 and workbooks[0].stat().st_size > 10_000, done.stdout[-2000:]
+
+
+def test_the_demos_runs_load_every_table_once_the_uploads_sources_first_and_end_in_two_halves(
+    catalog,
+) -> None:  # type: ignore[no-untyped-def]
+    runs = demo_runs(catalog)
+    loaded = [name for r in runs for name in r.tables]
+    assert sorted(loaded) == sorted(t.name for t in catalog.tables)  # each table in one run, none twice
+    feeding = {name for bt in catalog.bureau for name in bt.sources}
+    assert [r.feeds_bureau for r in runs] == [True, True, False, False, False, False]
+    assert {n for r in runs if r.feeds_bureau for n in r.tables} == feeding
+    *_, one, two = runs
+    assert (one.label, two.label) == ("食安 三小一摊（其余） 1/2", "食安 三小一摊（其余） 2/2")
+    assert abs(len(one.tables) - len(two.tables)) <= 1
 
 
 def test_every_loaded_day_of_every_table_has_each_checks_own_result(demo: Demo, catalog) -> None:  # type: ignore[no-untyped-def]
