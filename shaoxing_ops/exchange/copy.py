@@ -133,12 +133,15 @@ def copy_window(
         result.seconds = round(time.perf_counter() - started, 3)
         return result
     ensure_table(target, table)  # committed on its own: a failed load must not take the table with it
-    if target.dialect.name == "sqlite":
-        _copy_into_sqlite(table, source, target, start, end, batch_size, progress, result)
-        result.seconds = round(time.perf_counter() - started, 3)
-        return result
-    with target.begin() as conn:
-        tgt = sa_table(table)
+    # SQLite's file has one write lock, held by a transaction from its first write. There the staging table,
+    # the connection's own in its temporary database, is filled in a deferred transaction and kept over its
+    # commit, and the lock is taken for the merge alone: a second run loading into the same file (the demo's
+    # two) waits for that, not for this one's reading of the source.
+    apart = target.dialect.name == "sqlite"
+    tgt = sa_table(table)
+    with target.connect() as conn:
+        if apart:
+            reading(conn)
         with staging(conn, table) as stg:
             if is_postgres(source) and is_postgres(target):
                 result.method = "pg-binary-copy"
@@ -148,43 +151,17 @@ def copy_window(
                 result.method = "batched"
                 batches = stream_rows(source, table, lambda t: window_filter(t, start, end), batch_size)
                 result.read = write_batches(conn, table, stg, batches, progress)
+            if apart:
+                conn.commit()  # the staged rows stay: a temporary table lives as long as its connection
+                conn.execution_options(**{READ_ONLY: False})  # what follows begins IMMEDIATE: the write lock
             if result.read:
                 merge(conn, table, stg.name, tgt.name, result)
         result.target_rows = count_rows(conn, tgt)
         if is_postgres(target) and changed_much(result.moved, result.target_rows):
             conn.exec_driver_sql(analyze_sql(conn, table, tgt.name))
+        conn.commit()  # the target changes here or not at all: leaving without it rolls back
     result.seconds = round(time.perf_counter() - started, 3)
     return result
-
-
-def _copy_into_sqlite(
-    table: Table,
-    source: Engine,
-    target: Engine,
-    start: dt.datetime | None,
-    end: dt.datetime | None,
-    batch_size: int,
-    progress: Progress | None,
-    result: CopyResult,
-) -> None:
-    """The batched path into SQLite, whose file has one write lock, held by a transaction from its first
-    write: the staging table, the connection's own in its temporary database, is filled first without it,
-    and the lock is taken for the merge alone. A second run loading into the same file (the demo's two) waits
-    for that, not for this one's reading of the source. The target changes in the merge's transaction only."""
-    result.method = "batched"
-    tgt = sa_table(table)
-    with target.connect() as conn:
-        reading(conn)  # deferred: the staging table's writes take no lock on the target's file
-        with staging(conn, table) as stg:
-            batches = stream_rows(source, table, lambda t: window_filter(t, start, end), batch_size)
-            result.read = write_batches(conn, table, stg, batches, progress)
-            conn.commit()  # keeps the staged rows: a temporary table lives as long as its connection
-            with conn.execution_options(**{READ_ONLY: False}).begin():  # BEGIN IMMEDIATE: the write lock
-                if result.read:
-                    merge(conn, table, stg.name, tgt.name, result)
-                result.target_rows = count_rows(conn, tgt)
-            reading(conn)  # the staging table is dropped without the write lock
-        conn.commit()
 
 
 def changed_much(moved: int, rows: int) -> bool:
