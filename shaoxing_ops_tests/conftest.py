@@ -1,8 +1,11 @@
-"""Databases for the tests: SQLite files in a temporary folder, and fresh databases on a real PostgreSQL.
+"""Databases for the tests: SQLite files in a temporary folder, and fresh databases on a real PostgreSQL and
+a real MariaDB.
 
-PostgreSQL comes from ``SXOPS_TEST_PG_URL`` (default: the local server, trust auth). Without a server the
-PostgreSQL tests are skipped with the reason shown by ``-ra``; with ``SXOPS_REQUIRE_PG=1`` (set by
-``.ci/run``) they fail instead, so CI can never pass by skipping them.
+PostgreSQL comes from ``SXOPS_TEST_PG_URL``; unset, the session starts its own server from the machine's
+PostgreSQL programs (``servers.py``: in memory, durability off), and without those it goes to the local server
+(trust auth). Without a server the PostgreSQL tests are skipped with the reason shown by ``-ra``; with
+``SXOPS_REQUIRE_PG=1`` (set by ``.ci/run``) they fail instead, so CI can never pass by skipping them. MariaDB
+likewise, from ``SXOPS_TEST_MYSQL_URL`` and ``SXOPS_REQUIRE_MYSQL``.
 """
 
 from __future__ import annotations
@@ -33,10 +36,24 @@ from shaoxing_ops.exchange import make_engine
 from shaoxing_ops.exchange.province_store import SqlProvinceStore
 from shaoxing_ops.simulate.run import simulate
 
-PG_URL = os.environ.get("SXOPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+from . import servers
+
 REQUIRE_PG = os.environ.get("SXOPS_REQUIRE_PG") == "1"
-MYSQL_URL = os.environ.get("SXOPS_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/")
 REQUIRE_MYSQL = os.environ.get("SXOPS_REQUIRE_MYSQL") == "1"
+# The servers the tests create their databases on: named, started by the session (``pytest_configure``), or these.
+PG_VAR, PG_DEFAULT = "SXOPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+MYSQL_VAR, MYSQL_DEFAULT = "SXOPS_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/"
+# The folder of the servers this session started (the session's own process only).
+_started: list[Path] = []
+
+
+def pg_url() -> str:
+    return os.environ.get(PG_VAR, PG_DEFAULT)
+
+
+def mysql_url() -> str:
+    return os.environ.get(MYSQL_VAR, MYSQL_DEFAULT)
+
 
 # The small province most tests start from: the baseline and two days.
 SIM_START, SIM_END, SIM_SCALE, SIM_SEED = dt.date(2026, 3, 1), dt.date(2026, 3, 2), 0.004, 11
@@ -58,6 +75,17 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("SXOPS_SIMULATION", "1")
     if not hasattr(config, "workerinput"):  # the session's own process: xdist's workers inherit the folder
         os.environ[TEMPLATES] = tempfile.mkdtemp(prefix="sxops_templates_")
+        # and the servers: started here, where no server is named, for every worker
+        wanted = {"postgres": PG_VAR, "mariadb": MYSQL_VAR}
+        folder, urls, failures = servers.start(
+            [name for name, var in wanted.items() if var not in os.environ]
+        )
+        _started.append(folder)
+        for name, url in urls.items():
+            os.environ[wanted[name]] = url
+        for name, why in failures.items():  # the tests then go to the machine's own server, if one answers
+            message = f"no {name} server of the tests' own ({why}); the tests use {wanted[name]}'s default"
+            config.issue_config_time_warning(pytest.PytestWarning(message), stacklevel=2)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -72,6 +100,21 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         elif url.startswith("mysql"):
             drop_mysql_database(url)
     shutil.rmtree(folder, ignore_errors=True)
+    for started in _started:
+        servers.stop(started)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests (marked ``slow`` or ``ui``) first, those reading the demo at their head, the rest in file
+    order. Under xdist's ``worksteal`` the first worker starts on them while the other works through the rest and
+    then takes from the end of the first one's queue: both end on short tests, instead of one running a long
+    test begun last, alone (in file order, the UI test ran alone for the suite's last 25 s, at 60 % idle)."""
+
+    def rank(item: pytest.Item) -> int:
+        long = item.get_closest_marker("slow") or item.get_closest_marker("ui")
+        return 2 if not long else 0 if "demo" in getattr(item, "fixturenames", ()) else 1
+
+    items.sort(key=rank)  # stable: file order within each rank
 
 
 @pytest.fixture(autouse=True)
@@ -135,11 +178,11 @@ _pg_checked: list[str | None] = []
 def _pg_unavailable() -> str | None:
     if not _pg_checked:
         try:
-            with make_engine(PG_URL).connect() as conn:
+            with make_engine(pg_url()).connect() as conn:
                 conn.exec_driver_sql("SELECT 1")
             _pg_checked.append(None)
         except Exception as exc:  # any failure to connect means: no server here
-            _pg_checked.append(f"PostgreSQL not reachable at {PG_URL.split('@')[-1]}: {type(exc).__name__}")
+            _pg_checked.append(f"PostgreSQL not reachable at {pg_url().split('@')[-1]}: {type(exc).__name__}")
     return _pg_checked[0]
 
 
@@ -152,7 +195,7 @@ def require_pg() -> None:
 
 
 def _admin() -> Engine:
-    return sa.create_engine(make_engine(PG_URL).url, isolation_level="AUTOCOMMIT")
+    return sa.create_engine(make_engine(pg_url()).url, isolation_level="AUTOCOMMIT")
 
 
 def create_pg_database(label: str) -> str:
@@ -161,7 +204,7 @@ def create_pg_database(label: str) -> str:
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
-    return str(make_engine(PG_URL).url.set(database=name).render_as_string(hide_password=False))
+    return str(make_engine(pg_url()).url.set(database=name).render_as_string(hide_password=False))
 
 
 def drop_pg_database(url: str) -> None:
@@ -179,12 +222,12 @@ def require_mysql() -> None:
     """MariaDB/MySQL at ``SXOPS_TEST_MYSQL_URL``, or a skip saying why (a failure under SXOPS_REQUIRE_MYSQL=1)."""
     if not _my_checked:
         try:
-            with make_engine(MYSQL_URL).connect() as conn:
+            with make_engine(mysql_url()).connect() as conn:
                 conn.exec_driver_sql("SELECT 1")
             _my_checked.append(None)
         except Exception as exc:  # any failure to connect means: no server here
             _my_checked.append(
-                f"MariaDB/MySQL not reachable at {MYSQL_URL.split('@')[-1]}: {type(exc).__name__}"
+                f"MariaDB/MySQL not reachable at {mysql_url().split('@')[-1]}: {type(exc).__name__}"
             )
     if _my_checked[0]:
         if REQUIRE_MYSQL:
@@ -193,7 +236,7 @@ def require_mysql() -> None:
 
 
 def _my_admin(sql: str) -> None:
-    engine = make_engine(MYSQL_URL)
+    engine = make_engine(mysql_url())
     with engine.begin() as conn:
         conn.exec_driver_sql(sql)
     engine.dispose()
@@ -202,7 +245,7 @@ def _my_admin(sql: str) -> None:
 def create_mysql_database(label: str) -> str:
     name = f"sxops_t_{uuid.uuid4().hex[:10]}_{label}"
     _my_admin(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-    return str(make_engine(MYSQL_URL).url.set(database=name).render_as_string(hide_password=False))
+    return str(make_engine(mysql_url()).url.set(database=name).render_as_string(hide_password=False))
 
 
 def drop_mysql_database(url: str) -> None:

@@ -154,6 +154,7 @@ def test_late_day_fault_is_delivered_with_the_next_day(cli_env: Dbs, catalog, ca
         assert conn.execute(sa.text(count)).scalar_one() > before
 
 
+@pytest.mark.slow
 def test_demo_runs_end_to_end(demo: Demo, catalog) -> None:  # type: ignore[no-untyped-def]
     """The first README command's program, on a tiny scale, through real Dagster runs in a fresh home."""
     done, tmp_path = demo.done, demo.root

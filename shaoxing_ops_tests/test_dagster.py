@@ -88,6 +88,7 @@ def test_materialised_partition_equals_engine_load(dbs: Dbs, catalog: Catalog) -
         assert recorded.asset_materialization.partition == day.isoformat()
 
 
+@pytest.mark.slow
 def test_ranged_backfill_of_every_table_makes_front_equal_province(
     env_dbs: Dbs, catalog: Catalog, tmp_path: Path
 ) -> None:

@@ -206,6 +206,7 @@ def test_a_pdf_printed_without_chinese_fonts_is_flagged(
     assert "has no Chinese font" in bare.missing and "fonts-noto-cjk" in bare.missing
 
 
+@pytest.mark.slow
 def test_the_year_end_summary_of_the_demo_by_command_and_asset(
     demo: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -71,6 +71,7 @@ def province(env_dbs: Dbs, catalog: Catalog, monkeypatch: pytest.MonkeyPatch) ->
     return env_dbs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dbs", ["sqlite"], indirect=True)
 def test_a_day_never_delivered_fails_its_volume_check_shows_on_the_sheet_and_alerts_once(
     province: Dbs, catalog: Catalog, monkeypatch: pytest.MonkeyPatch, tmp_path: Path

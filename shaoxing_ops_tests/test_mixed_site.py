@@ -27,7 +27,7 @@ from .test_engine import province_live
 
 NEXT_DAY = SIM_END + dt.timedelta(days=1)
 
-pytestmark = [pytest.mark.postgres, pytest.mark.mariadb]
+pytestmark = [pytest.mark.postgres, pytest.mark.mariadb, pytest.mark.slow]
 
 
 def run_both_legs(instance: dg.DagsterInstance, tags: dict[str, str]) -> list[tuple[str, str, str | None]]:

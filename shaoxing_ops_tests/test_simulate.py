@@ -54,6 +54,7 @@ def run(
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_same_seed_and_range_give_identical_data_even_when_extended_day_by_day(tmp_path, catalog) -> None:
     once, stepwise, other = (f"sqlite:///{tmp_path / n}.db" for n in ("once", "steps", "other"))
     end = START + dt.timedelta(days=3)
