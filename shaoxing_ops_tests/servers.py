@@ -18,7 +18,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -27,14 +26,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from .production import free_port
+
 PREFIX = "sxops_servers_"
 PG_USER, MYSQL_USER = "postgres", "mysql"  # the system accounts the Debian packages run their servers as
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _as(user: str) -> list[str] | None:
@@ -51,7 +46,7 @@ def _as(user: str) -> list[str] | None:
 
 def _own(folder: Path, user: str) -> None:
     if os.geteuid() == 0:
-        shutil.chown(folder, user, user)
+        shutil.chown(folder, user)
 
 
 def _alive(pid: int) -> bool:
@@ -102,7 +97,7 @@ def start_postgres(folder: Path) -> str | None:
         return None
     folder.mkdir()
     _own(folder, PG_USER)
-    data, log, port = folder / "data", folder / "server.log", _free_port()
+    data, log, port = folder / "data", folder / "server.log", free_port()
     initdb = [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8"]
     subprocess.run([*prefix, *initdb, "--locale=C.UTF-8", "--no-sync"], check=True, capture_output=True)
     options = (
@@ -124,7 +119,7 @@ def start_mariadb(folder: Path) -> str | None:
         return None
     folder.mkdir()
     _own(folder, MYSQL_USER)
-    data, log, port = folder / "data", folder / "server.log", _free_port()
+    data, log, port = folder / "data", folder / "server.log", free_port()
     user = [f"--user={MYSQL_USER}"] if os.geteuid() == 0 else []
     options = [
         "--no-defaults",
