@@ -43,8 +43,8 @@ REQUIRE_MYSQL = os.environ.get("SXOPS_REQUIRE_MYSQL") == "1"
 # The servers the tests create their databases on: named, started by the session (``pytest_configure``), or these.
 PG_VAR, PG_DEFAULT = "SXOPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 MYSQL_VAR, MYSQL_DEFAULT = "SXOPS_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/"
-# The folder of the servers this session started (the session's own process only).
-_started: list[Path] = []
+# The folder of the servers this session started, and which (the session's own process only).
+_started: dict[Path, set[str]] = {}
 
 
 def pg_url() -> str:
@@ -80,7 +80,7 @@ def pytest_configure(config: pytest.Config) -> None:
         folder, urls, failures = servers.start(
             [name for name, var in wanted.items() if var not in os.environ]
         )
-        _started.append(folder)
+        _started[folder] = set(urls)
         for name, url in urls.items():
             os.environ[wanted[name]] = url
         for name, why in failures.items():  # the tests then go to the machine's own server, if one answers
@@ -89,12 +89,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """The session's process drops the simulated templates once every worker is done with them."""
+    """The session's process drops the simulated templates once every worker is done with them (those on the
+    servers it started go with the servers)."""
     if hasattr(config, "workerinput") or TEMPLATES not in os.environ:
         return
     folder = Path(os.environ.pop(TEMPLATES))
-    for made in folder.glob("*.url"):
+    ours = set().union(*_started.values())
+    for made in folder.glob("*.url"):  # named by backend: `_template`
         url = made.read_text()
+        if made.stem in ours:
+            continue
         if url.startswith("postgresql"):
             drop_pg_database(url)
         elif url.startswith("mysql"):
