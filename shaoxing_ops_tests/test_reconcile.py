@@ -365,6 +365,41 @@ def test_row_count_with_the_reconciliations_totals_says_what_it_says_alone(loade
         return {d: (o.passed, o.description, o.metadata) for d, o in days.items()}
 
     assert said(shared) == said(alone)
+    # The check step's tallies: one statement a side serves the row count, freshness and volume checks, the
+    # source's with the volume check's history, and they answer as each check does by itself.
+    seen: dict[str, int] = {"source": 0, "target": 0}
+
+    def counter(side: str):  # type: ignore[no-untyped-def]
+        def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+            if statement.lstrip().upper().startswith("SELECT"):  # SQLite's engine begins its own transactions
+                seen[side] += 1
+
+        return count
+
+    listeners = [(source, counter("source")), (target, counter("target"))]
+    for engine, listener in listeners:
+        sa.event.listen(engine, "before_cursor_execute", listener)
+    try:
+        tallies = health.step_tallies(table, source, target, start, end, totals=True, history=True)
+    finally:
+        for engine, listener in listeners:
+            sa.event.remove(engine, "before_cursor_execute", listener)
+    assert seen == {"source": 1, "target": 1}
+    assert said(health.row_count(table, source, target, start, end, 0.0, moving, None, tallies)) == said(
+        alone
+    )
+    assert said(health.freshness(table, source, target, start, end, tallies=tallies)) == said(
+        health.freshness(table, source, target, start, end)
+    )
+    by_itself = health.volume(table, source, start, end, 40.0)
+    assert said(health.volume(table, source, start, end, 40.0, tallies[0])) == said(by_itself)
+    assert by_itself["2026-03-02"].metadata["rows"] == len(
+        keys(
+            source,
+            "SELECT personid FROM e_pri_person WHERE dsc_biz_timestamp >= '2026-03-02' "
+            "AND dsc_biz_timestamp < '2026-03-03'",
+        )
+    )
     whole = alone["2026-03-02"].metadata
     assert whole["total_difference"] == -3 + 1 and whole["keys_changed_after_window"] == 2
     assert (

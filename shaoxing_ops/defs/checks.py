@@ -163,12 +163,24 @@ def evaluate(
         if "reconcile" in selected
         else {}
     )
+    totals = health.reconciled_totals(reconciled) if both else None
+    # The row count, freshness and volume checks read one tally a side, the whole table only where the row
+    # count has no totals from the reconciliation.
+    tallies = health.step_tallies(
+        table,
+        source,
+        target,
+        start,
+        end,
+        totals="row_count" in selected and totals is None,
+        history="volume" in selected,
+    )
     if "row_count" in selected:
-        totals = health.reconciled_totals(reconciled) if both else None
-        outcomes = health.row_count(table, source, target, start, end, tolerance, moving, totals)
+        outcomes = health.row_count(table, source, target, start, end, tolerance, moving, totals, tallies)
         yield from day_results(key, "row_count", outcomes, targets)
     if "freshness" in selected:
-        outcomes = health.freshness(table, source, target, start, end, deadline=load_deadline(targets))
+        deadline = load_deadline(targets)
+        outcomes = health.freshness(table, source, target, start, end, deadline=deadline, tallies=tallies)
         yield from day_results(key, "freshness", outcomes, targets)
     if "schema" in selected:
         yield from day_results(
@@ -182,7 +194,8 @@ def evaluate(
         yield from day_results(key, "reconcile", reconciled, targets)
     if "volume" in selected:
         prior = table.volume * settings.volume_scale()
-        yield from day_results(key, "volume", health.volume(table, source, start, end, prior), targets)
+        outcomes = health.volume(table, source, start, end, prior, tallies[0])
+        yield from day_results(key, "volume", outcomes, targets)
 
 
 def table_checks(

@@ -87,6 +87,121 @@ def counts_by_day(
         return {str(d): int(n) for d, n in conn.execute(query)}
 
 
+@dataclass
+class DayFigures:
+    """One day's changes on one side: of any operation, and live (not deletes), each with its newest stamp.
+    Days of the volume check's history before the window carry ``changes`` only."""
+
+    changes: int = 0
+    live: int = 0
+    newest: dt.datetime | None = None
+    newest_live: dt.datetime | None = None
+
+
+@dataclass
+class Tally:
+    """One side of a table as a check step needs it, from one statement (``tally``): each day's figures, the
+    oldest stamp the table holds and, where counted, the rows stamped before the window's end. The row count,
+    freshness and volume checks share it."""
+
+    days: dict[str, DayFigures] = field(default_factory=dict)
+    oldest: dt.datetime | None = None
+    before_end: int | None = None  # live rows, or rows of any operation, as ``tally`` was asked
+
+    def counts(self, live_only: bool) -> dict[str, int]:
+        return {d: f.live if live_only else f.changes for d, f in self.days.items()}
+
+    def newest(self, live_only: bool) -> dict[str, dt.datetime]:
+        found = {d: f.newest_live if live_only else f.newest for d, f in self.days.items()}
+        return {d: v for d, v in found.items() if v is not None}
+
+    def total(self) -> int:
+        assert self.before_end is not None, "tally(total=...) counts the rows before the window's end"
+        return self.before_end
+
+
+def tally(
+    engine: Bind,
+    table: Table,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    since: dt.datetime | None = None,
+    total: str | None = None,
+) -> Tally:
+    """``table``'s figures on ``engine``: each day of the window ``[start, end)``, the changes of each earlier
+    day from ``since`` (the volume check's history), its oldest stamp, and where ``total`` is ``live`` or
+    ``all``, those rows stamped before ``end``.
+
+    One statement, its parts joined by ``UNION ALL``, each with its own plan and no more aggregates than it
+    needs: the days by the stamp's index, the total by a plain count over the table. (One grouped scan doing
+    all of it cost half as much again as the count alone: 100 ms against 67 ms for E_BASEINFO's 102,665
+    rows.) A table missing there has no rows."""
+    if not exists_on(engine, table):
+        return Tally(before_end=0 if total else None)
+    t = table_on(engine, table)
+    ts, day, none = t.c[TS], _day(engine), sa.null()
+    live = t.c[OP] != "D"
+    parts = [
+        sa.select(
+            sa.literal(0),
+            day,
+            sa.func.count(),
+            sa.func.count(sa.case((live, 1), else_=none)),
+            sa.func.max(ts),
+            sa.func.max(sa.case((live, ts), else_=none)),
+        )
+        .where(ts >= start, ts < end)
+        .group_by(day),
+        sa.select(sa.literal(1), none, sa.literal(0), sa.literal(0), sa.func.min(ts), none),
+    ]
+    if since is not None and since < start:
+        history = sa.select(sa.literal(2), day, sa.func.count(), sa.literal(0), none, none)
+        parts.append(history.where(ts >= since, ts < start).group_by(day))
+    if total:
+        counted = sa.select(sa.literal(3), none, sa.func.count(), sa.literal(0), none, none).where(ts < end)
+        parts.append(counted.where(live) if total == "live" else counted)
+    out = Tally()
+    with connected(engine) as conn:
+        for part, d, n, n_live, newest, newest_live in conn.execute(sa.union_all(*parts)):
+            if part in (0, 2):
+                out.days[str(d)] = DayFigures(
+                    int(n), int(n_live), _as_datetime(newest), _as_datetime(newest_live)
+                )
+            elif part == 1:
+                out.oldest = _as_datetime(newest)
+            else:
+                out.before_end = int(n)
+    return out
+
+
+def volume_since(table: Table, start: dt.datetime) -> dt.datetime:
+    """From when the volume check of a window starting at ``start`` reads the table's history."""
+    return start - dt.timedelta(days=7 * table.volume_rules.history_weeks)
+
+
+def step_tallies(
+    table: Table,
+    source: Bind,
+    target: Bind,
+    start: dt.datetime,
+    end: dt.datetime,
+    *,
+    totals: bool,
+    history: bool,
+) -> tuple[Tally, Tally]:
+    """(source, target) ``tally`` of a check step's window, one statement a side for the row count, freshness
+    and volume checks together: with the totals the row count needs (``totals``: none from a reconciliation),
+    and the source's history where the volume check runs (``history``)."""
+    start, end = to_local_naive(start), to_local_naive(end)
+    assert start is not None and end is not None
+    since = volume_since(table, start) if history else None
+    return (
+        tally(source, table, start, end, since=since, total="live" if totals else None),
+        tally(target, table, start, end, total="all" if totals else None),
+    )
+
+
 def changes_between(engine: Bind, tables: Iterable[Table], start: dt.datetime, end: dt.datetime) -> int:
     """Changes (any operation) the tables hold for ``[start, end)``: zero for a whole system means it was silent."""
     total = 0
@@ -176,6 +291,7 @@ def row_count(
     tolerance: float = 0.0,
     moving: Flux | None = None,
     totals: tuple[int, int] | None = None,
+    tallies: tuple[Tally, Tally] | None = None,
 ) -> Days:
     """Per day: the day's live source rows against its target rows, and the whole table as of the day's end.
 
@@ -184,28 +300,31 @@ def row_count(
     days carry it in their metadata without failing again for the same rows. ``totals``: the whole table's
     (source, target) rows as of the window's end without the keys in flux, where a reconciliation of the same
     window has counted them already (``reconciled_totals``), saving a scan of the table on each side.
+    ``tallies``: the (source, target) ``tally`` of the window, counting the source's live rows and the target's
+    rows before its end unless ``totals`` are given, where the caller shares them with other checks.
     """
     start, end = to_local_naive(start), to_local_naive(end)
     assert start is not None and end is not None
-    has_target = exists_on(target, table)
-    src = counts_by_day(source, table, start, end, live_only=True)
-    tgt = counts_by_day(target, table, start, end, live_only=False) if has_target else {}
+    src_tally, tgt_tally = tallies or (
+        tally(source, table, start, end, total=None if totals else "live"),
+        tally(target, table, start, end, total=None if totals else "all"),
+    )
+    days = days_in(start, end)
+    src = {d: n for d, n in src_tally.counts(live_only=True).items() if d in days}
+    tgt = {d: n for d, n in tgt_tally.counts(live_only=False).items() if d in days}
     moving = moving or flux(table, source, target, end)
     # the versions of keys in flux that the counts before the end include
     src_moving = [ts for ts, op in moving.source.values() if op != "D" and ts < end]
     tgt_moving = [ts for ts in moving.target.values() if ts < end]
     if totals is None:
-        src_total = counts_before(source, table, end, live_only=True) - len(src_moving)
-        tgt_total = (counts_before(target, table, end, live_only=False) if has_target else 0) - len(
-            tgt_moving
-        )
+        src_total = src_tally.total() - len(src_moving)
+        tgt_total = tgt_tally.total() - len(tgt_moving)
     else:
         src_total, tgt_total = totals
     for counts, versions in ((src, src_moving), (tgt, tgt_moving)):
         for ts in versions:
             if ts >= start:
                 counts[str(ts)[:10]] = counts.get(str(ts)[:10], 0) - 1
-    days = days_in(start, end)
     # the tables as of the window's start; each day's end adds that day's rows
     src_total -= sum(src.get(d, 0) for d in days)
     tgt_total -= sum(tgt.get(d, 0) for d in days)
@@ -251,15 +370,6 @@ def reconciled_totals(days: Days) -> tuple[int, int] | None:
     return int(whole["source_rows"]), int(whole["target_rows"])
 
 
-def counts_before(engine: Bind, table: Table, moment: dt.datetime, live_only: bool) -> int:
-    t = table_on(engine, table)
-    query = sa.select(sa.func.count()).select_from(t).where(t.c[TS] < moment)
-    if live_only:
-        query = query.where(t.c[OP] != "D")
-    with connected(engine) as conn:
-        return int(conn.execute(query).scalar_one())
-
-
 def newest_by_day(
     engine: Bind, table: Table, start: dt.datetime, end: dt.datetime, live_only: bool
 ) -> dict[str, dt.datetime]:
@@ -282,14 +392,15 @@ def freshness(
     *,
     max_lag: dt.timedelta = dt.timedelta(0),
     deadline: LoadDeadline = LoadDeadline(),
+    tallies: tuple[Tally, Tally] | None = None,
 ) -> Days:
     """Per day: the target holds the source's newest change of the day, and the day was loaded by its
-    ``deadline``."""
+    ``deadline``. ``tallies``: the (source, target) ``tally`` of the window, if the caller has them."""
     start, end = to_local_naive(start), to_local_naive(end)
     assert start is not None and end is not None
+    src_tally, tgt_tally = tallies or (tally(source, table, start, end), tally(target, table, start, end))
     # a delete leaves nothing in the target to date it: compare live rows
-    src = newest_by_day(source, table, start, end, live_only=True)
-    tgt = newest_by_day(target, table, start, end, live_only=False) if exists_on(target, table) else {}
+    src, tgt = src_tally.newest(live_only=True), tgt_tally.newest(live_only=False)
     out: Days = {}
     for day in days_in(start, end):
         src_newest, tgt_newest, is_loaded = src.get(day), tgt.get(day), day in deadline.loaded
@@ -435,32 +546,27 @@ def validity(
     return out, entries
 
 
-def first_day(engine: Bind, table: Table) -> dt.date | None:
-    """The day of the oldest change the table holds; before it, days without changes are no history."""
-    if not exists_on(engine, table):
-        return None
-    t = table_on(engine, table)
-    with connected(engine) as conn:
-        oldest = _as_datetime(conn.execute(sa.select(sa.func.min(t.c[TS]))).scalar_one())
-    return oldest.date() if oldest else None
-
-
-def volume(table: Table, engine: Bind, start: dt.datetime, end: dt.datetime, prior: float) -> Days:
+def volume(
+    table: Table,
+    engine: Bind,
+    start: dt.datetime,
+    end: dt.datetime,
+    prior: float,
+    figures: Tally | None = None,
+) -> Days:
     """Per day: the changes ``engine`` holds for the day against the table's recent history there
     (``domain.volume``): none where some are expected fails (未下发); a sharp drop or surge warns.
 
     ``prior``: the changes expected on a working day while history is short (the catalog's volume).
+    ``figures``: ``engine``'s ``tally`` from ``volume_since``, if the caller has it.
     """
     start, end = to_local_naive(start), to_local_naive(end)
     assert start is not None and end is not None
     rules = table.volume_rules
-    since = start - dt.timedelta(days=7 * rules.history_weeks)
-    counts = {}
-    if exists_on(engine, table):
-        counts = {
-            dt.date.fromisoformat(d): n for d, n in counts_by_day(engine, table, since, end, False).items()
-        }
-    first = first_day(engine, table)
+    since = volume_since(table, start)
+    figures = figures or tally(engine, table, start, end, since=since)
+    counts = {dt.date.fromisoformat(d): n for d, n in figures.counts(live_only=False).items()}
+    first = figures.oldest.date() if figures.oldest else None  # before it, no history
     out: Days = {}
     for day in days_in(start, end):
         date = dt.date.fromisoformat(day)

@@ -234,10 +234,18 @@ class _Session:
         one_server = a.pg and b.pg and _server(a.engine) == _server(b.engine)
         for side, conn in zip((a, b), self.conns, strict=True):
             if side.pg:  # a few thousand groups: hash them, do not sort a million rows
-                conn.exec_driver_sql("SET LOCAL enable_sort = off")
-                conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
+                local = {"enable_sort": "off", "work_mem": "64MB"}
                 if one_server:
-                    conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+                    local["max_parallel_workers_per_gather"] = "0"
+                # SET LOCAL, all in one round trip
+                conn.execute(
+                    sa.text(
+                        ", ".join(f"set_config('{name}', :{name}, true)" for name in local).join(
+                            ("SELECT ", "")
+                        )
+                    ),
+                    local,
+                )
             elif side.family.name == "sqlite":
                 register_hashes(conn.connection.driver_connection)
             if ignored and not side.keys_in_table:

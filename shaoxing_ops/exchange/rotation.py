@@ -18,7 +18,7 @@ import zlib
 from collections.abc import Iterable
 
 from shaoxing_ops import settings
-from shaoxing_ops.catalog import Table, load_catalog
+from shaoxing_ops.catalog import Catalog, Table, load_catalog
 from shaoxing_ops.domain.volume import WEEKDAYS_CN
 
 # Beyond this many changed keys in a window, comparing the whole table by grouped checksums is the cheaper way
@@ -42,10 +42,17 @@ def expected_rows(table: Table) -> float:
     return table.base + 365 * table.volume
 
 
+_schedules: dict[int, tuple[Catalog, dict[str, int]]] = {}  # id -> (catalog, its weekdays)
+
+
 def whole_table_weekday(table: str) -> int:
     """The weekday on which ``table`` is compared whole: the catalog's (``weekdays``), or for a table it does
     not hold, CRC-32 of its name modulo 7."""
-    return weekdays(load_catalog().tables).get(table, zlib.crc32(table.encode()) % 7)
+    catalog = load_catalog()
+    held = _schedules.get(id(catalog))
+    if held is None or held[0] is not catalog:  # once per catalog: 2 ms, asked for each table every night
+        held = _schedules[id(catalog)] = (catalog, weekdays(catalog.tables))
+    return held[1].get(table, zlib.crc32(table.encode()) % 7)
 
 
 def compares_whole_table(table: str, days: Iterable[str]) -> bool:
