@@ -409,6 +409,23 @@ def test_row_count_with_the_reconciliations_totals_says_what_it_says_alone(loade
     changed_only = health.reconcile_days(table, source, target, start, end, moving, whole_table=False)
     assert health.reconciled_totals(changed_only) is None
     assert {o.metadata["scope"] for o in changed_only.values()} == {"changed_in_window"}
+    # given the window's start, the keys in flux come with the keys changed in the window, one query a side
+    windowed = health.flux(table, source, target, end, since=start)
+    assert (windowed.keys, windowed.source, windowed.target) == (moving.keys, moving.source, moving.target)
+    assert windowed.window == health.keys_changed(source, table, start, end) | health.keys_changed(
+        target, table, start, end
+    )
+    assert windowed.window  # not two empty sets
+
+    def untimed(days: health.Days) -> dict:  # a comparison's metadata says how long it took
+        return {
+            d: (ok, text, {k: v for k, v in meta.items() if k != "seconds"})
+            for d, (ok, text, meta) in said(days).items()
+        }
+
+    assert untimed(
+        health.reconcile_days(table, source, target, start, end, windowed, whole_table=False)
+    ) == untimed(changed_only)
 
 
 def test_on_mariadb_each_step_down_reads_a_key_range_not_the_whole_table(

@@ -156,8 +156,8 @@ def evaluate(
     # reconciliation compares the whole table (``rotation``), its counts are the row count's, so the table is
     # scanned once a side, not twice.
     both = {"row_count", "reconcile"} <= selected
-    moving = health.flux(table, source, target, end) if both else None
     whole_table = rotation.compares_whole_table(table.name, days)
+    moving = health.flux(table, source, target, end, None if whole_table else start) if both else None
     reconciled = (
         health.reconcile_days(table, source, target, start, end, moving, whole_table)
         if "reconcile" in selected
@@ -187,7 +187,7 @@ def evaluate(
             key, "schema", same_every_day(health.schema(table, source, target), days), targets
         )
     if "validity" in selected:
-        outcomes, entries = health.validity(table, load_catalog(), target, start, end)
+        outcomes, entries = health.validity(table, load_catalog(), target, start, end, tallies[1])
         quarantine_days(ops, leg, table.name, outcomes, entries, context.run.run_id)
         yield from day_results(key, "validity", outcomes, targets)
     if "reconcile" in selected:

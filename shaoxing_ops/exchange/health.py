@@ -234,6 +234,8 @@ class Flux:
     keys: set[tuple[Any, ...]]
     source: dict[tuple[Any, ...], tuple[dt.datetime, str]]  # key -> (timestamp, operation)
     target: dict[tuple[Any, ...], dt.datetime]
+    # the keys stamped from ``flux``'s ``since`` until the moment on either side, where it was given
+    window: set[tuple[Any, ...]] | None = None
 
 
 def _versions(
@@ -265,13 +267,18 @@ def _versions(
     return out
 
 
-def flux(table: Table, source: Bind, target: Bind, moment: dt.datetime) -> Flux:
+def flux(
+    table: Table, source: Bind, target: Bind, moment: dt.datetime, since: dt.datetime | None = None
+) -> Flux:
     """The keys in flux at ``moment`` (local or zone-aware): what the row count and the reconciliation of a
-    window ending then both leave out; computed once by a caller running both."""
-    moment = to_local_naive(moment)
+    window ending then both leave out; computed once by a caller running both. ``since``: the window's start,
+    where the reconciliation compares the keys changed in it: they come with the same query a side."""
+    moment, since = to_local_naive(moment), to_local_naive(since)
     assert moment is not None
-    src_after = _versions(source, table, moment)
-    tgt_after = _versions(target, table, moment) if exists_on(target, table) else {}
+    src_from = _versions(source, table, since or moment)
+    tgt_from = _versions(target, table, since or moment) if exists_on(target, table) else {}
+    src_after = {k: v for k, v in src_from.items() if v[0] >= moment}
+    tgt_after = {k: v for k, v in tgt_from.items() if v[0] >= moment}
     keys = set(src_after) | set(tgt_after)
     src = {**_versions(source, table, keys=sorted(keys - set(src_after), key=str)), **src_after}
     tgt = (
@@ -279,7 +286,10 @@ def flux(table: Table, source: Bind, target: Bind, moment: dt.datetime) -> Flux:
         if tgt_after or (keys and exists_on(target, table))
         else {}
     )
-    return Flux(keys, src, {k: v[0] for k, v in tgt.items()})
+    window = (
+        None if since is None else {k for k, v in (*src_from.items(), *tgt_from.items()) if v[0] < moment}
+    )
+    return Flux(keys, src, {k: v[0] for k, v in tgt.items()}, window)
 
 
 def row_count(
@@ -496,11 +506,18 @@ def schema(table: Table, source: Bind | None, target: Bind) -> Outcome:
 
 
 def validity(
-    table: Table, catalog: Catalog, target: Bind, start: dt.datetime, end: dt.datetime
+    table: Table,
+    catalog: Catalog,
+    target: Bind,
+    start: dt.datetime,
+    end: dt.datetime,
+    figures: Tally | None = None,
 ) -> tuple[Days, dict[str, list[dict[str, Any]]]]:
     """Rows of each day breaking a rule; the rows stay delivered as they came.
 
-    Returns each day's outcome and its quarantine entries (table, key, column, reason).
+    Returns each day's outcome and its quarantine entries (table, key, column, reason). ``figures``: the
+    target's ``tally`` of the window, where the caller has it: a window it counts no rows in is not read (most
+    tables, most nights).
     """
     start, end = to_local_naive(start), to_local_naive(end)
     assert start is not None and end is not None
@@ -509,7 +526,8 @@ def validity(
     entries: dict[str, list[dict[str, Any]]] = {d: [] for d in days}
     checked: dict[str, int] = defaultdict(int)
     reasons: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    if exists_on(target, table):
+    empty = figures is not None and not any(figures.counts(live_only=False).get(d) for d in days)
+    if not empty and exists_on(target, table):
         names = table.column_names  # each row as a plain dict: its look-ups cost a fraction of a Row's
         for batch in stream_rows(engine_of(target), table, lambda t: window_filter(t, start, end)):
             for row in batch:
@@ -615,12 +633,13 @@ def reconcile_days(
     """
     start, end = to_local_naive(start), to_local_naive(end)
     assert start is not None and end is not None
-    moving = moving or flux(table, source, target, end)
+    moving = moving or flux(table, source, target, end, None if whole_table else start)
     window_keys: set[tuple[Any, ...]] = set()
     if not whole_table:
-        window_keys = (
-            keys_changed(source, table, start, end) | keys_changed(target, table, start, end)
-        ) - moving.keys
+        changed = moving.window
+        if changed is None:  # a flux computed without the window's start
+            changed = keys_changed(source, table, start, end) | keys_changed(target, table, start, end)
+        window_keys = changed - moving.keys
         whole_table = len(window_keys) > rotation.MAX_WINDOW_KEYS
     if whole_table:
         diff = reconcile(table, source, target, as_of=end, ignore=moving.keys)

@@ -238,14 +238,8 @@ class _Session:
                 if one_server:
                     local["max_parallel_workers_per_gather"] = "0"
                 # SET LOCAL, all in one round trip
-                conn.execute(
-                    sa.text(
-                        ", ".join(f"set_config('{name}', :{name}, true)" for name in local).join(
-                            ("SELECT ", "")
-                        )
-                    ),
-                    local,
-                )
+                settings = ", ".join(f"set_config('{name}', :{name}, true)" for name in local)
+                conn.execute(sa.text(f"SELECT {settings}"), local)
             elif side.family.name == "sqlite":
                 register_hashes(conn.connection.driver_connection)
             if ignored and not side.keys_in_table:
