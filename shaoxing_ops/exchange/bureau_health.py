@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from shaoxing_ops.catalog import BureauTable, Catalog
 
-from .health import Days, LoadDeadline, Outcome, counts_by_day, newest_by_day, within
+from .health import Days, LoadDeadline, Outcome, tally, within
 from .records import ExchangeRecords
 from .schema import sa_table, table_exists
 from .upload import expected_rows
@@ -20,7 +20,7 @@ from .windows import days_in, to_local_naive
 def _bureau_days(bureau: Engine, bt: BureauTable, start: dt.datetime, end: dt.datetime) -> dict[str, int]:
     if not table_exists(bureau, bt.db_name):
         return {}
-    return counts_by_day(bureau, bt.table, start, end, live_only=False)
+    return tally(bureau, bt.table, start, end).counts(live_only=False)
 
 
 Expected = tuple[dict[str, int], int]  # mapped upserts per day of the window; front rows passing the filters
@@ -96,7 +96,11 @@ def freshness(
     start_, end_ = to_local_naive(start), to_local_naive(end)
     assert start_ is not None and end_ is not None
     per_day, _ = front_expected
-    newest = newest_by_day(bureau, bt.table, start_, end_, False) if table_exists(bureau, bt.db_name) else {}
+    newest = (
+        tally(bureau, bt.table, start_, end_).newest(live_only=False)
+        if table_exists(bureau, bt.db_name)
+        else {}
+    )
     out: Days = {}
     for day in days_in(start_, end_):
         is_loaded = day in deadline.loaded

@@ -13,7 +13,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
@@ -75,18 +75,6 @@ def _day(bind: Bind) -> Any:
     return sa.literal_column(family(bind).day_of(quote(bind, TS)))
 
 
-def counts_by_day(
-    engine: Bind, table: Table, start: dt.datetime, end: dt.datetime, live_only: bool
-) -> dict[str, int]:
-    t = table_on(engine, table)
-    day = _day(engine)
-    query = sa.select(day, sa.func.count()).where(window_filter(t, start, end)).group_by(day)
-    if live_only:
-        query = query.where(t.c[OP] != "D")
-    with connected(engine) as conn:
-        return {str(d): int(n) for d, n in conn.execute(query)}
-
-
 @dataclass
 class DayFigures:
     """One day's changes on one side: of any operation, and live (not deletes), each with its newest stamp.
@@ -127,7 +115,7 @@ def tally(
     end: dt.datetime,
     *,
     since: dt.datetime | None = None,
-    total: str | None = None,
+    total: Literal["live", "all"] | None = None,
 ) -> Tally:
     """``table``'s figures on ``engine``: each day of the window ``[start, end)``, the changes of each earlier
     day from ``since`` (the volume check's history), its oldest stamp, and where ``total`` is ``live`` or
@@ -378,19 +366,6 @@ def reconciled_totals(days: Days) -> tuple[int, int] | None:
     if whole["scope"] != "whole_table":
         return None
     return int(whole["source_rows"]), int(whole["target_rows"])
-
-
-def newest_by_day(
-    engine: Bind, table: Table, start: dt.datetime, end: dt.datetime, live_only: bool
-) -> dict[str, dt.datetime]:
-    """The newest change of each day of the window."""
-    t = table_on(engine, table)
-    day = _day(engine)
-    query = sa.select(day, sa.func.max(t.c[TS])).where(window_filter(t, start, end)).group_by(day)
-    if live_only:
-        query = query.where(t.c[OP] != "D")
-    with connected(engine) as conn:
-        return {str(d): v for d, n in conn.execute(query) if (v := _as_datetime(n)) is not None}
 
 
 def freshness(
